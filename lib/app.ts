@@ -1,0 +1,67 @@
+/**
+ * Builds the hono application: routes, static client, error handling. Never
+ * calls `Deno.serve` (see `server.ts`), so it can be tested with
+ * `app.request()`.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { serveStatic } from "hono/deno";
+import { etag } from "hono/etag";
+import { mountHealth } from "../routes/health.ts";
+import { mountWs, OpenSockets } from "../routes/ws.ts";
+import type { Hub } from "./hub.ts";
+import { jsonError } from "./http_error.ts";
+import type { Logger } from "./log.ts";
+
+/** What the application is built from. */
+export interface AppDeps {
+  hub: Hub;
+  log: Logger;
+  nodeId: string;
+  idleTimeoutS: number;
+  /** Process start, ms since the Unix epoch. @default {Date.now()} */
+  startedAt?: number;
+  /** Folder served at `/`. @default {the repository's static/ folder} */
+  staticRoot?: string;
+}
+
+/** The application and the sockets it opened. */
+export interface App {
+  app: Hono;
+  sockets: OpenSockets;
+}
+
+/** The repository's `static/` folder, wherever the process was started. */
+export const STATIC_ROOT: string = decodeURIComponent(
+  new URL("../static/", import.meta.url).pathname,
+);
+
+/**
+ * Creates the hono app serving `/ws`, `/healthz` and the static client.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const { app } = createApp({ hub, log, nodeId: "n1", idleTimeoutS: 30 });
+ * Deno.serve({ port: 0 }, app.fetch);
+ * ```
+ */
+export function createApp(deps: AppDeps): App {
+  const app = new Hono();
+  const sockets = new OpenSockets();
+  mountWs(app, { hub: deps.hub, sockets, idleTimeoutS: deps.idleTimeoutS });
+  mountHealth(app, {
+    hub: deps.hub,
+    nodeId: deps.nodeId,
+    startedAt: deps.startedAt ?? Date.now(),
+  });
+  app.use("/*", etag());
+  app.use("/*", serveStatic({ root: deps.staticRoot ?? STATIC_ROOT }));
+  app.notFound(() => jsonError(404, "not_found", "No such resource"));
+  app.onError((error) => {
+    deps.log.error("Request failed", { error: String(error) });
+    return jsonError(500, "internal", "Internal server error");
+  });
+  return { app, sockets };
+}

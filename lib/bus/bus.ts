@@ -1,0 +1,213 @@
+/**
+ * The bus links the isolates that serve one deployment: what one isolate
+ * publishes to a room, every other isolate delivers to its local members.
+ *
+ * A {@linkcode Bus} is three methods over a {@linkcode BusTransport}. This file
+ * holds the part every transport shares: events published within one tick are
+ * batched into one post (BroadcastChannel has a 256-slot ring per process, so
+ * fewer, larger posts lose less), posts are numbered per sender, and receivers
+ * count the posts that never arrived as gaps (metric + warning). Repair of
+ * those gaps from history is the job of the hub, not of the bus.
+ *
+ * @module
+ */
+
+/** A room message, already serialized once as its client frame. */
+export interface BusRoomMessage {
+  kind: "message";
+  room: string;
+  offset: number;
+  epoch: string;
+  /** The exact text frame to send to each member. */
+  frame: string;
+}
+
+/** Everything an isolate can tell the others. */
+export type BusEvent = BusRoomMessage;
+
+/** One post on the transport: the events of one tick from one sender. */
+export interface BusPost {
+  /** Bus format version. */
+  v: 1;
+  /** The sending isolate. */
+  node: string;
+  /** Per-sender post number, starting at 1, one more per post. */
+  seq: number;
+  events: BusEvent[];
+}
+
+/** Raw delivery of posts between isolates. */
+export interface BusTransport {
+  /** Sends a post to every other isolate (never back to this one). */
+  post(post: BusPost): void;
+  /** Registers the receiver of posts from other isolates (values are untrusted). */
+  onPost(handler: (post: unknown) => void): void;
+  /** Releases the transport. */
+  close(): void;
+}
+
+/** Counters a bus keeps about itself. */
+export interface BusStats {
+  postsSent: number;
+  postsReceived: number;
+  /** Posts from other isolates that never arrived. */
+  gaps: number;
+  /** Posts that failed validation. */
+  invalid: number;
+}
+
+/** Fan-out between isolates. */
+export interface Bus {
+  /** This isolate's id on the bus. */
+  readonly nodeId: string;
+  /** Queues an event for the other isolates; sent with the rest of this tick's events. */
+  publish(event: BusEvent): void;
+  /** Registers a handler for events from other isolates; returns the unsubscribe function. */
+  subscribe(handler: (event: BusEvent) => void): () => void;
+  /** Counters since creation. */
+  stats(): BusStats;
+  /** Sends what is queued, then releases the transport. */
+  close(): Promise<void>;
+}
+
+/** Options for {@linkcode createBus}. */
+export interface CreateBusOptions {
+  /** This isolate's id. @default {crypto.randomUUID()} */
+  nodeId?: string;
+  /** Most events in one post; a fuller tick is split. @default {512} */
+  maxEventsPerPost?: number;
+  /** Called once per detected gap with the sender and the number of posts lost. */
+  onGap?: (node: string, lost: number) => void;
+  /** Called when a post fails validation. */
+  onInvalid?: (reason: string) => void;
+}
+
+/**
+ * Builds a {@linkcode Bus} over a transport: per-tick batching, per-sender
+ * numbering, gap counting and validation of what arrives.
+ *
+ * @example Usage
+ * ```ts
+ * import { createBus } from "./bus.ts";
+ * import { MemoryNetwork } from "./memory.ts";
+ *
+ * const net = new MemoryNetwork();
+ * const a = createBus(net.connect());
+ * const b = createBus(net.connect());
+ * const got = new Promise((resolve) => b.subscribe(resolve));
+ * a.publish({ kind: "message", room: "r", offset: 1, epoch: "e", frame: "{}" });
+ * await got;
+ * await a.close();
+ * await b.close();
+ * ```
+ */
+export function createBus(
+  transport: BusTransport,
+  options: CreateBusOptions = {},
+): Bus {
+  const nodeId = options.nodeId ?? crypto.randomUUID();
+  const maxEvents = options.maxEventsPerPost ?? 512;
+  const handlers = new Set<(event: BusEvent) => void>();
+  const lastSeq = new Map<string, number>();
+  const stats: BusStats = {
+    postsSent: 0,
+    postsReceived: 0,
+    gaps: 0,
+    invalid: 0,
+  };
+  let queue: BusEvent[] = [];
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let seq = 0;
+  let closed = false;
+
+  function flush(): void {
+    timer = undefined;
+    while (queue.length > 0) {
+      const events = queue.length <= maxEvents
+        ? queue
+        : queue.slice(0, maxEvents);
+      queue = queue.length <= maxEvents ? [] : queue.slice(maxEvents);
+      seq += 1;
+      stats.postsSent += 1;
+      transport.post({ v: 1, node: nodeId, seq, events });
+    }
+  }
+
+  transport.onPost((raw) => {
+    const post = parseBusPost(raw);
+    if (typeof post === "string") {
+      stats.invalid += 1;
+      options.onInvalid?.(post);
+      return;
+    }
+    stats.postsReceived += 1;
+    const last = lastSeq.get(post.node) ?? 0;
+    // A sender seen for the first time may have posted before we subscribed.
+    if (last > 0 && post.seq > last + 1) {
+      const lost = post.seq - last - 1;
+      stats.gaps += lost;
+      options.onGap?.(post.node, lost);
+    }
+    if (post.seq > last) lastSeq.set(post.node, post.seq);
+    for (const event of post.events) {
+      for (const handler of handlers) handler(event);
+    }
+  });
+
+  return {
+    nodeId,
+    publish(event) {
+      if (closed) return;
+      queue.push(event);
+      timer ??= setTimeout(flush, 0);
+    },
+    subscribe(handler) {
+      handlers.add(handler);
+      return () => handlers.delete(handler);
+    },
+    stats: () => ({ ...stats }),
+    close() {
+      if (!closed) {
+        closed = true;
+        clearTimeout(timer);
+        flush();
+        handlers.clear();
+        transport.close();
+      }
+      return Promise.resolve();
+    },
+  };
+}
+
+/**
+ * Validates a post received from another isolate. Returns the post, or a
+ * string saying what is wrong with it.
+ */
+export function parseBusPost(value: unknown): BusPost | string {
+  if (!isRecord(value)) return "post is not an object";
+  const { v, node, seq, events } = value;
+  if (v !== 1) return `unknown bus version ${String(v)}`;
+  if (typeof node !== "string" || node === "") return "bad node";
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) {
+    return "bad seq";
+  }
+  if (!Array.isArray(events)) return "events is not an array";
+  const parsed: BusEvent[] = [];
+  for (const event of events) {
+    if (!isRecord(event) || event.kind !== "message") return "bad event";
+    const { room, offset, epoch, frame } = event;
+    if (
+      typeof room !== "string" || typeof epoch !== "string" ||
+      typeof frame !== "string" || typeof offset !== "number" ||
+      !Number.isSafeInteger(offset)
+    ) {
+      return "bad message event";
+    }
+    parsed.push({ kind: "message", room, offset, epoch, frame });
+  }
+  return { v: 1, node, seq, events: parsed };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

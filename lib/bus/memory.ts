@@ -1,0 +1,52 @@
+/**
+ * An in-memory bus transport for tests: several endpoints on one
+ * {@linkcode MemoryNetwork} see each other's posts, delivered asynchronously
+ * like BroadcastChannel, with optional injected loss.
+ *
+ * @module
+ */
+
+import type { BusPost, BusTransport } from "./bus.ts";
+
+/** Options for {@linkcode MemoryNetwork}. */
+export interface MemoryNetworkOptions {
+  /** Decides per delivery whether a post is lost (to test gap handling). @default {() => false} */
+  drop?: (post: BusPost, receiver: number) => boolean;
+}
+
+/** A set of connected in-memory transports. */
+export class MemoryNetwork {
+  #endpoints = new Map<number, (post: unknown) => void>();
+  #next = 0;
+  #drop: (post: BusPost, receiver: number) => boolean;
+
+  /** Creates an empty network. */
+  constructor(options: MemoryNetworkOptions = {}) {
+    this.#drop = options.drop ?? (() => false);
+  }
+
+  /** Adds an endpoint and returns its transport. */
+  connect(): BusTransport {
+    const id = this.#next++;
+    const endpoints = this.#endpoints;
+    const drop = this.#drop;
+    let handler: (post: unknown) => void = () => {};
+    endpoints.set(id, (post) => handler(post));
+    return {
+      post(post) {
+        // Structured clone, as BroadcastChannel does, so no object is shared.
+        const copy = structuredClone(post);
+        for (const [peer, deliver] of endpoints) {
+          if (peer === id || drop(post, peer)) continue;
+          queueMicrotask(() => deliver(copy));
+        }
+      },
+      onPost(h) {
+        handler = h;
+      },
+      close() {
+        endpoints.delete(id);
+      },
+    };
+  }
+}

@@ -1,0 +1,150 @@
+/**
+ * Configuration from environment variables, with defaults. A bad value throws
+ * a `RangeError` that names the variable, so the process stops at once with a
+ * message the operator can act on.
+ *
+ * @module
+ */
+
+/** Log verbosity, most to least verbose. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Which bus links the isolates of one process. */
+export type BusKind = "broadcast-channel" | "none";
+
+/** The service configuration. Every limit has a default and an environment variable. */
+export interface Config {
+  /** TCP port. `PORT`. @default {8000} */
+  port: number;
+  /** Interface to bind. `HOST`. @default {"0.0.0.0"} */
+  host: string;
+  /** Largest accepted client message in bytes (UTF-8); larger closes with 1009. `MAX_MESSAGE_BYTES`. @default {65536} */
+  maxMessageBytes: number;
+  /** Outbound bytes queued for one client before it is closed as a slow consumer (1013). `MAX_BUFFERED_BYTES`. @default {1048576} */
+  maxBufferedBytes: number;
+  /** Interval at which clients should send app-level `ping`, in ms. `HEARTBEAT_MS`. @default {25000} */
+  heartbeatMs: number;
+  /** Protocol-level idle timeout in seconds: ping after half, close 1001 after all of it. `IDLE_TIMEOUT_S`. @default {30} */
+  idleTimeoutS: number;
+  /** Time allowed for clients to acknowledge the close frame on shutdown, in ms. `SHUTDOWN_TIMEOUT_MS`. @default {3000} */
+  shutdownTimeoutMs: number;
+  /** Number of isolates (Workers) sharing the port; 0 means one per core. `WORKERS`. @default {1} */
+  workers: number;
+  /** Bus between isolates. `BUS`. @default {"broadcast-channel"} */
+  bus: BusKind;
+  /** BroadcastChannel name; processes on one machine are never linked by it. `BUS_CHANNEL`. @default {"roomcast"} */
+  busChannel: string;
+  /** Log verbosity. `LOG_LEVEL`. @default {"info"} */
+  logLevel: LogLevel;
+}
+
+/** Something environment-like: `Deno.env` fits, and so does a `Map`. */
+export interface EnvSource {
+  /** Returns the variable's value, or `undefined` when unset. */
+  get(name: string): string | undefined;
+}
+
+/** Default values of every setting. */
+export const DEFAULT_CONFIG: Readonly<Config> = {
+  port: 8000,
+  host: "0.0.0.0",
+  maxMessageBytes: 65_536,
+  maxBufferedBytes: 1_048_576,
+  heartbeatMs: 25_000,
+  idleTimeoutS: 30,
+  shutdownTimeoutMs: 3_000,
+  workers: 1,
+  bus: "broadcast-channel",
+  busChannel: "roomcast",
+  logLevel: "info",
+};
+
+/** Options for {@linkcode parseConfig}. */
+export interface ParseConfigOptions {
+  /** Default for `WORKERS` when unset (`main.ts --parallel` passes the core count). @default {1} */
+  defaultWorkers?: number;
+}
+
+/**
+ * Reads the configuration from `env`.
+ *
+ * @throws {RangeError} naming the variable whose value is invalid.
+ *
+ * @example Usage
+ * ```ts
+ * import { parseConfig } from "./config.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const config = parseConfig(new Map([["PORT", "9000"]]));
+ * assert.equal(config.port, 9000);
+ * assert.equal(config.maxMessageBytes, 65536);
+ * ```
+ */
+export function parseConfig(
+  env: EnvSource,
+  options: ParseConfigOptions = {},
+): Config {
+  const d = DEFAULT_CONFIG;
+  return {
+    port: int(env, "PORT", d.port, 0, 65_535),
+    host: str(env, "HOST", d.host),
+    maxMessageBytes: int(env, "MAX_MESSAGE_BYTES", d.maxMessageBytes, 64),
+    maxBufferedBytes: int(env, "MAX_BUFFERED_BYTES", d.maxBufferedBytes, 1),
+    heartbeatMs: int(env, "HEARTBEAT_MS", d.heartbeatMs, 100),
+    idleTimeoutS: int(env, "IDLE_TIMEOUT_S", d.idleTimeoutS, 0, 3_600),
+    shutdownTimeoutMs: int(env, "SHUTDOWN_TIMEOUT_MS", d.shutdownTimeoutMs, 0),
+    workers: int(env, "WORKERS", options.defaultWorkers ?? d.workers, 0, 256),
+    bus: oneOf(env, "BUS", d.bus, ["broadcast-channel", "none"] as const),
+    busChannel: str(env, "BUS_CHANNEL", d.busChannel),
+    logLevel: oneOf(
+      env,
+      "LOG_LEVEL",
+      d.logLevel,
+      ["debug", "info", "warn", "error"] as const,
+    ),
+  };
+}
+
+function str(env: EnvSource, name: string, fallback: string): string {
+  const raw = env.get(name);
+  if (raw === undefined) return fallback;
+  if (raw.trim() === "") {
+    throw new RangeError(`Invalid ${name}: must not be empty`);
+  }
+  return raw.trim();
+}
+
+function int(
+  env: EnvSource,
+  name: string,
+  fallback: number,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  const raw = env.get(name);
+  if (raw === undefined) return fallback;
+  const value = /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new RangeError(
+      `Invalid ${name}: expected an integer from ${min} to ${max}, got "${raw}"`,
+    );
+  }
+  return value;
+}
+
+function oneOf<T extends string>(
+  env: EnvSource,
+  name: string,
+  fallback: T,
+  allowed: readonly T[],
+): T {
+  const raw = env.get(name)?.trim();
+  if (raw === undefined) return fallback;
+  const found = allowed.find((a) => a === raw);
+  if (found === undefined) {
+    throw new RangeError(
+      `Invalid ${name}: expected one of ${allowed.join(", ")}, got "${raw}"`,
+    );
+  }
+  return found;
+}

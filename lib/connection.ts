@@ -1,0 +1,96 @@
+/**
+ * One client connection as the hub sees it: an id, the rooms it joined and a
+ * guarded `send()`. The socket behind it is anything WebSocket-shaped, so the
+ * hub can be tested without a network.
+ *
+ * @module
+ */
+
+import { CLOSE_CODE } from "./codes.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** The part of a WebSocket the hub uses. `WebSocket` satisfies it. */
+export interface SocketLike {
+  readonly readyState: number;
+  readonly bufferedAmount: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+}
+
+/** `WebSocket.OPEN`, spelled out so this module runs where `WebSocket` is absent. */
+const OPEN = 1;
+
+/** Options for {@linkcode Connection}. */
+export interface ConnectionOptions {
+  /** Outbound bytes queued before the client is closed as slow (1013). */
+  maxBufferedBytes: number;
+  /** Where sends, drops and failures are counted. */
+  metrics: Metrics;
+  /** Called once when the connection closes itself (slow consumer, send failure). */
+  onClose?: (connection: Connection, code: number, reason: string) => void;
+}
+
+/** A client connection with a backpressure-aware, never-throwing `send()`. */
+export class Connection {
+  /** Unique id, announced in `welcome` and stamped as `from` on its messages. */
+  readonly id: string;
+  /** Rooms this connection joined (maintained by the room registry). */
+  readonly rooms: Set<string> = new Set();
+  #socket: SocketLike;
+  #options: ConnectionOptions;
+  #closed = false;
+
+  /** Wraps `socket`; the caller owns the id's uniqueness. */
+  constructor(id: string, socket: SocketLike, options: ConnectionOptions) {
+    this.id = id;
+    this.#socket = socket;
+    this.#options = options;
+  }
+
+  /** Whether `close()` was called or the socket is no longer open. */
+  get closed(): boolean {
+    return this.#closed || this.#socket.readyState > OPEN;
+  }
+
+  /**
+   * Sends one text frame. Returns false when it was not sent: the socket is
+   * not open, or its buffer passed `maxBufferedBytes` (the connection is then
+   * closed with 1013), or `send` threw (closed with 1011). Never throws.
+   */
+  send(frame: string): boolean {
+    const { metrics } = this.#options;
+    if (this.#closed || this.#socket.readyState !== OPEN) {
+      metrics.inc("dropped_messages_total", 1, "closed");
+      return false;
+    }
+    if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes) {
+      metrics.inc("dropped_messages_total", 1, "slow");
+      metrics.inc("slow_consumers_total");
+      this.close(CLOSE_CODE.TRY_AGAIN_LATER, "Slow consumer");
+      return false;
+    }
+    try {
+      this.#socket.send(frame);
+    } catch {
+      metrics.inc("send_failures_total");
+      metrics.inc("dropped_messages_total", 1, "failed");
+      this.close(CLOSE_CODE.INTERNAL_ERROR, "Send failed");
+      return false;
+    }
+    metrics.inc("messages_out_total");
+    metrics.inc("bytes_out_total", frame.length);
+    return true;
+  }
+
+  /** Closes the socket once; later calls do nothing. Never throws. */
+  close(code: number = CLOSE_CODE.NORMAL, reason = ""): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#socket.close(code, reason);
+    } catch {
+      // Already closing or closed: nothing left to do.
+    }
+    this.#options.onClose?.(this, code, reason);
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * A tiny metrics registry: named counters and gauges, optionally labelled.
+ * Rendered as Prometheus text by `/metrics` and summarised by `/healthz`.
+ *
+ * @module
+ */
+
+/** Every metric the service records, with its help text. */
+export const METRIC_HELP = {
+  connections_opened_total: "WebSocket connections accepted",
+  connections_closed_total: "WebSocket connections closed, by close code",
+  connections: "Open WebSocket connections",
+  rooms: "Rooms with at least one local member",
+  messages_in_total: "Client frames received",
+  messages_out_total: "Frames sent to clients",
+  bytes_in_total: "Bytes received from clients",
+  bytes_out_total: "Bytes sent to clients",
+  publishes_total: "Messages published to rooms",
+  protocol_errors_total: "Error frames sent, by code",
+  send_failures_total: "Sends that threw (the socket was closed with 1011)",
+  slow_consumers_total:
+    "Connections closed because their send buffer passed MAX_BUFFERED_BYTES",
+  dropped_messages_total:
+    "Messages not delivered to a client, by reason (slow, closed)",
+  bus_posts_sent_total: "Posts sent on the bus (one per tick with traffic)",
+  bus_posts_received_total: "Posts received from other isolates",
+  bus_gaps_total:
+    "Bus posts from other isolates that never arrived (BroadcastChannel drops)",
+  bus_invalid_total: "Bus posts that failed validation and were ignored",
+} as const;
+
+/** The name of a known metric. */
+export type MetricName = keyof typeof METRIC_HELP;
+
+/** Gauges; everything else is a counter. */
+const GAUGES: ReadonlySet<string> = new Set(["connections", "rooms"]);
+
+/** Counters and gauges keyed by name and an optional single label. */
+export class Metrics {
+  #values = new Map<string, Map<string, number>>();
+
+  /** Adds `by` (default 1) to a counter, optionally under a label value. */
+  inc(name: MetricName, by = 1, label = ""): void {
+    let series = this.#values.get(name);
+    if (series === undefined) {
+      series = new Map();
+      this.#values.set(name, series);
+    }
+    series.set(label, (series.get(label) ?? 0) + by);
+  }
+
+  /** Sets a gauge. */
+  set(name: MetricName, value: number): void {
+    this.#values.set(name, new Map([["", value]]));
+  }
+
+  /** Reads one series (0 when never touched). */
+  get(name: MetricName, label = ""): number {
+    return this.#values.get(name)?.get(label) ?? 0;
+  }
+
+  /** The sum over every label of a metric. */
+  total(name: MetricName): number {
+    let sum = 0;
+    for (const v of this.#values.get(name)?.values() ?? []) sum += v;
+    return sum;
+  }
+
+  /**
+   * Prometheus text exposition (version 0.0.4). Labelled series use `code`
+   * (closes, errors) or `reason` (drops); `extraLabels` go on every series.
+   */
+  toPrometheus(extraLabels: Record<string, string> = {}): string {
+    const lines: string[] = [];
+    for (const [name, help] of Object.entries(METRIC_HELP)) {
+      const metric = `roomcast_${name}`;
+      const kind = GAUGES.has(name) ? "gauge" : "counter";
+      lines.push(`# HELP ${metric} ${help}`, `# TYPE ${metric} ${kind}`);
+      const series = this.#values.get(name) ?? new Map([["", 0]]);
+      for (const [label, value] of series) {
+        const labels = { ...extraLabels };
+        if (label !== "") labels[LABEL_NAMES[name] ?? "label"] = label;
+        lines.push(`${metric}${formatLabels(labels)} ${value}`);
+      }
+    }
+    return lines.join("\n") + "\n";
+  }
+}
+
+const LABEL_NAMES: Partial<Record<string, string>> = {
+  connections_closed_total: "code",
+  protocol_errors_total: "code",
+  dropped_messages_total: "reason",
+};
+
+function formatLabels(labels: Record<string, string>): string {
+  const parts = Object.entries(labels).map(([k, v]) =>
+    `${k}="${v.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`
+  );
+  return parts.length === 0 ? "" : `{${parts.join(",")}}`;
+}

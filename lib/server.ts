@@ -1,0 +1,139 @@
+/**
+ * Starts one isolate's server: bus, hub, app and `Deno.serve`, plus the
+ * graceful shutdown that closes every client with a retryable code before
+ * the listener goes away. Used by `main.ts`, the Workers of `--parallel`
+ * and the integration tests alike.
+ *
+ * @module
+ */
+
+import { createApp } from "./app.ts";
+import { broadcastChannelTransport } from "./bus/broadcast_channel.ts";
+import { type Bus, type BusTransport, createBus } from "./bus/bus.ts";
+import { MemoryNetwork } from "./bus/memory.ts";
+import { CLOSE_CODE } from "./codes.ts";
+import type { Config } from "./config.ts";
+import { Hub } from "./hub.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import { MemorySequencer } from "./sequencer.ts";
+
+/** Overrides for {@linkcode startServer}; tests inject transports and loggers. */
+export interface StartServerOptions {
+  /** Where log lines go. @default {a JSON logger at `config.logLevel`} */
+  log?: Logger;
+  /** Bus transport. @default {BroadcastChannel on `config.busChannel`, or none} */
+  transport?: BusTransport;
+  /** Epoch of the offset sequences (shared by the isolates of one process). */
+  epoch?: string;
+  /** Share the port with other isolates (`SO_REUSEPORT`). @default {false} */
+  reusePort?: boolean;
+  /** Folder served at `/`. */
+  staticRoot?: string;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** The bound address (the real port when `config.port` was 0). */
+  addr: Deno.NetAddr;
+  hub: Hub;
+  bus: Bus;
+  metrics: Metrics;
+  /**
+   * Closes every client with `code` (1012 by default), waits up to
+   * `config.shutdownTimeoutMs` for their close handshakes, then stops the
+   * bus and the listener. Idempotent.
+   */
+  shutdown(code?: number, reason?: string): Promise<void>;
+  /** Resolves when the listener has stopped. */
+  finished: Promise<void>;
+}
+
+/**
+ * Starts serving `config` on `config.host:config.port`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { parseConfig } from "./config.ts";
+ * const server = await startServer(parseConfig(Deno.env));
+ * await server.shutdown();
+ * ```
+ */
+export function startServer(
+  config: Config,
+  options: StartServerOptions = {},
+): Promise<RunningServer> {
+  const metrics = new Metrics();
+  const nodeId = crypto.randomUUID();
+  const log = options.log ??
+    createLogger({
+      level: config.logLevel,
+      base: { node: nodeId.slice(0, 8) },
+    });
+  const transport = options.transport ??
+    (config.bus === "broadcast-channel"
+      ? broadcastChannelTransport(config.busChannel)
+      : new MemoryNetwork().connect());
+  const bus = createBus(transport, {
+    nodeId,
+    onGap(node, lost) {
+      metrics.inc("bus_gaps_total", lost);
+      log.warn("Bus posts lost", { from: node.slice(0, 8), lost });
+    },
+    onInvalid(reason) {
+      metrics.inc("bus_invalid_total");
+      log.warn("Invalid bus post ignored", { reason });
+    },
+  });
+  const hub = new Hub({
+    bus,
+    metrics,
+    log,
+    sequencer: new MemorySequencer(
+      options.epoch === undefined ? {} : { epoch: options.epoch },
+    ),
+    limits: {
+      maxMessageBytes: config.maxMessageBytes,
+      maxBufferedBytes: config.maxBufferedBytes,
+      heartbeatMs: config.heartbeatMs,
+    },
+  });
+  const { app, sockets } = createApp({
+    hub,
+    log,
+    nodeId,
+    idleTimeoutS: config.idleTimeoutS,
+    ...(options.staticRoot === undefined
+      ? {}
+      : { staticRoot: options.staticRoot }),
+  });
+
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.host,
+    reusePort: options.reusePort ?? false,
+    onListen() {},
+  }, app.fetch);
+  let stopping: Promise<void> | undefined;
+  async function stop(code: number, reason: string): Promise<void> {
+    hub.shutdown(code, reason);
+    if (!await sockets.drained(config.shutdownTimeoutMs)) {
+      log.warn("Shutdown timeout: clients did not answer the close", {
+        open: sockets.size,
+      });
+    }
+    await bus.close();
+    await server.shutdown();
+  }
+  return Promise.resolve({
+    addr: server.addr,
+    hub,
+    bus,
+    metrics,
+    finished: server.finished,
+    shutdown(code = CLOSE_CODE.SERVICE_RESTART, reason = "Server restart") {
+      stopping ??= stop(code, reason);
+      return stopping;
+    },
+  });
+}

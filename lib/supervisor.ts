@@ -1,0 +1,82 @@
+/**
+ * Runs several isolates on one port: one Worker each, sharing the listener
+ * through `SO_REUSEPORT` and linked by the BroadcastChannel bus. The first
+ * Worker binds (port 0 picks a free port), the others join its port. On
+ * shutdown every Worker drains its clients before the process exits.
+ *
+ * @module
+ */
+
+import type { Config } from "./config.ts";
+import type { Logger } from "./log.ts";
+
+/** A group of serving Workers. */
+export interface WorkerGroup {
+  /** The shared port. */
+  port: number;
+  /** Number of Workers. */
+  size: number;
+  /** Drains every Worker (clients get 1012), then terminates them. */
+  shutdown(): Promise<void>;
+  /** Terminates Worker `index` at once, as a crash would (fault tests). */
+  kill(index: number): void;
+}
+
+/** Starts `count` Workers serving `config` on one port. */
+export async function startWorkers(
+  config: Config,
+  count: number,
+  log: Logger,
+): Promise<WorkerGroup> {
+  const epoch = crypto.randomUUID().slice(0, 8);
+  const workers: Worker[] = [];
+  let port = config.port;
+  for (let i = 0; i < count; i++) {
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), {
+      type: "module",
+    });
+    workers.push(worker);
+    port = await request(worker, { type: "start", port, epoch }, "listening");
+    log.debug("Worker listening", { index: i, port });
+  }
+  const alive = new Set(workers);
+  return {
+    port,
+    size: count,
+    async shutdown() {
+      await Promise.all([...alive].map(async (worker) => {
+        await request(worker, { type: "drain" }, "drained");
+        worker.terminate();
+      }));
+      alive.clear();
+    },
+    kill(index) {
+      const worker = workers[index];
+      if (worker === undefined || !alive.has(worker)) return;
+      worker.terminate();
+      alive.delete(worker);
+    },
+  };
+}
+
+/** Posts `command` and resolves with the port of the first `expected` reply. */
+function request(
+  worker: Worker,
+  command: Record<string, unknown>,
+  expected: "listening" | "drained",
+): Promise<number> {
+  return new Promise((resolve, reject) => {
+    worker.onerror = (event) => {
+      event.preventDefault();
+      reject(new Error(`Worker failed: ${event.message}`));
+    };
+    worker.onmessage = (event: MessageEvent<unknown>) => {
+      const data = event.data;
+      if (typeof data !== "object" || data === null) return;
+      if (Reflect.get(data, "type") !== expected) return;
+      const port: unknown = Reflect.get(data, "port");
+      resolve(typeof port === "number" ? port : 0);
+    };
+    worker.postMessage(command);
+  });
+}

@@ -1,0 +1,63 @@
+/**
+ * roomcast entry point. `deno task dev` runs one isolate; `deno task start`
+ * passes `--parallel` to run one isolate per core on the same port. SIGINT
+ * and SIGTERM drain every client with a retryable close (1012) first.
+ *
+ * @module
+ */
+
+import { parseConfig } from "./lib/config.ts";
+import { createLogger } from "./lib/log.ts";
+import { startServer } from "./lib/server.ts";
+import { startWorkers } from "./lib/supervisor.ts";
+
+/** Starts the service as configured by the environment and `args`. */
+export async function main(args: string[]): Promise<void> {
+  const parallel = args.includes("--parallel");
+  let config;
+  try {
+    config = parseConfig(Deno.env, {
+      defaultWorkers: parallel ? 0 : 1,
+    });
+  } catch (error) {
+    createLogger().error("Bad configuration", {
+      error: error instanceof Error ? error.message : String(error),
+    });
+    Deno.exit(2);
+  }
+  const log = createLogger({ level: config.logLevel });
+  const count = config.workers === 0
+    ? navigator.hardwareConcurrency
+    : config.workers;
+
+  let stop: () => Promise<void>;
+  let port: number;
+  if (count > 1) {
+    const group = await startWorkers(config, count, log);
+    stop = group.shutdown;
+    port = group.port;
+  } else {
+    const server = await startServer(config, { log });
+    stop = () => server.shutdown();
+    port = server.addr.port;
+  }
+  const host = config.host === "0.0.0.0" ? "localhost" : config.host;
+  log.info(`Listening on http://${host}:${port}/`, {
+    port,
+    isolates: count,
+  });
+
+  let stopping = false;
+  const onSignal = async (signal: Deno.Signal) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("Shutting down: closing clients with 1012", { signal });
+    await stop();
+    log.info("Stopped");
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
+}
+
+if (import.meta.main) await main(Deno.args);

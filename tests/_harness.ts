@@ -1,0 +1,169 @@
+/**
+ * Test helpers: a real server on 127.0.0.1 port 0 and a WebSocket client
+ * that awaits frames by type (no sleeps).
+ *
+ * @module
+ */
+
+import type { BusTransport } from "../lib/bus/bus.ts";
+import { type Config, parseConfig } from "../lib/config.ts";
+import { silentLogger } from "../lib/log.ts";
+import { type ServerMessage, SUBPROTOCOL } from "../lib/protocol.ts";
+import { type RunningServer, startServer } from "../lib/server.ts";
+
+/** A server started for one test, stopped by `await using`. */
+export interface TestServer extends RunningServer, AsyncDisposable {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** `ws://127.0.0.1:<port>/ws` */
+  wsUrl: string;
+}
+
+/** Options for {@linkcode startTestServer}. */
+export interface TestServerOptions {
+  /** Environment variables, as a user would set them. */
+  env?: Record<string, string>;
+  /** Bus transport (defaults to an isolated one: no other test sees it). */
+  transport?: BusTransport;
+  /** Shared epoch, for several servers standing in for isolates of one process. */
+  epoch?: string;
+}
+
+/** Starts a real server on 127.0.0.1, port 0. */
+export async function startTestServer(
+  options: TestServerOptions = {},
+): Promise<TestServer> {
+  const config: Config = parseConfig(
+    new Map(Object.entries({
+      PORT: "0",
+      HOST: "127.0.0.1",
+      BUS: "none",
+      SHUTDOWN_TIMEOUT_MS: "1000",
+      ...options.env,
+    })),
+  );
+  const server = await startServer(config, {
+    log: silentLogger,
+    ...(options.transport ? { transport: options.transport } : {}),
+    ...(options.epoch ? { epoch: options.epoch } : {}),
+  });
+  const url = `http://127.0.0.1:${server.addr.port}`;
+  return {
+    ...server,
+    url,
+    wsUrl: `ws://127.0.0.1:${server.addr.port}/ws`,
+    async [Symbol.asyncDispose]() {
+      await server.shutdown();
+    },
+  };
+}
+
+/** A WebSocket that queues server messages so tests can await them in order. */
+export class TestClient implements AsyncDisposable {
+  readonly socket: WebSocket;
+  readonly #queue: ServerMessage[] = [];
+  readonly #waiters: Array<() => void> = [];
+  /** Resolves with the close event once the socket closes. */
+  readonly closed: Promise<CloseEvent>;
+
+  private constructor(socket: WebSocket) {
+    this.socket = socket;
+    socket.onmessage = (event: MessageEvent<unknown>) => {
+      if (typeof event.data !== "string") return;
+      this.#queue.push(JSON.parse(event.data));
+      for (const wake of this.#waiters.splice(0)) wake();
+    };
+    this.closed = new Promise((resolve) => {
+      socket.addEventListener("close", (event) => {
+        resolve(event);
+        for (const wake of this.#waiters.splice(0)) wake();
+      });
+    });
+  }
+
+  /** Opens a socket to `url` and waits for `welcome`. */
+  static async open(
+    url: string,
+    protocols: string[] = [SUBPROTOCOL],
+  ): Promise<TestClient> {
+    const socket = new WebSocket(url, protocols);
+    const client = new TestClient(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.addEventListener("open", () => resolve(), { once: true });
+      socket.addEventListener(
+        "error",
+        () => reject(new Error(`Could not connect to ${url}`)),
+        { once: true },
+      );
+    });
+    await client.next("welcome");
+    return client;
+  }
+
+  /** Sends a message (objects are JSON-encoded, strings sent as they are). */
+  send(message: unknown): void {
+    this.socket.send(
+      typeof message === "string" ? message : JSON.stringify(message),
+    );
+  }
+
+  /**
+   * Resolves with the next queued message of `type`, skipping others of a
+   * different type only if `skip` is set. Rejects if the socket closes first
+   * or after `timeoutMs` (a safety net: tests never rely on it for timing).
+   */
+  async next<T extends ServerMessage["type"]>(
+    type: T,
+    options: { skip?: boolean; timeoutMs?: number } = {},
+  ): Promise<Extract<ServerMessage, { type: T }>> {
+    const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    while (true) {
+      while (this.#queue.length > 0) {
+        const message = this.#queue.shift()!;
+        if (message.type === type) {
+          return message as Extract<ServerMessage, { type: T }>;
+        }
+        if (!options.skip) {
+          throw new Error(
+            `Expected "${type}", got ${JSON.stringify(message)}`,
+          );
+        }
+      }
+      if (this.socket.readyState >= WebSocket.CLOSING) {
+        throw new Error(`Socket closed while waiting for "${type}"`);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new Error(`Timed out waiting for "${type}"`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, remaining);
+        this.#waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Joins `room` and waits for `joined`. */
+  async join(
+    room: string,
+  ): Promise<Extract<ServerMessage, { type: "joined" }>> {
+    this.send({ type: "join", room });
+    return await this.next("joined");
+  }
+
+  /** Messages received but not consumed yet. */
+  get pending(): readonly ServerMessage[] {
+    return this.#queue;
+  }
+
+  /** Closes the socket and waits for the close to complete. */
+  async close(): Promise<void> {
+    if (this.socket.readyState < WebSocket.CLOSING) this.socket.close();
+    await this.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
