@@ -1,0 +1,51 @@
+/**
+ * A WebSocket stand-in for unit tests of the pure core: records what was
+ * sent and how it was closed; `bufferedAmount` and failures are settable.
+ *
+ * @module
+ */
+
+import type { SocketLike } from "./connection.ts";
+
+/** An in-memory socket for unit tests. */
+export class FakeSocket implements SocketLike {
+  readyState = 1;
+  bufferedAmount = 0;
+  /** Text frames sent, in order. */
+  readonly sent: string[] = [];
+  /** The close code and reason, once closed. */
+  closedWith: { code: number; reason: string } | undefined;
+  /** When set, `send` throws this. */
+  failWith: Error | undefined;
+  #onSend = new Set<() => void>();
+
+  send(data: string): void {
+    if (this.failWith) throw this.failWith;
+    this.sent.push(data);
+    for (const wake of this.#onSend) wake();
+  }
+
+  /** Resolves once `count` frames of `type` were sent. */
+  waitFor(type: string, count: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (this.messages(type).length < count) return;
+        this.#onSend.delete(check);
+        resolve();
+      };
+      this.#onSend.add(check);
+      check();
+    });
+  }
+
+  close(code = 1000, reason = ""): void {
+    this.closedWith = { code, reason };
+    this.readyState = 2;
+  }
+
+  /** Sent frames decoded, optionally only those of one `type`. */
+  messages(type?: string): Array<Record<string, unknown>> {
+    const all = this.sent.map((s) => JSON.parse(s));
+    return type === undefined ? all : all.filter((m) => m.type === type);
+  }
+}

@@ -1,0 +1,155 @@
+import assert from "node:assert/strict";
+import { type BusEvent, createBus, parseBusPost } from "./bus.ts";
+import { MemoryNetwork } from "./memory.ts";
+
+function event(offset: number, room = "r"): BusEvent {
+  return {
+    kind: "message",
+    room,
+    offset,
+    epoch: "e",
+    frame: `{"o":${offset}}`,
+  };
+}
+
+function collect(count: number, subscribe: (h: (e: BusEvent) => void) => void) {
+  const got: BusEvent[] = [];
+  const done = new Promise<BusEvent[]>((resolve) => {
+    subscribe((e) => {
+      got.push(e);
+      if (got.length === count) resolve(got);
+    });
+  });
+  return done;
+}
+
+Deno.test("createBus() batches one tick's events into one post, in order", async () => {
+  const net = new MemoryNetwork();
+  const a = createBus(net.connect());
+  const b = createBus(net.connect());
+  const received = collect(1000, (h) => b.subscribe(h));
+  for (let i = 1; i <= 1000; i++) a.publish(event(i));
+  const events = await received;
+  assert.deepEqual(
+    events.map((e) => e.offset),
+    [...Array(1000)].map((_, i) => i + 1),
+  );
+  // 1000 events with the default 512 per post: 2 posts, not 1000.
+  assert.equal(a.stats().postsSent, 2);
+  assert.equal(b.stats().postsReceived, 2);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("createBus() never delivers a post back to its sender", async () => {
+  const net = new MemoryNetwork();
+  const a = createBus(net.connect());
+  const b = createBus(net.connect());
+  let echoed = 0;
+  a.subscribe(() => echoed++);
+  const received = collect(1, (h) => b.subscribe(h));
+  a.publish(event(1));
+  await received;
+  assert.equal(echoed, 0);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("createBus() counts lost posts as gaps and reports the sender", async () => {
+  let posts = 0;
+  let posted: () => void = () => {};
+  // Drop the 2nd and 3rd posts on their way to the receiver.
+  const net = new MemoryNetwork({
+    drop: () => {
+      posts += 1;
+      posted();
+      return posts === 2 || posts === 3;
+    },
+  });
+  const gaps: Array<[string, number]> = [];
+  const a = createBus(net.connect(), { nodeId: "node-a" });
+  const b = createBus(net.connect(), {
+    onGap: (n, lost) => gaps.push([n, lost]),
+  });
+  const seen: number[] = [];
+  const last = new Promise<void>((resolve) =>
+    b.subscribe((e) => {
+      seen.push(e.offset);
+      if (e.offset === 4) resolve();
+    })
+  );
+  for (let i = 1; i <= 4; i++) {
+    const sent = new Promise<void>((resolve) => (posted = resolve));
+    a.publish(event(i));
+    await sent; // one post per tick: wait for this one before the next
+  }
+  await last;
+  assert.deepEqual(seen, [1, 4]);
+  assert.deepEqual(gaps, [["node-a", 2]]);
+  assert.equal(b.stats().gaps, 2);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("createBus() flushes queued events on close", async () => {
+  const net = new MemoryNetwork();
+  const a = createBus(net.connect());
+  const b = createBus(net.connect());
+  const received = collect(3, (h) => b.subscribe(h));
+  a.publish(event(1));
+  a.publish(event(2));
+  a.publish(event(3));
+  await a.close();
+  assert.equal((await received).length, 3);
+  a.publish(event(4)); // ignored after close
+  assert.equal(a.stats().postsSent, 1);
+  await b.close();
+});
+
+Deno.test("createBus() ignores and counts invalid posts", async () => {
+  const net = new MemoryNetwork();
+  const raw = net.connect();
+  const invalid: string[] = [];
+  const b = createBus(net.connect(), { onInvalid: (r) => invalid.push(r) });
+  const good = createBus(net.connect());
+  const received = collect(1, (h) => b.subscribe(h));
+  // A post from an incompatible sender, sent on the raw transport.
+  raw.post(JSON.parse('{"v":2,"node":"x","seq":1,"events":[]}'));
+  good.publish(event(1));
+  await received;
+  assert.deepEqual(invalid, ["unknown bus version 2"]);
+  assert.equal(b.stats().invalid, 1);
+  raw.close();
+  await b.close();
+  await good.close();
+});
+
+Deno.test("parseBusPost() rejects malformed posts", () => {
+  assert.equal(typeof parseBusPost(null), "string");
+  assert.equal(
+    typeof parseBusPost({ v: 1, node: "n", seq: 0, events: [] }),
+    "string",
+  );
+  assert.equal(
+    typeof parseBusPost({ v: 1, node: "n", seq: 1, events: {} }),
+    "string",
+  );
+  assert.equal(
+    typeof parseBusPost({
+      v: 1,
+      node: "n",
+      seq: 1,
+      events: [{ kind: "message", room: "r" }],
+    }),
+    "string",
+  );
+  assert.deepEqual(
+    parseBusPost({ v: 1, node: "n", seq: 1, events: [event(1)] }),
+    {
+      v: 1,
+      node: "n",
+      seq: 1,
+      events: [event(1)],
+    },
+  );
+});

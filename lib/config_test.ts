@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { DEFAULT_CONFIG, parseConfig } from "./config.ts";
+
+Deno.test("parseConfig() returns the defaults for an empty environment", () => {
+  assert.deepEqual(parseConfig(new Map()), DEFAULT_CONFIG);
+  assert.equal(DEFAULT_CONFIG.port, 8000);
+  assert.equal(DEFAULT_CONFIG.host, "0.0.0.0");
+  assert.equal(DEFAULT_CONFIG.maxMessageBytes, 65_536);
+});
+
+Deno.test("parseConfig() reads every variable", () => {
+  const config = parseConfig(
+    new Map([
+      ["PORT", "9001"],
+      ["HOST", "127.0.0.1"],
+      ["MAX_MESSAGE_BYTES", "1024"],
+      ["MAX_BUFFERED_BYTES", "2048"],
+      ["HEARTBEAT_MS", "500"],
+      ["IDLE_TIMEOUT_S", "0"],
+      ["SHUTDOWN_TIMEOUT_MS", "10"],
+      ["WORKERS", "3"],
+      ["BUS", "none"],
+      ["BUS_CHANNEL", "x"],
+      ["LOG_LEVEL", "debug"],
+    ]),
+  );
+  assert.deepEqual(config, {
+    port: 9001,
+    host: "127.0.0.1",
+    maxMessageBytes: 1024,
+    maxBufferedBytes: 2048,
+    heartbeatMs: 500,
+    idleTimeoutS: 0,
+    shutdownTimeoutMs: 10,
+    workers: 3,
+    bus: "none",
+    busChannel: "x",
+    logLevel: "debug",
+  });
+});
+
+Deno.test("parseConfig() names the variable of a bad value", () => {
+  const cases: Array<[string, string]> = [
+    ["PORT", "http"],
+    ["PORT", "70000"],
+    ["PORT", "-1"],
+    ["PORT", "80.5"],
+    ["MAX_MESSAGE_BYTES", "1e6"],
+    ["MAX_MESSAGE_BYTES", "10"],
+    ["HOST", " "],
+    ["BUS", "redis-ish"],
+    ["LOG_LEVEL", "loud"],
+  ];
+  for (const [name, value] of cases) {
+    assert.throws(
+      () => parseConfig(new Map([[name, value]])),
+      (error: unknown) =>
+        error instanceof RangeError && error.message.includes(name),
+      `${name}=${value}`,
+    );
+  }
+});
+
+Deno.test("parseConfig() takes the default worker count from options", () => {
+  assert.equal(parseConfig(new Map(), { defaultWorkers: 0 }).workers, 0);
+  assert.equal(
+    parseConfig(new Map([["WORKERS", "2"]]), { defaultWorkers: 0 }).workers,
+    2,
+  );
+});
