@@ -33,7 +33,9 @@ export async function main(args: string[]): Promise<void> {
   let stop: () => Promise<void>;
   let port: number;
   if (count > 1) {
-    const group = await startWorkers(config, count, log);
+    const env = Deno.env.toObject();
+    if (env.WORKERS === undefined) env.WORKERS = String(count);
+    const group = await startWorkers({ env, count, log });
     stop = group.shutdown;
     port = group.port;
   } else {

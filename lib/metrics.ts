@@ -7,26 +7,26 @@
 
 /** Every metric the service records, with its help text. */
 export const METRIC_HELP = {
-  connections_opened_total: "WebSocket connections accepted",
-  connections_closed_total: "WebSocket connections closed, by close code",
-  connections: "Open WebSocket connections",
-  rooms: "Rooms with at least one local member",
-  messages_in_total: "Client frames received",
-  messages_out_total: "Frames sent to clients",
-  bytes_in_total: "Bytes received from clients",
-  bytes_out_total: "Bytes sent to clients",
-  publishes_total: "Messages published to rooms",
-  protocol_errors_total: "Error frames sent, by code",
-  send_failures_total: "Sends that threw (the socket was closed with 1011)",
-  slow_consumers_total:
+  "connections_opened_total": "WebSocket connections accepted",
+  "connections_closed_total": "WebSocket connections closed, by close code",
+  "connections": "Open WebSocket connections",
+  "rooms": "Rooms with at least one local member",
+  "messages_in_total": "Client frames received",
+  "messages_out_total": "Frames sent to clients",
+  "bytes_in_total": "Bytes received from clients",
+  "bytes_out_total": "Bytes sent to clients",
+  "publishes_total": "Messages published to rooms",
+  "protocol_errors_total": "Error frames sent, by code",
+  "send_failures_total": "Sends that threw (the socket was closed with 1011)",
+  "slow_consumers_total":
     "Connections closed because their send buffer passed MAX_BUFFERED_BYTES",
-  dropped_messages_total:
+  "dropped_messages_total":
     "Messages not delivered to a client, by reason (slow, closed)",
-  bus_posts_sent_total: "Posts sent on the bus (one per tick with traffic)",
-  bus_posts_received_total: "Posts received from other isolates",
-  bus_gaps_total:
+  "bus_posts_sent_total": "Posts sent on the bus (one per tick with traffic)",
+  "bus_posts_received_total": "Posts received from other isolates",
+  "bus_gaps_total":
     "Bus posts from other isolates that never arrived (BroadcastChannel drops)",
-  bus_invalid_total: "Bus posts that failed validation and were ignored",
+  "bus_invalid_total": "Bus posts that failed validation and were ignored",
 } as const;
 
 /** The name of a known metric. */
@@ -88,9 +88,9 @@ export class Metrics {
 }
 
 const LABEL_NAMES: Partial<Record<string, string>> = {
-  connections_closed_total: "code",
-  protocol_errors_total: "code",
-  dropped_messages_total: "reason",
+  "connections_closed_total": "code",
+  "protocol_errors_total": "code",
+  "dropped_messages_total": "reason",
 };
 
 function formatLabels(labels: Record<string, string>): string {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Config } from "./config.ts";
+import { parseConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 
 /** A group of serving Workers. */
@@ -22,21 +22,33 @@ export interface WorkerGroup {
   kill(index: number): void;
 }
 
-/** Starts `count` Workers serving `config` on one port. */
+/** Options for {@linkcode startWorkers}. */
+export interface StartWorkersOptions {
+  /** Environment each Worker reads its configuration from (validated there). */
+  env: Record<string, string>;
+  /** Number of Workers. */
+  count: number;
+  log: Logger;
+}
+
+/** Starts Workers serving the configuration of `options.env` on one port. */
 export async function startWorkers(
-  config: Config,
-  count: number,
-  log: Logger,
+  options: StartWorkersOptions,
 ): Promise<WorkerGroup> {
+  const { env, count, log } = options;
   const epoch = crypto.randomUUID().slice(0, 8);
   const workers: Worker[] = [];
-  let port = config.port;
+  let port = parseConfig(new Map(Object.entries(env))).port;
   for (let i = 0; i < count; i++) {
     const worker = new Worker(new URL("./worker.ts", import.meta.url), {
       type: "module",
     });
     workers.push(worker);
-    port = await request(worker, { type: "start", port, epoch }, "listening");
+    port = await request(
+      worker,
+      { type: "start", port, epoch, env },
+      "listening",
+    );
     log.debug("Worker listening", { index: i, port });
   }
   const alive = new Set(workers);

@@ -17,7 +17,8 @@ self.onmessage = async (event: MessageEvent<unknown>) => {
   const command = parseCommand(event.data);
   if (command === undefined) return;
   if (command.type === "start") {
-    const config = { ...parseConfig(Deno.env), port: command.port };
+    const env = new Map(Object.entries(command.env));
+    const config = { ...parseConfig(env), port: command.port };
     server = await startServer(config, {
       reusePort: true,
       epoch: command.epoch,
@@ -29,9 +30,9 @@ self.onmessage = async (event: MessageEvent<unknown>) => {
   }
 };
 
-type Command = { type: "start"; port: number; epoch: string } | {
-  type: "drain";
-};
+type Command =
+  | { type: "start"; port: number; epoch: string; env: Record<string, string> }
+  | { type: "drain" };
 
 function parseCommand(data: unknown): Command | undefined {
   if (typeof data !== "object" || data === null) return undefined;
@@ -39,10 +40,22 @@ function parseCommand(data: unknown): Command | undefined {
   if (type === "drain") return { type };
   const port: unknown = Reflect.get(data, "port");
   const epoch: unknown = Reflect.get(data, "epoch");
+  const env = stringRecord(Reflect.get(data, "env"));
   if (
-    type === "start" && typeof port === "number" && typeof epoch === "string"
+    type === "start" && typeof port === "number" &&
+    typeof epoch === "string" && env !== undefined
   ) {
-    return { type, port, epoch };
+    return { type, port, epoch, env };
   }
   return undefined;
+}
+
+function stringRecord(value: unknown): Record<string, string> | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const record: Record<string, string> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (typeof item !== "string") return undefined;
+    record[key] = item;
+  }
+  return record;
 }

@@ -65,6 +65,8 @@ export class TestClient implements AsyncDisposable {
   readonly #waiters: Array<() => void> = [];
   /** Resolves with the close event once the socket closes. */
   readonly closed: Promise<CloseEvent>;
+  /** The connection id from `welcome` (set by {@linkcode TestClient.open}). */
+  connectionId = "";
 
   private constructor(socket: WebSocket) {
     this.socket = socket;
@@ -96,7 +98,7 @@ export class TestClient implements AsyncDisposable {
         { once: true },
       );
     });
-    await client.next("welcome");
+    client.connectionId = (await client.next("welcome")).connectionId;
     return client;
   }
 
@@ -166,4 +168,10 @@ export class TestClient implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** Prints a test's measured figures (sent, received, lost…) into the test output. */
+export function report(line: string): void {
+  // deno-lint-ignore no-console
+  console.log(line);
 }

@@ -1,0 +1,108 @@
+/**
+ * Rooms span isolates: members on one isolate receive what is published on
+ * another, in order, over the real BroadcastChannel bus.
+ */
+import assert from "node:assert/strict";
+import { broadcastChannelTransport } from "../../lib/bus/broadcast_channel.ts";
+import { silentLogger } from "../../lib/log.ts";
+import { startWorkers } from "../../lib/supervisor.ts";
+import { report, startTestServer, TestClient } from "../_harness.ts";
+
+/** The isolate that serves a client: the node part of its id (`<node>-<n>`). */
+function nodeOf(client: TestClient): string {
+  return client.connectionId.split("-")[0] ?? "";
+}
+
+/** Reads `count` messages and checks each publisher's sequence arrives in order. */
+async function receiveAll(client: TestClient, count: number) {
+  const bySender = new Map<string, number[]>();
+  for (let i = 0; i < count; i++) {
+    const message = await client.next("message");
+    const seq = bySender.get(message.from) ?? [];
+    seq.push(Number(message.data));
+    bySender.set(message.from, seq);
+  }
+  for (const seq of bySender.values()) {
+    assert.deepEqual(seq, [...seq].sort((a, b) => a - b), "in order");
+  }
+  return bySender;
+}
+
+Deno.test("two isolates on one BroadcastChannel share rooms, in order", async () => {
+  const channel = `test-${crypto.randomUUID()}`;
+  await using a = await startTestServer({
+    env: { BUS: "broadcast-channel" },
+    transport: broadcastChannelTransport(channel),
+    epoch: "shared",
+  });
+  await using b = await startTestServer({
+    env: { BUS: "broadcast-channel" },
+    transport: broadcastChannelTransport(channel),
+    epoch: "shared",
+  });
+  const clients = await Promise.all(
+    [a, a, b, b].map((server) => TestClient.open(server.wsUrl)),
+  );
+  for (const client of clients) await client.join("lobby");
+  const [onA, , onB] = clients;
+  const perPublisher = 500;
+  for (let i = 1; i <= perPublisher; i++) {
+    onA!.send({ type: "publish", room: "lobby", data: i });
+    onB!.send({ type: "publish", room: "lobby", data: i });
+  }
+  for (const client of clients) {
+    const bySender = await receiveAll(client, 2 * perPublisher);
+    assert.equal(bySender.size, 2);
+    for (const seq of bySender.values()) assert.equal(seq.length, perPublisher);
+  }
+  const stats = [a.bus.stats(), b.bus.stats()];
+  report(
+    `cross-isolate: ${
+      2 * perPublisher
+    } published, ${clients.length} clients; ` +
+      `posts a→b ${stats[0]!.postsSent}, b→a ${stats[1]!.postsSent}; ` +
+      `gaps ${stats[0]!.gaps + stats[1]!.gaps}`,
+  );
+  assert.equal(stats[0]!.gaps + stats[1]!.gaps, 0);
+  await Promise.all(clients.map((c) => c.close()));
+});
+
+Deno.test("Workers sharing one port (SO_REUSEPORT) deliver to every member and drain with 1012", async () => {
+  const group = await startWorkers({
+    env: {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      BUS_CHANNEL: `test-${crypto.randomUUID()}`,
+      LOG_LEVEL: "error",
+    },
+    count: 2,
+    log: silentLogger,
+  });
+  const url = `ws://127.0.0.1:${group.port}/ws`;
+  const clients: TestClient[] = [];
+  const nodes = new Set<string>();
+  // The kernel spreads connections by hash: open until both isolates serve some.
+  while (nodes.size < 2 || clients.length < 6) {
+    assert.ok(
+      clients.length < 64,
+      "connections never reached a second isolate",
+    );
+    const client = await TestClient.open(url);
+    clients.push(client);
+    nodes.add(nodeOf(client));
+  }
+  for (const client of clients) await client.join("lobby");
+  const publisher = clients[0]!;
+  for (let i = 1; i <= 300; i++) {
+    publisher.send({ type: "publish", room: "lobby", data: i });
+  }
+  for (const client of clients) {
+    const bySender = await receiveAll(client, 300);
+    assert.equal(bySender.size, 1);
+  }
+  const closes = clients.map((c) => c.closed);
+  await group.shutdown();
+  for (const close of await Promise.all(closes)) {
+    assert.equal(close.code, 1012);
+  }
+});

@@ -1,0 +1,133 @@
+/**
+ * The real entry point as a user runs it: `main.ts` in its own process, with
+ * and without `--parallel`, stopped by SIGTERM.
+ */
+import assert from "node:assert/strict";
+import { TestClient } from "../_harness.ts";
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+interface Spawned extends AsyncDisposable {
+  port: number;
+  process: Deno.ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  output: () => string;
+}
+
+/** Starts `main.ts` and waits for its "Listening" log line. */
+async function spawnMain(
+  env: Record<string, string>,
+  args: string[] = [],
+): Promise<Spawned> {
+  const process = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN, ...args],
+    env: { PORT: "0", HOST: "127.0.0.1", ...env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let text = "";
+  const decoder = new TextDecoder();
+  let onLine: () => void = () => {};
+  const pump = async (stream: ReadableStream<Uint8Array>) => {
+    for await (const chunk of stream) {
+      text += decoder.decode(chunk);
+      onLine();
+    }
+  };
+  const pumps = Promise.all([pump(process.stdout), pump(process.stderr)]);
+  const port = await new Promise<number>((resolve, reject) => {
+    onLine = () => {
+      const match = text.match(/"msg":"Listening on [^"]*","port":(\d+)/);
+      if (match) resolve(Number(match[1]));
+    };
+    process.status.then((s) =>
+      reject(new Error(`main.ts exited with ${s.code}:\n${text}`))
+    );
+  });
+  return {
+    port,
+    process,
+    output: () => text,
+    async [Symbol.asyncDispose]() {
+      try {
+        process.kill("SIGKILL");
+      } catch {
+        // Already exited.
+      }
+      await process.status;
+      await pumps;
+    },
+  };
+}
+
+Deno.test("main.ts: SIGTERM closes every client with 1012, then exits 0", async () => {
+  await using server = await spawnMain({});
+  const url = `ws://127.0.0.1:${server.port}/ws`;
+  const a = await TestClient.open(url);
+  const b = await TestClient.open(url);
+  await a.join("r");
+  await b.join("r");
+  a.send({ type: "publish", room: "r", data: "before shutdown" });
+  assert.equal((await b.next("message")).data, "before shutdown");
+  server.process.kill("SIGTERM");
+  const [closeA, closeB] = await Promise.all([a.closed, b.closed]);
+  assert.equal(closeA.code, 1012);
+  assert.equal(closeB.code, 1012);
+  assert.equal(closeA.reason, "Server restart");
+  const status = await server.process.status;
+  assert.equal(status.code, 0);
+  assert.match(server.output(), /"msg":"Stopped"/);
+});
+
+Deno.test("main.ts --parallel spreads clients over isolates; all get every message", async () => {
+  await using server = await spawnMain({ WORKERS: "2" }, ["--parallel"]);
+  assert.match(server.output(), /"isolates":2/);
+  const url = `ws://127.0.0.1:${server.port}/ws`;
+  const clients: TestClient[] = [];
+  const nodes = new Set<string>();
+  while (nodes.size < 2 || clients.length < 6) {
+    assert.ok(
+      clients.length < 64,
+      "connections never reached a second isolate",
+    );
+    const client = await TestClient.open(url);
+    clients.push(client);
+    nodes.add(client.connectionId.split("-")[0]!);
+  }
+  for (const client of clients) await client.join("lobby");
+  // One publisher per isolate.
+  const publishers = [...nodes].map((node) =>
+    clients.find((c) => c.connectionId.startsWith(node))!
+  );
+  for (let i = 1; i <= 100; i++) {
+    for (const p of publishers) {
+      p.send({ type: "publish", room: "lobby", data: i });
+    }
+  }
+  for (const client of clients) {
+    const seen = new Map<string, number[]>();
+    for (let i = 0; i < 200; i++) {
+      const m = await client.next("message");
+      seen.set(m.from, [...(seen.get(m.from) ?? []), Number(m.data)]);
+    }
+    assert.equal(seen.size, 2);
+    for (const seq of seen.values()) {
+      assert.deepEqual(seq, Array.from({ length: 100 }, (_, i) => i + 1));
+    }
+  }
+  const closes = clients.map((c) => c.closed);
+  server.process.kill("SIGTERM");
+  for (const close of await Promise.all(closes)) assert.equal(close.code, 1012);
+  assert.equal((await server.process.status).code, 0);
+});
+
+Deno.test("main.ts refuses a bad configuration and names the variable", async () => {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN],
+    env: { PORT: "eighty" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 2);
+  assert.match(new TextDecoder().decode(stderr), /Invalid PORT/);
+});
