@@ -1,0 +1,120 @@
+/**
+ * The room log: the one place that assigns per-room offsets and keeps recent
+ * messages for resume and bus repair. Backends: `memory.ts` (one isolate) and
+ * `kv.ts` (Deno KV: shared by every isolate that opens the same database,
+ * durable across restarts).
+ *
+ * Offsets start at 1 and grow by one per message in a room, with no gap. The
+ * epoch names a room's sequence; it is chosen when the sequence starts and
+ * changes only when the sequence is lost, so a position from another epoch is
+ * never trusted.
+ *
+ * @module
+ */
+
+import {
+  encodeServerMessage,
+  type Json,
+  type StreamPosition,
+} from "../protocol.ts";
+
+/** A message to append; the log assigns its offset. */
+export interface NewMessage {
+  data: Json;
+  /** Server time, ms since the Unix epoch. */
+  ts: number;
+  /** Publisher id. */
+  from: string;
+}
+
+/** A message as stored: its position and its client frame, serialized once. */
+export interface StoredMessage {
+  offset: number;
+  epoch: string;
+  ts: number;
+  /** The `message` frame sent to clients, exactly as stored. */
+  frame: string;
+}
+
+/** What {@linkcode RoomLog.since} found. */
+export type SinceResult =
+  | { recovered: true; messages: StoredMessage[]; head: StreamPosition }
+  | { recovered: false; head: StreamPosition };
+
+/** How much history a room keeps. */
+export interface HistoryLimits {
+  /** Most messages kept per room. */
+  maxMessages: number;
+  /** Oldest message kept, in ms. */
+  ttlMs: number;
+}
+
+/** Sequencing and recent history of every room. */
+export interface RoomLog {
+  /**
+   * Assigns the next offsets of `room` to `items`, in order, stores them and
+   * returns them serialized. Atomic per call: all or none.
+   */
+  append(room: string, items: readonly NewMessage[]): Promise<StoredMessage[]>;
+  /** The latest position of `room` (offset 0 before its first message). */
+  head(room: string): Promise<StreamPosition>;
+  /**
+   * Every message of `room` after `position`, in order, when the whole gap is
+   * still stored under the same epoch; otherwise `recovered: false` and the
+   * current head. Never a partial replay.
+   */
+  since(room: string, position: StreamPosition): Promise<SinceResult>;
+  /** Releases the backend. */
+  close(): Promise<void>;
+}
+
+/** Builds the stored form of a message once its offset is known. */
+export function storeMessage(
+  room: string,
+  item: NewMessage,
+  offset: number,
+  epoch: string,
+): StoredMessage {
+  return {
+    offset,
+    epoch,
+    ts: item.ts,
+    frame: encodeServerMessage({
+      type: "message",
+      room,
+      data: item.data,
+      offset,
+      epoch,
+      ts: item.ts,
+      from: item.from,
+    }),
+  };
+}
+
+/** A fresh random epoch. */
+export function newEpoch(): string {
+  return crypto.randomUUID().replaceAll("-", "").slice(0, 12);
+}
+
+/**
+ * Decides a resume from what is stored: `messages` are the stored entries
+ * after `position` (ascending, already filtered by age), `head` the room's
+ * head. Shared by the backends so they agree on every edge case.
+ */
+export function decideSince(
+  position: StreamPosition,
+  head: StreamPosition,
+  messages: StoredMessage[],
+): SinceResult {
+  if (position.epoch !== head.epoch || position.offset > head.offset) {
+    return { recovered: false, head };
+  }
+  const missed = head.offset - position.offset;
+  if (messages.length !== missed) return { recovered: false, head };
+  for (let i = 0; i < messages.length; i++) {
+    if (messages[i]!.offset !== position.offset + 1 + i) {
+      return { recovered: false, head };
+    }
+  }
+  return { recovered: true, messages, head };
+}

@@ -1,0 +1,185 @@
+/** One behavioural suite, run against every RoomLog backend. */
+import assert from "node:assert/strict";
+import type { NewMessage, RoomLog } from "./history.ts";
+import { KvLog } from "./kv.ts";
+import { MemoryLog } from "./memory.ts";
+
+interface Backend {
+  name: string;
+  open(
+    limits: { maxMessages: number; ttlMs: number; now?: () => number },
+  ): Promise<RoomLog>;
+}
+
+const backends: Backend[] = [
+  { name: "MemoryLog", open: (o) => Promise.resolve(new MemoryLog(o)) },
+  { name: "KvLog", open: (o) => KvLog.open(":memory:", o) },
+];
+
+function msg(i: number, ts = 1_000): NewMessage {
+  return { data: { i }, ts, from: "c1" };
+}
+
+for (const backend of backends) {
+  Deno.test(`${backend.name}: offsets start at 1 and grow by one per message`, async () => {
+    const log = await backend.open({
+      maxMessages: 100,
+      ttlMs: 60_000,
+      now: () => 1_000,
+    });
+    const head = await log.head("r");
+    assert.equal(head.offset, 0);
+    const a = await log.append("r", [msg(1), msg(2)]);
+    const b = await log.append("r", [msg(3)]);
+    assert.deepEqual([...a, ...b].map((m) => m.offset), [1, 2, 3]);
+    assert.ok([...a, ...b].every((m) => m.epoch === head.epoch));
+    assert.deepEqual(await log.head("r"), { offset: 3, epoch: head.epoch });
+    assert.equal((await log.head("other")).offset, 0);
+    const frame = JSON.parse(b[0]!.frame);
+    assert.deepEqual(frame, {
+      type: "message",
+      room: "r",
+      data: { i: 3 },
+      offset: 3,
+      epoch: head.epoch,
+      ts: 1_000,
+      from: "c1",
+    });
+    await log.close();
+  });
+
+  Deno.test(`${backend.name}: since() replays the whole gap, in order`, async () => {
+    const log = await backend.open({
+      maxMessages: 100,
+      ttlMs: 60_000,
+      now: () => 1_000,
+    });
+    const { epoch } = await log.head("r");
+    await log.append("r", [1, 2, 3, 4, 5].map((i) => msg(i)));
+    const result = await log.since("r", { offset: 2, epoch });
+    assert.equal(result.recovered, true);
+    assert.ok(result.recovered);
+    assert.deepEqual(result.messages.map((m) => m.offset), [3, 4, 5]);
+    assert.deepEqual(result.head, { offset: 5, epoch });
+    const upToDate = await log.since("r", { offset: 5, epoch });
+    assert.ok(upToDate.recovered);
+    assert.deepEqual(upToDate.messages, []);
+    await log.close();
+  });
+
+  Deno.test(`${backend.name}: since() says recovered:false for a foreign epoch, a future offset or a trimmed gap`, async () => {
+    const log = await backend.open({
+      maxMessages: 3,
+      ttlMs: 60_000,
+      now: () => 1_000,
+    });
+    const { epoch } = await log.head("r");
+    await log.append("r", [1, 2, 3, 4, 5].map((i) => msg(i)));
+    for (
+      const position of [
+        { offset: 2, epoch: "someone-else" },
+        { offset: 9, epoch },
+        { offset: 1, epoch }, // offsets 2..5 needed, only 3..5 kept
+      ]
+    ) {
+      const result = await log.since("r", position);
+      assert.equal(result.recovered, false, JSON.stringify(position));
+      assert.deepEqual(result.head, { offset: 5, epoch });
+    }
+    const kept = await log.since("r", { offset: 2, epoch });
+    assert.ok(kept.recovered);
+    assert.deepEqual(kept.messages.map((m) => m.offset), [3, 4, 5]);
+    await log.close();
+  });
+
+  Deno.test(`${backend.name}: since() says recovered:false once the gap is older than the window`, async () => {
+    let now = 1_000;
+    const log = await backend.open({
+      maxMessages: 100,
+      ttlMs: 5_000,
+      now: () => now,
+    });
+    const { epoch } = await log.head("r");
+    await log.append("r", [msg(1, 1_000), msg(2, 1_000)]);
+    await log.append("r", [msg(3, 4_000)]);
+    now = 7_000; // 1 and 2 are older than 5 s, 3 is not
+    assert.equal((await log.since("r", { offset: 0, epoch })).recovered, false);
+    const recent = await log.since("r", { offset: 2, epoch });
+    assert.ok(recent.recovered);
+    assert.deepEqual(recent.messages.map((m) => m.offset), [3]);
+    await log.close();
+  });
+
+  Deno.test(`${backend.name}: large frames and big batches round-trip`, async () => {
+    const log = await backend.open({
+      maxMessages: 2_000,
+      ttlMs: 60_000,
+      now: () => 1_000,
+    });
+    const { epoch } = await log.head("r");
+    const big = "é".repeat(40_000);
+    const items = Array.from({ length: 600 }, (_, i) => msg(i));
+    items[10] = { data: big, ts: 1_000, from: "c1" };
+    const stored = await log.append("r", items);
+    assert.equal(stored.length, 600);
+    const result = await log.since("r", { offset: 0, epoch });
+    assert.ok(result.recovered);
+    assert.equal(result.messages.length, 600);
+    assert.equal(JSON.parse(result.messages[10]!.frame).data, big);
+    assert.deepEqual(
+      result.messages.map((m) => m.frame),
+      stored.map((m) => m.frame),
+    );
+    await log.close();
+  });
+}
+
+Deno.test("KvLog: a reopened database keeps offsets, epoch and history", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/log.kv`;
+  const limits = { maxMessages: 100, ttlMs: 60_000 };
+  const first = await KvLog.open(path, limits);
+  const { epoch } = await first.head("r");
+  await first.append("r", [msg(1, Date.now()), msg(2, Date.now())]);
+  await first.close();
+  const second = await KvLog.open(path, limits);
+  const result = await second.since("r", { offset: 0, epoch });
+  assert.ok(result.recovered);
+  assert.deepEqual(result.messages.map((m) => m.offset), [1, 2]);
+  assert.equal((await second.append("r", [msg(3, Date.now())]))[0]!.offset, 3);
+  await second.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("KvLog: two handles appending to one room never share an offset", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/log.kv`;
+  const limits = { maxMessages: 1_000, ttlMs: 60_000 };
+  const a = await KvLog.open(path, limits);
+  const b = await KvLog.open(path, limits);
+  const appends = [];
+  for (let i = 0; i < 50; i++) {
+    appends.push(a.append("r", [msg(i)]), b.append("r", [msg(i), msg(i)]));
+  }
+  const offsets = (await Promise.all(appends)).flat().map((m) => m.offset);
+  assert.deepEqual(
+    offsets.sort((x, y) => x - y),
+    Array.from({ length: 150 }, (_, i) => i + 1),
+  );
+  await a.close();
+  await b.close();
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("MemoryLog.sweep() forgets idle rooms whose messages expired", async () => {
+  let now = 0;
+  const log = new MemoryLog({ maxMessages: 10, ttlMs: 1_000, now: () => now });
+  await log.append("r", [msg(1, 0)]);
+  await log.head("quiet");
+  now = 500;
+  log.sweep();
+  assert.equal(log.size, 2);
+  now = 2_000;
+  log.sweep();
+  assert.equal(log.size, 0);
+});
