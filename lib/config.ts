@@ -12,6 +12,9 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 /** Which bus links the isolates of one process. */
 export type BusKind = "broadcast-channel" | "none";
 
+/** Where room history (and the offset sequence) lives. */
+export type HistoryKind = "kv" | "memory";
+
 /** The service configuration. Every limit has a default and an environment variable. */
 export interface Config {
   /** TCP port. `PORT`. @default {8000} */
@@ -36,6 +39,16 @@ export interface Config {
   busChannel: string;
   /** Log verbosity. `LOG_LEVEL`. @default {"info"} */
   logLevel: LogLevel;
+  /** History backend: `kv` (Deno KV, durable, shared by isolates) or `memory` (one isolate). `HISTORY`. @default {"kv"} */
+  history: HistoryKind;
+  /** Deno KV database path; empty means the platform default (Deno Deploy's KV). `KV_PATH`. @default {"./data/roomcast.kv", or "" on Deno Deploy} */
+  kvPath: string;
+  /** Messages kept per room for resume. `HISTORY_SIZE`. @default {300} */
+  historySize: number;
+  /** Age of the oldest message kept for resume, in ms. `HISTORY_TTL_MS`. @default {300000} */
+  historyTtlMs: number;
+  /** How long a hole in a room's stream may stay open before history fills it, in ms. `REPAIR_DELAY_MS`. @default {100} */
+  repairDelayMs: number;
 }
 
 /** Something environment-like: `Deno.env` fits, and so does a `Map`. */
@@ -57,6 +70,11 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   bus: "broadcast-channel",
   busChannel: "roomcast",
   logLevel: "info",
+  history: "kv",
+  kvPath: "./data/roomcast.kv",
+  historySize: 300,
+  historyTtlMs: 300_000,
+  repairDelayMs: 100,
 };
 
 /** Options for {@linkcode parseConfig}. */
@@ -102,6 +120,13 @@ export function parseConfig(
       d.logLevel,
       ["debug", "info", "warn", "error"] as const,
     ),
+    history: oneOf(env, "HISTORY", d.history, ["kv", "memory"] as const),
+    // On Deno Deploy the platform provides the database: no path.
+    kvPath: env.get("KV_PATH")?.trim() ??
+      (env.get("DENO_DEPLOYMENT_ID") === undefined ? d.kvPath : ""),
+    historySize: int(env, "HISTORY_SIZE", d.historySize, 1, 100_000),
+    historyTtlMs: int(env, "HISTORY_TTL_MS", d.historyTtlMs, 1_000),
+    repairDelayMs: int(env, "REPAIR_DELAY_MS", d.repairDelayMs, 0, 60_000),
   };
 }
 

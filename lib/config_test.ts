@@ -22,6 +22,11 @@ Deno.test("parseConfig() reads every variable", () => {
       ["BUS", "none"],
       ["BUS_CHANNEL", "x"],
       ["LOG_LEVEL", "debug"],
+      ["HISTORY", "memory"],
+      ["KV_PATH", "/tmp/x.kv"],
+      ["HISTORY_SIZE", "10"],
+      ["HISTORY_TTL_MS", "2000"],
+      ["REPAIR_DELAY_MS", "5"],
     ]),
   );
   assert.deepEqual(config, {
@@ -36,6 +41,11 @@ Deno.test("parseConfig() reads every variable", () => {
     bus: "none",
     busChannel: "x",
     logLevel: "debug",
+    history: "memory",
+    kvPath: "/tmp/x.kv",
+    historySize: 10,
+    historyTtlMs: 2000,
+    repairDelayMs: 5,
   });
 });
 
@@ -50,6 +60,8 @@ Deno.test("parseConfig() names the variable of a bad value", () => {
     ["HOST", " "],
     ["BUS", "redis-ish"],
     ["LOG_LEVEL", "loud"],
+    ["HISTORY", "redis"],
+    ["HISTORY_SIZE", "0"],
   ];
   for (const [name, value] of cases) {
     assert.throws(
@@ -67,4 +79,12 @@ Deno.test("parseConfig() takes the default worker count from options", () => {
     parseConfig(new Map([["WORKERS", "2"]]), { defaultWorkers: 0 }).workers,
     2,
   );
+});
+
+Deno.test("parseConfig() uses the platform KV on Deno Deploy", () => {
+  assert.equal(
+    parseConfig(new Map([["DENO_DEPLOYMENT_ID", "abc"]])).kvPath,
+    "",
+  );
+  assert.equal(parseConfig(new Map()).kvPath, "./data/roomcast.kv");
 });

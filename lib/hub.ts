@@ -10,20 +10,22 @@
 import type { Bus, BusEvent } from "./bus/bus.ts";
 import { CLOSE_CODE, ERROR_CODE, type ErrorCode } from "./codes.ts";
 import { Connection, type SocketLike } from "./connection.ts";
+import type { RoomLog, StoredMessage } from "./history/history.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import {
   type ClientMessage,
   encodeServerMessage,
+  type JoinMessage,
   type Json,
   type MessageId,
   parseClientMessage,
   PROTOCOL_VERSION,
   ProtocolError,
-  type RoomMessage,
 } from "./protocol.ts";
+import { type PendingPublish, Publisher } from "./publisher.ts";
 import { RoomRegistry } from "./room_registry.ts";
-import type { Sequencer } from "./sequencer.ts";
+import { RoomStream } from "./room_stream.ts";
 
 /** Limits and timings the hub enforces. */
 export interface HubLimits {
@@ -33,12 +35,15 @@ export interface HubLimits {
   maxBufferedBytes: number;
   /** Interval announced in `welcome` for app-level pings, in ms. */
   heartbeatMs: number;
+  /** How long a hole in a room's stream may stay open before history fills it, in ms. */
+  repairDelayMs: number;
 }
 
 /** What the hub is built from. */
 export interface HubOptions {
   bus: Bus;
-  sequencer: Sequencer;
+  /** Assigns offsets and keeps history. */
+  history: RoomLog;
   metrics: Metrics;
   log: Logger;
   limits: HubLimits;
@@ -50,8 +55,8 @@ export interface HubOptions {
 export interface PublishOptions {
   /** Publisher id stamped as `from`. */
   from: string;
-  /** A local member that must not receive it (publish with `echo:false`). */
-  except?: Connection;
+  /** A local connection id that must not receive it (publish with `echo:false`). */
+  except?: string;
 }
 
 /** Counts for health checks. */
@@ -63,7 +68,9 @@ export interface HubStats {
 /** Routes frames between connections, rooms and the bus. */
 export class Hub {
   readonly #rooms = new RoomRegistry();
+  readonly #streams = new Map<string, RoomStream>();
   readonly #connections = new Set<Connection>();
+  readonly #publisher: Publisher;
   readonly #options: HubOptions;
   readonly #now: () => number;
   readonly #unsubscribe: () => void;
@@ -77,6 +84,13 @@ export class Hub {
     this.#unsubscribe = options.bus.subscribe((event) =>
       this.#onBusEvent(event)
     );
+    this.#publisher = new Publisher(options.history, (room, stored, item) => {
+      this.#streams.get(room)?.offer(
+        item.except === undefined ? stored : { ...stored, except: item.except },
+      );
+      const { offset, epoch, frame } = stored;
+      options.bus.publish({ kind: "message", room, offset, epoch, frame });
+    });
   }
 
   /** Whether the hub stopped accepting connections (shutdown in progress). */
@@ -122,7 +136,7 @@ export class Hub {
   /** Forgets a connection: it leaves every room. Idempotent. */
   disconnect(connection: Connection, code?: number): void {
     if (!this.#connections.delete(connection)) return;
-    this.#rooms.leaveAll(connection);
+    for (const room of this.#rooms.leaveAll(connection)) this.#freeRoom(room);
     const { metrics } = this.#options;
     metrics.inc("connections_closed_total", 1, String(code ?? "server"));
     metrics.set("connections", this.#connections.size);
@@ -175,27 +189,20 @@ export class Hub {
   }
 
   /**
-   * Publishes `data` to `room`: assigns the next offset, serializes the frame
-   * once, delivers it to local members and queues it for the other isolates.
-   * Returns the message as delivered.
+   * Publishes `data` to `room`: the log assigns the next offset and stores
+   * the frame (serialized once); it is then delivered to local members in
+   * offset order and handed to the bus for the other isolates. Resolves with
+   * the stored message.
    */
-  publish(room: string, data: Json, options: PublishOptions): RoomMessage {
-    const { sequencer, bus, metrics } = this.#options;
-    const { offset, epoch } = sequencer.next(room);
-    const message: RoomMessage = {
-      type: "message",
-      room,
-      data,
-      offset,
-      epoch,
-      ts: this.#now(),
-      from: options.from,
-    };
-    const frame = encodeServerMessage(message);
-    metrics.inc("publishes_total");
-    this.#rooms.broadcast(room, frame, options.except);
-    bus.publish({ kind: "message", room, offset, epoch, frame });
-    return message;
+  publish(
+    room: string,
+    data: Json,
+    options: PublishOptions,
+  ): Promise<StoredMessage> {
+    this.#options.metrics.inc("publishes_total");
+    const item: PendingPublish = { data, ts: this.#now(), from: options.from };
+    if (options.except !== undefined) item.except = options.except;
+    return this.#publisher.publish(room, item);
   }
 
   /**
@@ -210,25 +217,29 @@ export class Hub {
     for (const connection of [...this.#connections]) {
       connection.close(code, reason);
     }
+    for (const stream of this.#streams.values()) stream.close();
+    this.#streams.clear();
     this.#unsubscribe();
   }
 
   #dispatch(connection: Connection, message: ClientMessage): void {
     switch (message.type) {
-      case "join": {
-        this.#rooms.join(message.room, connection);
-        this.#options.metrics.set("rooms", this.#rooms.size);
-        const { offset, epoch } = this.#options.sequencer.current(
-          message.room,
-        );
-        connection.send(encodeServerMessage({
-          type: "joined",
-          room: message.room,
-          offset,
-          epoch,
-        }));
+      case "join":
+        this.#join(connection, message).catch((error) => {
+          this.#options.log.error("Join failed", {
+            room: message.room,
+            error: String(error),
+          });
+          if (this.#rooms.leave(message.room, connection)) {
+            this.#freeRoom(message.room);
+          }
+          this.#sendError(
+            connection,
+            ERROR_CODE.INTERNAL,
+            `Could not join room "${message.room}"`,
+          );
+        });
         return;
-      }
       case "leave": {
         if (!this.#rooms.leave(message.room, connection)) {
           this.#sendError(
@@ -238,30 +249,43 @@ export class Hub {
           );
           return;
         }
-        this.#options.metrics.set("rooms", this.#rooms.size);
+        this.#freeRoom(message.room);
         connection.send(
           encodeServerMessage({ type: "left", room: message.room }),
         );
         return;
       }
       case "publish": {
-        if (!connection.rooms.has(message.room)) {
+        const { room, data, id } = message;
+        if (!connection.rooms.has(room)) {
           this.#sendError(
             connection,
             ERROR_CODE.NOT_JOINED,
-            `Join room "${message.room}" before publishing to it`,
-            message.id,
+            `Join room "${room}" before publishing to it`,
+            id,
           );
           return;
         }
         const options: PublishOptions = { from: connection.id };
-        if (message.echo === false) options.except = connection;
-        const { offset } = this.publish(message.room, message.data, options);
-        if (message.id !== undefined) {
-          connection.send(
-            encodeServerMessage({ type: "ack", id: message.id, offset }),
-          );
-        }
+        if (message.echo === false) options.except = connection.id;
+        this.publish(room, data, options).then(
+          ({ offset }) => {
+            if (id === undefined) return;
+            connection.send(encodeServerMessage({ type: "ack", id, offset }));
+          },
+          (error) => {
+            this.#options.log.error("Publish failed", {
+              room,
+              error: String(error),
+            });
+            this.#sendError(
+              connection,
+              ERROR_CODE.INTERNAL,
+              "Publish failed",
+              id,
+            );
+          },
+        );
         return;
       }
       case "ping": {
@@ -276,11 +300,103 @@ export class Hub {
     }
   }
 
+  /**
+   * Joins a room. The member is pending until its starting point is known:
+   * the stream's position for a fresh join, or, with `since`, the client's
+   * position followed by a replay of everything it missed (or
+   * `recovered:false` when the log no longer holds the whole gap).
+   */
+  async #join(connection: Connection, message: JoinMessage): Promise<void> {
+    const { room, since } = message;
+    const member = this.#rooms.join(room, connection);
+    this.#options.metrics.set("rooms", this.#rooms.size);
+    const stream = this.#stream(room);
+    if (member === undefined) {
+      // Already a member: confirm where it stands.
+      const last = this.#rooms.member(room, connection)?.last ?? 0;
+      await stream.ready;
+      this.#sendJoined(connection, room, last, stream.position.epoch);
+      return;
+    }
+    await stream.ready;
+    let after: number | undefined;
+    let recovered: boolean | undefined;
+    let replay: StoredMessage[] = [];
+    if (since !== undefined) {
+      const result = await this.#options.history.since(room, since);
+      recovered = result.recovered;
+      this.#options.metrics.inc("resumes_total", 1, String(recovered));
+      if (result.recovered) {
+        after = since.offset;
+        replay = result.messages;
+      }
+    }
+    // The connection may have left or closed while the log answered.
+    if (this.#rooms.member(room, connection) !== member) return;
+    after ??= member.pending?.[0] !== undefined
+      ? member.pending[0].offset - 1
+      : stream.position.offset;
+    this.#sendJoined(connection, room, after, stream.position.epoch, recovered);
+    this.#rooms.release(connection, member, after, replay);
+  }
+
+  #sendJoined(
+    connection: Connection,
+    room: string,
+    offset: number,
+    epoch: string,
+    recovered?: boolean,
+  ): void {
+    connection.send(encodeServerMessage(
+      recovered === undefined
+        ? { type: "joined", room, offset, epoch }
+        : { type: "joined", room, offset, epoch, recovered },
+    ));
+  }
+
+  /** The room's stream on this isolate, created with its first local member. */
+  #stream(room: string): RoomStream {
+    let stream = this.#streams.get(room);
+    if (stream !== undefined) return stream;
+    const { metrics, log, history, limits } = this.#options;
+    const created = new RoomStream({
+      room,
+      log: history,
+      repairDelayMs: limits.repairDelayMs,
+      deliver: (message) => this.#rooms.broadcast(room, message),
+      onRepair: (count) => metrics.inc("history_repaired_total", count),
+      onLoss: (count, position) => {
+        metrics.inc("messages_lost_total", count);
+        log.warn("Messages lost: history no longer holds them", {
+          room,
+          count,
+          after: position.offset,
+        });
+      },
+      onError: (error) =>
+        log.error("History read failed", { room, error: String(error) }),
+    });
+    created.ready.catch(() => {
+      if (this.#streams.get(room) === created) this.#streams.delete(room);
+      created.close();
+    });
+    this.#streams.set(room, created);
+    stream = created;
+    return stream;
+  }
+
+  /** Drops a room's stream once its last local member is gone. */
+  #freeRoom(room: string): void {
+    this.#options.metrics.set("rooms", this.#rooms.size);
+    if (this.#rooms.count(room) > 0) return;
+    this.#streams.get(room)?.close();
+    this.#streams.delete(room);
+  }
+
   #onBusEvent(event: BusEvent): void {
     switch (event.kind) {
       case "message":
-        this.#options.sequencer.observe(event.room, event);
-        this.#rooms.broadcast(event.room, event.frame);
+        this.#streams.get(event.room)?.offer(event);
         return;
     }
   }

@@ -5,20 +5,29 @@ import { MemoryNetwork } from "./bus/memory.ts";
 import { exceedsUtf8Bytes, Hub } from "./hub.ts";
 import { silentLogger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
-import { MemorySequencer } from "./sequencer.ts";
+import { MemoryLog } from "./history/memory.ts";
 
-function makeHub(net = new MemoryNetwork(), now = () => 1_000) {
+function makeHub(
+  net = new MemoryNetwork(),
+  now = () => 1_000,
+  history = new MemoryLog({ maxMessages: 100, ttlMs: 60_000, now }),
+) {
   const metrics = new Metrics();
   const bus = createBus(net.connect());
   const hub = new Hub({
     bus,
+    history,
     metrics,
     log: silentLogger,
-    sequencer: new MemorySequencer({ epoch: "ep" }),
-    limits: { maxMessageBytes: 100, maxBufferedBytes: 1_000, heartbeatMs: 500 },
+    limits: {
+      maxMessageBytes: 100,
+      maxBufferedBytes: 1_000,
+      heartbeatMs: 500,
+      repairDelayMs: 5,
+    },
     now,
   });
-  return { hub, bus, metrics };
+  return { hub, bus, metrics, history };
 }
 
 function open(hub: Hub) {
@@ -47,21 +56,25 @@ Deno.test("Hub delivers a publish to members with per-room offsets and an ack", 
   hub.receive(a.connection, '{"type":"join","room":"r"}');
   hub.receive(b.connection, '{"type":"join","room":"r"}');
   hub.receive(outsider.connection, '{"type":"join","room":"other"}');
-  assert.deepEqual(a.socket.messages("joined"), [
-    { type: "joined", room: "r", offset: 0, epoch: "ep" },
-  ]);
+  await Promise.all([a, b, outsider].map((c) => c.socket.waitFor("joined", 1)));
+  const joined = a.socket.messages("joined")[0]!;
+  assert.deepEqual([joined.room, joined.offset], ["r", 0]);
+  const epoch = joined.epoch;
   hub.receive(
     a.connection,
     '{"type":"publish","room":"r","data":"one","id":"m1"}',
   );
   hub.receive(b.connection, '{"type":"publish","room":"r","data":"two"}');
+  await a.socket.waitFor("message", 2);
+  await b.socket.waitFor("message", 2);
+  await a.socket.waitFor("ack", 1);
   const expected = [
     {
       type: "message",
       room: "r",
       data: "one",
       offset: 1,
-      epoch: "ep",
+      epoch,
       ts: 1000,
       from: a.connection.id,
     },
@@ -70,7 +83,7 @@ Deno.test("Hub delivers a publish to members with per-room offsets and an ack", 
       room: "r",
       data: "two",
       offset: 2,
-      epoch: "ep",
+      epoch,
       ts: 1000,
       from: b.connection.id,
     },
@@ -83,9 +96,10 @@ Deno.test("Hub delivers a publish to members with per-room offsets and an ack", 
     offset: 1,
   }]);
   assert.deepEqual(outsider.socket.messages("message"), []);
-  // A new member learns the latest offset.
+  // A new member starts after the latest offset.
   const c = open(hub);
   hub.receive(c.connection, '{"type":"join","room":"r"}');
+  await c.socket.waitFor("joined", 1);
   assert.equal(c.socket.messages("joined")[0]?.offset, 2);
   await bus.close();
 });
@@ -96,18 +110,99 @@ Deno.test("Hub skips the sender when echo is false", async () => {
   const b = open(hub);
   hub.receive(a.connection, '{"type":"join","room":"r"}');
   hub.receive(b.connection, '{"type":"join","room":"r"}');
+  await a.socket.waitFor("joined", 1);
+  await b.socket.waitFor("joined", 1);
   hub.receive(
     a.connection,
     '{"type":"publish","room":"r","data":1,"echo":false,"id":3}',
   );
-  assert.equal(a.socket.messages("message").length, 0);
-  assert.deepEqual(a.socket.messages("ack"), [{
-    type: "ack",
-    id: 3,
-    offset: 1,
-  }]);
-  assert.equal(b.socket.messages("message").length, 1);
+  hub.receive(a.connection, '{"type":"publish","room":"r","data":2,"id":4}');
+  await a.socket.waitFor("ack", 2);
+  await b.socket.waitFor("message", 2);
+  assert.deepEqual(a.socket.messages("message").map((m) => m.data), [2]);
+  assert.deepEqual(a.socket.messages("ack"), [
+    { type: "ack", id: 3, offset: 1 },
+    { type: "ack", id: 4, offset: 2 },
+  ]);
   await bus.close();
+});
+
+Deno.test("Hub resumes a join: replays the gap, then continues live, once each", async () => {
+  const { hub, bus } = makeHub();
+  const pub = open(hub);
+  hub.receive(pub.connection, '{"type":"join","room":"r"}');
+  await pub.socket.waitFor("joined", 1);
+  const epoch = String(pub.socket.messages("joined")[0]!.epoch);
+  for (let i = 1; i <= 5; i++) {
+    hub.receive(pub.connection, `{"type":"publish","room":"r","data":${i}}`);
+  }
+  await pub.socket.waitFor("message", 5);
+  const back = open(hub);
+  hub.receive(
+    back.connection,
+    JSON.stringify({ type: "join", room: "r", since: { offset: 2, epoch } }),
+  );
+  hub.receive(pub.connection, '{"type":"publish","room":"r","data":6}');
+  await back.socket.waitFor("message", 4);
+  assert.deepEqual(back.socket.messages("joined"), [
+    { type: "joined", room: "r", offset: 2, epoch, recovered: true },
+  ]);
+  assert.deepEqual(back.socket.messages("message").map((m) => m.offset), [
+    3,
+    4,
+    5,
+    6,
+  ]);
+  // A foreign epoch cannot be resumed: recovered false, current position.
+  const lost = open(hub);
+  hub.receive(
+    lost.connection,
+    '{"type":"join","room":"r","since":{"offset":1,"epoch":"gone"}}',
+  );
+  await lost.socket.waitFor("joined", 1);
+  assert.deepEqual(lost.socket.messages("joined"), [
+    { type: "joined", room: "r", offset: 6, epoch, recovered: false },
+  ]);
+  await bus.close();
+});
+
+Deno.test("Hub repairs bus losses from history: members see every message once, in order", async () => {
+  let dropping = true;
+  let dropped: () => void = () => {};
+  const lost = new Promise<void>((resolve) => (dropped = resolve));
+  const net = new MemoryNetwork({
+    drop: () => {
+      if (dropping) dropped();
+      return dropping;
+    },
+  });
+  const history = new MemoryLog({ maxMessages: 1000, ttlMs: 60_000 });
+  const one = makeHub(net, Date.now, history);
+  const two = makeHub(net, Date.now, history);
+  const sub = open(two.hub);
+  two.hub.receive(sub.connection, '{"type":"join","room":"r"}');
+  await sub.socket.waitFor("joined", 1);
+  const pub = open(one.hub);
+  one.hub.receive(pub.connection, '{"type":"join","room":"r"}');
+  await pub.socket.waitFor("joined", 1);
+  for (let i = 1; i <= 50; i++) {
+    one.hub.receive(
+      pub.connection,
+      `{"type":"publish","room":"r","data":${i}}`,
+    );
+  }
+  await pub.socket.waitFor("message", 50);
+  await lost; // the post carrying 1..50 never reached the other hub
+  dropping = false; // 51 arrives and reveals the hole
+  one.hub.receive(pub.connection, '{"type":"publish","room":"r","data":51}');
+  await sub.socket.waitFor("message", 51);
+  assert.deepEqual(
+    sub.socket.messages("message").map((m) => m.offset),
+    Array.from({ length: 51 }, (_, i) => i + 1),
+  );
+  assert.equal(two.metrics.get("history_repaired_total"), 50);
+  await one.bus.close();
+  await two.bus.close();
 });
 
 Deno.test("Hub answers bad input with error frames and keeps the connection", async () => {
@@ -174,19 +269,21 @@ Deno.test("Hub answers ping with pong carrying the id and server time", async ()
 
 Deno.test("Hub delivers what another hub publishes, in order, serialized once", async () => {
   const net = new MemoryNetwork();
-  const one = makeHub(net);
-  const two = makeHub(net);
+  const history = new MemoryLog({ maxMessages: 100, ttlMs: 60_000 });
+  const one = makeHub(net, () => 1_000, history);
+  const two = makeHub(net, () => 1_000, history);
   const sub = open(two.hub);
   two.hub.receive(sub.connection, '{"type":"join","room":"r"}');
   const pub = open(one.hub);
   one.hub.receive(pub.connection, '{"type":"join","room":"r"}');
+  await sub.socket.waitFor("joined", 1);
+  await pub.socket.waitFor("joined", 1);
   for (let i = 0; i < 5; i++) {
     one.hub.receive(
       pub.connection,
       `{"type":"publish","room":"r","data":${i}}`,
     );
   }
-  await one.bus.close(); // flushes the tick's post
   await sub.socket.waitFor("message", 5);
   assert.deepEqual(
     sub.socket.messages("message").map((m) => [m.data, m.offset]),
@@ -203,6 +300,7 @@ Deno.test("Hub delivers what another hub publishes, in order, serialized once", 
     sub.socket.sent.filter((s) => s.includes('"message"')),
     pub.socket.sent.filter((s) => s.includes('"message"')),
   );
+  await one.bus.close();
   await two.bus.close();
 });
 

@@ -27,6 +27,11 @@ export const METRIC_HELP = {
   "bus_gaps_total":
     "Bus posts from other isolates that never arrived (BroadcastChannel drops)",
   "bus_invalid_total": "Bus posts that failed validation and were ignored",
+  "history_repaired_total":
+    "Messages fetched from history to fill holes in a room's stream",
+  "messages_lost_total":
+    "Messages skipped because history no longer held them (logged)",
+  "resumes_total": "Joins with a resume position, by recovered true or false",
 } as const;
 
 /** The name of a known metric. */
@@ -91,6 +96,7 @@ const LABEL_NAMES: Partial<Record<string, string>> = {
   "connections_closed_total": "code",
   "protocol_errors_total": "code",
   "dropped_messages_total": "reason",
+  "resumes_total": "recovered",
 };
 
 function formatLabels(labels: Record<string, string>): string {

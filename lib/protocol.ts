@@ -86,12 +86,18 @@ export interface WelcomeMessage {
   protocol: typeof PROTOCOL_VERSION;
 }
 
-/** The connection is now a member of `room`; `offset` is the room's latest offset. */
+/**
+ * The connection is now a member of `room`. Messages for it continue after
+ * `offset`. On a resume (`join` with `since`), `recovered` says whether every
+ * missed message follows; when false, `offset` is the current position and
+ * the messages in between are lost to this client.
+ */
 export interface JoinedMessage {
   type: "joined";
   room: string;
   offset: number;
   epoch: string;
+  recovered?: boolean;
 }
 
 /** The connection left `room`. */
@@ -316,13 +322,18 @@ export function parseServerMessage(text: string): ServerMessage {
         protocol: PROTOCOL_VERSION,
       };
     }
-    case "joined":
-      return {
+    case "joined": {
+      const joined: JoinedMessage = {
         type: "joined",
         room: str("room"),
         offset: int("offset"),
         epoch: str("epoch"),
       };
+      const recovered = value.recovered;
+      if (typeof recovered === "boolean") joined.recovered = recovered;
+      else if (recovered !== undefined) throw bad("recovered");
+      return joined;
+    }
     case "left":
       return { type: "left", room: str("room") };
     case "message": {

@@ -1,32 +1,54 @@
 /**
  * Rooms and their local members: a two-way index between room names and
- * connections. Empty rooms are freed at once.
+ * connections, with per-member delivery state. Empty rooms are freed at once.
+ *
+ * A member joining with a resume position is *pending* until its replay has
+ * been sent: live messages for it are held, then released in order, and a
+ * member never receives an offset twice.
  *
  * @module
  */
 
 import type { Connection } from "./connection.ts";
+import type { StreamMessage } from "./room_stream.ts";
+
+/** Delivery state of one connection in one room. */
+export interface Member {
+  /** Highest offset sent to this member. */
+  last: number;
+  /** Live messages held while the join completes, or null once live. */
+  pending: StreamMessage[] | null;
+}
 
 /** The local rooms of one isolate. */
 export class RoomRegistry {
-  #rooms = new Map<string, Set<Connection>>();
+  #rooms = new Map<string, Map<Connection, Member>>();
 
   /** Number of rooms with at least one local member. */
   get size(): number {
     return this.#rooms.size;
   }
 
-  /** Adds `connection` to `room`; returns false when it was already a member. */
-  join(room: string, connection: Connection): boolean {
+  /**
+   * Adds `connection` to `room` as a pending member and returns its state,
+   * or undefined when it was already a member.
+   */
+  join(room: string, connection: Connection): Member | undefined {
     let members = this.#rooms.get(room);
     if (members === undefined) {
-      members = new Set();
+      members = new Map();
       this.#rooms.set(room, members);
     }
-    if (members.has(connection)) return false;
-    members.add(connection);
+    if (members.has(connection)) return undefined;
+    const member: Member = { last: 0, pending: [] };
+    members.set(connection, member);
     connection.rooms.add(room);
-    return true;
+    return member;
+  }
+
+  /** The member state of `connection` in `room`, if it is a member. */
+  member(room: string, connection: Connection): Member | undefined {
+    return this.#rooms.get(room)?.get(connection);
   }
 
   /** Removes `connection` from `room`; returns false when it was not a member. */
@@ -56,19 +78,50 @@ export class RoomRegistry {
   }
 
   /**
-   * Sends an already-serialized frame to every local member of `room` except
-   * `except`. A failing member never stops the loop. Returns how many sends
-   * succeeded.
+   * Sends a message, serialized once, to every live member of its room
+   * (except `message.except`) that has not had its offset yet; pending
+   * members hold it. A failing member never stops the loop. Returns how many
+   * sends succeeded.
    */
-  broadcast(room: string, frame: string, except?: Connection): number {
+  broadcast(room: string, message: StreamMessage): number {
     const members = this.#rooms.get(room);
     if (members === undefined) return 0;
     let sent = 0;
-    // A send may close a slow member, which leaves the room mid-loop: a Set
+    // A send may close a slow member, which leaves the room mid-loop: a Map
     // iterator tolerates that (deleted members are simply not visited).
-    for (const member of members) {
-      if (member !== except && member.send(frame)) sent += 1;
+    for (const [connection, member] of members) {
+      if (member.pending !== null) {
+        member.pending.push(message);
+        continue;
+      }
+      if (message.offset <= member.last || connection.id === message.except) {
+        continue;
+      }
+      member.last = message.offset;
+      if (connection.send(message.frame)) sent += 1;
     }
     return sent;
+  }
+
+  /**
+   * Makes a pending member live: sends `replay` then its held messages, in
+   * order, skipping offsets at or below `after` and any already sent.
+   */
+  release(
+    connection: Connection,
+    member: Member,
+    after: number,
+    replay: readonly StreamMessage[] = [],
+  ): void {
+    const held = member.pending ?? [];
+    member.pending = null;
+    member.last = Math.max(member.last, after);
+    for (const message of [...replay, ...held]) {
+      if (message.offset <= member.last || connection.id === message.except) {
+        continue;
+      }
+      member.last = message.offset;
+      connection.send(message.frame);
+    }
   }
 }

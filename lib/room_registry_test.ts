@@ -3,6 +3,7 @@ import { FakeSocket } from "./_fake_socket.ts";
 import { Connection } from "./connection.ts";
 import { Metrics } from "./metrics.ts";
 import { RoomRegistry } from "./room_registry.ts";
+import type { StreamMessage } from "./room_stream.ts";
 
 function conn(id: string, socket = new FakeSocket(), maxBufferedBytes = 1024) {
   return new Connection(id, socket, {
@@ -11,12 +12,25 @@ function conn(id: string, socket = new FakeSocket(), maxBufferedBytes = 1024) {
   });
 }
 
+function msg(offset: number, except?: string): StreamMessage {
+  const m: StreamMessage = { offset, epoch: "e", frame: `F${offset}` };
+  if (except !== undefined) m.except = except;
+  return m;
+}
+
+/** Joins and makes the member live at once. */
+function joinLive(rooms: RoomRegistry, room: string, c: Connection, after = 0) {
+  const member = rooms.join(room, c);
+  assert.ok(member);
+  rooms.release(c, member, after);
+}
+
 Deno.test("RoomRegistry joins, leaves and frees empty rooms", () => {
   const rooms = new RoomRegistry();
   const a = conn("a");
   const b = conn("b");
-  assert.equal(rooms.join("x", a), true);
-  assert.equal(rooms.join("x", a), false);
+  assert.ok(rooms.join("x", a));
+  assert.equal(rooms.join("x", a), undefined);
   rooms.join("x", b);
   rooms.join("y", a);
   assert.equal(rooms.count("x"), 2);
@@ -28,16 +42,40 @@ Deno.test("RoomRegistry joins, leaves and frees empty rooms", () => {
   assert.equal(a.rooms.size, 0);
 });
 
-Deno.test("RoomRegistry.broadcast() sends one frame to members except one", () => {
+Deno.test("RoomRegistry.broadcast() sends one frame to live members except one", () => {
   const rooms = new RoomRegistry();
   const sockets = [new FakeSocket(), new FakeSocket(), new FakeSocket()];
   const [a, b, c] = sockets.map((s, i) => conn(String(i), s));
-  rooms.join("x", a!);
-  rooms.join("x", b!);
-  rooms.join("y", c!);
-  assert.equal(rooms.broadcast("x", "F", a), 1);
-  assert.deepEqual(sockets.map((s) => s.sent), [[], ["F"], []]);
-  assert.equal(rooms.broadcast("none", "F"), 0);
+  joinLive(rooms, "x", a!);
+  joinLive(rooms, "x", b!);
+  joinLive(rooms, "y", c!);
+  assert.equal(rooms.broadcast("x", msg(1, a!.id)), 1);
+  assert.deepEqual(sockets.map((s) => s.sent), [[], ["F1"], []]);
+  assert.equal(rooms.broadcast("none", msg(1)), 0);
+});
+
+Deno.test("RoomRegistry never sends an offset twice to a member", () => {
+  const rooms = new RoomRegistry();
+  const socket = new FakeSocket();
+  const a = conn("a", socket);
+  joinLive(rooms, "x", a, 5);
+  for (const offset of [4, 5, 6, 6, 7]) rooms.broadcast("x", msg(offset));
+  assert.deepEqual(socket.sent, ["F6", "F7"]);
+});
+
+Deno.test("RoomRegistry holds a pending member's messages until release, then replays in order", () => {
+  const rooms = new RoomRegistry();
+  const socket = new FakeSocket();
+  const a = conn("a", socket);
+  const member = rooms.join("x", a);
+  assert.ok(member);
+  rooms.broadcast("x", msg(4));
+  rooms.broadcast("x", msg(5));
+  assert.deepEqual(socket.sent, []);
+  // Replay 2..4 from history, then the held 4 (duplicate) and 5.
+  rooms.release(a, member, 1, [msg(2), msg(3), msg(4)]);
+  rooms.broadcast("x", msg(6));
+  assert.deepEqual(socket.sent, ["F2", "F3", "F4", "F5", "F6"]);
 });
 
 Deno.test("RoomRegistry.broadcast() goes on past failing and slow members", () => {
@@ -48,9 +86,9 @@ Deno.test("RoomRegistry.broadcast() goes on past failing and slow members", () =
   slow.bufferedAmount = 10_000;
   const healthy = new FakeSocket();
   const members = [conn("f", failing), conn("s", slow), conn("h", healthy)];
-  for (const m of members) rooms.join("x", m);
-  assert.equal(rooms.broadcast("x", "F"), 1);
-  assert.deepEqual(healthy.sent, ["F"]);
+  for (const m of members) joinLive(rooms, "x", m);
+  assert.equal(rooms.broadcast("x", msg(1)), 1);
+  assert.deepEqual(healthy.sent, ["F1"]);
   assert.equal(failing.closedWith?.code, 1011);
   assert.equal(slow.closedWith?.code, 1013);
 });

@@ -16,7 +16,9 @@ import type { Config } from "./config.ts";
 import { Hub } from "./hub.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
-import { MemorySequencer } from "./sequencer.ts";
+import type { RoomLog } from "./history/history.ts";
+import { KvLog } from "./history/kv.ts";
+import { MemoryLog } from "./history/memory.ts";
 
 /** Overrides for {@linkcode startServer}; tests inject transports and loggers. */
 export interface StartServerOptions {
@@ -24,8 +26,8 @@ export interface StartServerOptions {
   log?: Logger;
   /** Bus transport. @default {BroadcastChannel on `config.busChannel`, or none} */
   transport?: BusTransport;
-  /** Epoch of the offset sequences (shared by the isolates of one process). */
-  epoch?: string;
+  /** Room log to use instead of the configured one (tests share one between servers). */
+  history?: RoomLog;
   /** Share the port with other isolates (`SO_REUSEPORT`). @default {false} */
   reusePort?: boolean;
   /** Folder served at `/`. */
@@ -59,7 +61,7 @@ export interface RunningServer {
  * await server.shutdown();
  * ```
  */
-export function startServer(
+export async function startServer(
   config: Config,
   options: StartServerOptions = {},
 ): Promise<RunningServer> {
@@ -85,17 +87,21 @@ export function startServer(
       log.warn("Invalid bus post ignored", { reason });
     },
   });
+  const history = options.history ?? await openHistory(config);
+  const ownsHistory = options.history === undefined;
+  const sweep = history instanceof MemoryLog
+    ? setInterval(() => history.sweep(), config.historyTtlMs)
+    : undefined;
   const hub = new Hub({
     bus,
+    history,
     metrics,
     log,
-    sequencer: new MemorySequencer(
-      options.epoch === undefined ? {} : { epoch: options.epoch },
-    ),
     limits: {
       maxMessageBytes: config.maxMessageBytes,
       maxBufferedBytes: config.maxBufferedBytes,
       heartbeatMs: config.heartbeatMs,
+      repairDelayMs: config.repairDelayMs,
     },
   });
   const { app, sockets } = createApp({
@@ -124,8 +130,10 @@ export function startServer(
     }
     await bus.close();
     await server.shutdown();
+    clearInterval(sweep);
+    if (ownsHistory) await history.close();
   }
-  return Promise.resolve({
+  return {
     addr: server.addr,
     hub,
     bus,
@@ -135,5 +143,20 @@ export function startServer(
       stopping ??= stop(code, reason);
       return stopping;
     },
-  });
+  };
+}
+
+/** Opens the configured room log (creating the KV file's folder). */
+export async function openHistory(config: Config): Promise<RoomLog> {
+  const limits = {
+    maxMessages: config.historySize,
+    ttlMs: config.historyTtlMs,
+  };
+  if (config.history === "memory") return new MemoryLog(limits);
+  if (config.kvPath === "") return await KvLog.open(undefined, limits);
+  if (config.kvPath !== ":memory:") {
+    const folder = config.kvPath.replace(/[^/]*$/, "");
+    if (folder !== "") await Deno.mkdir(folder, { recursive: true });
+  }
+  return await KvLog.open(config.kvPath, limits);
 }

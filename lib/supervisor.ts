@@ -1,8 +1,9 @@
 /**
  * Runs several isolates on one port: one Worker each, sharing the listener
  * through `SO_REUSEPORT` and linked by the BroadcastChannel bus. The first
- * Worker binds (port 0 picks a free port), the others join its port. On
- * shutdown every Worker drains its clients before the process exits.
+ * Worker binds (port 0 picks a free port), the others join its port. They
+ * share one room log (Deno KV), so offsets stay global. On shutdown every
+ * Worker drains its clients before the process exits.
  *
  * @module
  */
@@ -36,9 +37,14 @@ export async function startWorkers(
   options: StartWorkersOptions,
 ): Promise<WorkerGroup> {
   const { env, count, log } = options;
-  const epoch = crypto.randomUUID().slice(0, 8);
+  const config = parseConfig(new Map(Object.entries(env)));
+  if (config.history === "memory" && count > 1) {
+    throw new RangeError(
+      "Invalid HISTORY: memory keeps one sequence per isolate; use HISTORY=kv with several isolates",
+    );
+  }
   const workers: Worker[] = [];
-  let port = parseConfig(new Map(Object.entries(env))).port;
+  let port = config.port;
   for (let i = 0; i < count; i++) {
     const worker = new Worker(new URL("./worker.ts", import.meta.url), {
       type: "module",
@@ -46,7 +52,7 @@ export async function startWorkers(
     workers.push(worker);
     port = await request(
       worker,
-      { type: "start", port, epoch, env },
+      { type: "start", port, env },
       "listening",
     );
     log.debug("Worker listening", { index: i, port });

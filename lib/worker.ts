@@ -19,10 +19,7 @@ self.onmessage = async (event: MessageEvent<unknown>) => {
   if (command.type === "start") {
     const env = new Map(Object.entries(command.env));
     const config = { ...parseConfig(env), port: command.port };
-    server = await startServer(config, {
-      reusePort: true,
-      epoch: command.epoch,
-    });
+    server = await startServer(config, { reusePort: true });
     self.postMessage({ type: "listening", port: server.addr.port });
   } else {
     await server?.shutdown();
@@ -31,7 +28,7 @@ self.onmessage = async (event: MessageEvent<unknown>) => {
 };
 
 type Command =
-  | { type: "start"; port: number; epoch: string; env: Record<string, string> }
+  | { type: "start"; port: number; env: Record<string, string> }
   | { type: "drain" };
 
 function parseCommand(data: unknown): Command | undefined {
@@ -39,13 +36,9 @@ function parseCommand(data: unknown): Command | undefined {
   const type: unknown = Reflect.get(data, "type");
   if (type === "drain") return { type };
   const port: unknown = Reflect.get(data, "port");
-  const epoch: unknown = Reflect.get(data, "epoch");
   const env = stringRecord(Reflect.get(data, "env"));
-  if (
-    type === "start" && typeof port === "number" &&
-    typeof epoch === "string" && env !== undefined
-  ) {
-    return { type, port, epoch, env };
+  if (type === "start" && typeof port === "number" && env !== undefined) {
+    return { type, port, env };
   }
   return undefined;
 }

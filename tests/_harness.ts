@@ -6,6 +6,7 @@
  */
 
 import type { BusTransport } from "../lib/bus/bus.ts";
+import type { RoomLog } from "../lib/history/history.ts";
 import { type Config, parseConfig } from "../lib/config.ts";
 import { silentLogger } from "../lib/log.ts";
 import { type ServerMessage, SUBPROTOCOL } from "../lib/protocol.ts";
@@ -25,8 +26,8 @@ export interface TestServerOptions {
   env?: Record<string, string>;
   /** Bus transport (defaults to an isolated one: no other test sees it). */
   transport?: BusTransport;
-  /** Shared epoch, for several servers standing in for isolates of one process. */
-  epoch?: string;
+  /** A room log shared by several servers standing in for isolates of one process. */
+  history?: RoomLog;
 }
 
 /** Starts a real server on 127.0.0.1, port 0. */
@@ -38,6 +39,7 @@ export async function startTestServer(
       PORT: "0",
       HOST: "127.0.0.1",
       BUS: "none",
+      HISTORY: "memory",
       SHUTDOWN_TIMEOUT_MS: "1000",
       ...options.env,
     })),
@@ -45,7 +47,7 @@ export async function startTestServer(
   const server = await startServer(config, {
     log: silentLogger,
     ...(options.transport ? { transport: options.transport } : {}),
-    ...(options.epoch ? { epoch: options.epoch } : {}),
+    ...(options.history ? { history: options.history } : {}),
   });
   const url = `http://127.0.0.1:${server.addr.port}`;
   return {

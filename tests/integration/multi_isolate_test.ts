@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { broadcastChannelTransport } from "../../lib/bus/broadcast_channel.ts";
+import { MemoryLog } from "../../lib/history/memory.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { startWorkers } from "../../lib/supervisor.ts";
 import { report, startTestServer, TestClient } from "../_harness.ts";
@@ -30,15 +31,15 @@ async function receiveAll(client: TestClient, count: number) {
 
 Deno.test("two isolates on one BroadcastChannel share rooms, in order", async () => {
   const channel = `test-${crypto.randomUUID()}`;
+  // One log for both, as isolates sharing a KV database have.
+  const history = new MemoryLog({ maxMessages: 5_000, ttlMs: 60_000 });
   await using a = await startTestServer({
-    env: { BUS: "broadcast-channel" },
     transport: broadcastChannelTransport(channel),
-    epoch: "shared",
+    history,
   });
   await using b = await startTestServer({
-    env: { BUS: "broadcast-channel" },
     transport: broadcastChannelTransport(channel),
-    epoch: "shared",
+    history,
   });
   const clients = await Promise.all(
     [a, a, b, b].map((server) => TestClient.open(server.wsUrl)),
@@ -68,12 +69,14 @@ Deno.test("two isolates on one BroadcastChannel share rooms, in order", async ()
 });
 
 Deno.test("Workers sharing one port (SO_REUSEPORT) deliver to every member and drain with 1012", async () => {
+  const dir = await Deno.makeTempDir();
   const group = await startWorkers({
     env: {
       PORT: "0",
       HOST: "127.0.0.1",
       BUS_CHANNEL: `test-${crypto.randomUUID()}`,
       LOG_LEVEL: "error",
+      KV_PATH: `${dir}/roomcast.kv`,
     },
     count: 2,
     log: silentLogger,
@@ -105,4 +108,5 @@ Deno.test("Workers sharing one port (SO_REUSEPORT) deliver to every member and d
   for (const close of await Promise.all(closes)) {
     assert.equal(close.code, 1012);
   }
+  await Deno.remove(dir, { recursive: true });
 });

@@ -19,9 +19,16 @@ async function spawnMain(
   env: Record<string, string>,
   args: string[] = [],
 ): Promise<Spawned> {
+  const dir = await Deno.makeTempDir();
   const process = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", MAIN, ...args],
-    env: { PORT: "0", HOST: "127.0.0.1", ...env },
+    env: {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      KV_PATH: `${dir}/roomcast.kv`,
+      BUS_CHANNEL: `test-${crypto.randomUUID()}`,
+      ...env,
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -56,6 +63,7 @@ async function spawnMain(
       }
       await process.status;
       await pumps;
+      await Deno.remove(dir, { recursive: true });
     },
   };
 }
