@@ -10,16 +10,11 @@ import {
   isValidRoomName,
   type Json,
   MAX_ID_LENGTH,
+  MAX_META_BYTES,
+  type PresenceMember,
 } from "./protocol.ts";
 
-/** Largest accepted member `meta`, in UTF-8 bytes of its JSON text. */
-export const MAX_META_BYTES = 1024;
-
-/** A member as clients see it: a user id and its metadata. */
-export interface PresenceMember {
-  id: string;
-  meta: Json;
-}
+export { MAX_META_BYTES, type PresenceMember };
 
 /** What one node knows about one member of one room. */
 export interface PresenceEntry extends PresenceMember {

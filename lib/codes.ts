@@ -67,6 +67,8 @@ export const ERROR_CODE = {
   BAD_ROOM: "bad_room",
   /** Publishing to (or leaving) a room this connection has not joined. */
   NOT_JOINED: "not_joined",
+  /** Presence `meta` is not JSON of at most 1 KiB. */
+  BAD_META: "bad_meta",
   /** The server could not complete the request; it may be retried. */
   INTERNAL: "internal",
 } as const;

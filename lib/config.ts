@@ -49,6 +49,10 @@ export interface Config {
   historyTtlMs: number;
   /** How long a hole in a room's stream may stay open before history fills it, in ms. `REPAIR_DELAY_MS`. @default {100} */
   repairDelayMs: number;
+  /** Presence heartbeat between isolates, in ms. `PRESENCE_INTERVAL_MS`. @default {5000} */
+  presenceIntervalMs: number;
+  /** An isolate silent this long loses its members from presence, in ms. `PRESENCE_TIMEOUT_MS`. @default {15000} */
+  presenceTimeoutMs: number;
 }
 
 /** Something environment-like: `Deno.env` fits, and so does a `Map`. */
@@ -75,6 +79,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   historySize: 300,
   historyTtlMs: 300_000,
   repairDelayMs: 100,
+  presenceIntervalMs: 5_000,
+  presenceTimeoutMs: 15_000,
 };
 
 /** Options for {@linkcode parseConfig}. */
@@ -127,6 +133,13 @@ export function parseConfig(
     historySize: int(env, "HISTORY_SIZE", d.historySize, 1, 100_000),
     historyTtlMs: int(env, "HISTORY_TTL_MS", d.historyTtlMs, 1_000),
     repairDelayMs: int(env, "REPAIR_DELAY_MS", d.repairDelayMs, 0, 60_000),
+    presenceIntervalMs: int(
+      env,
+      "PRESENCE_INTERVAL_MS",
+      d.presenceIntervalMs,
+      10,
+    ),
+    presenceTimeoutMs: int(env, "PRESENCE_TIMEOUT_MS", d.presenceTimeoutMs, 20),
   };
 }
 

@@ -27,6 +27,8 @@ Deno.test("parseConfig() reads every variable", () => {
       ["HISTORY_SIZE", "10"],
       ["HISTORY_TTL_MS", "2000"],
       ["REPAIR_DELAY_MS", "5"],
+      ["PRESENCE_INTERVAL_MS", "50"],
+      ["PRESENCE_TIMEOUT_MS", "200"],
     ]),
   );
   assert.deepEqual(config, {
@@ -46,6 +48,8 @@ Deno.test("parseConfig() reads every variable", () => {
     historySize: 10,
     historyTtlMs: 2000,
     repairDelayMs: 5,
+    presenceIntervalMs: 50,
+    presenceTimeoutMs: 200,
   });
 });
 

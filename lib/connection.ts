@@ -28,12 +28,16 @@ export interface ConnectionOptions {
   metrics: Metrics;
   /** Called once when the connection closes itself (slow consumer, send failure). */
   onClose?: (connection: Connection, code: number, reason: string) => void;
+  /** The member (user) id this connection appears under in presence. @default {the connection id} */
+  memberId?: string;
 }
 
 /** A client connection with a backpressure-aware, never-throwing `send()`. */
 export class Connection {
   /** Unique id, announced in `welcome` and stamped as `from` on its messages. */
   readonly id: string;
+  /** The member (user) id in presence; several connections may share one. */
+  readonly memberId: string;
   /** Rooms this connection joined (maintained by the room registry). */
   readonly rooms: Set<string> = new Set();
   #socket: SocketLike;
@@ -43,6 +47,7 @@ export class Connection {
   /** Wraps `socket`; the caller owns the id's uniqueness. */
   constructor(id: string, socket: SocketLike, options: ConnectionOptions) {
     this.id = id;
+    this.memberId = options.memberId ?? id;
     this.#socket = socket;
     this.#options = options;
   }

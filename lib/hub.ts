@@ -23,6 +23,7 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
 } from "./protocol.ts";
+import { PresenceRelay } from "./presence_relay.ts";
 import { type PendingPublish, Publisher } from "./publisher.ts";
 import { RoomRegistry } from "./room_registry.ts";
 import { RoomStream } from "./room_stream.ts";
@@ -37,6 +38,10 @@ export interface HubLimits {
   heartbeatMs: number;
   /** How long a hole in a room's stream may stay open before history fills it, in ms. */
   repairDelayMs: number;
+  /** Presence heartbeat interval, ms. */
+  presenceIntervalMs: number;
+  /** A node silent this long loses its members, ms. */
+  presenceTimeoutMs: number;
 }
 
 /** What the hub is built from. */
@@ -71,6 +76,7 @@ export class Hub {
   readonly #streams = new Map<string, RoomStream>();
   readonly #connections = new Set<Connection>();
   readonly #publisher: Publisher;
+  readonly #presence: PresenceRelay;
   readonly #options: HubOptions;
   readonly #now: () => number;
   readonly #unsubscribe: () => void;
@@ -84,6 +90,14 @@ export class Hub {
     this.#unsubscribe = options.bus.subscribe((event) =>
       this.#onBusEvent(event)
     );
+    this.#presence = new PresenceRelay({
+      bus: options.bus,
+      log: options.log,
+      intervalMs: options.limits.presenceIntervalMs,
+      timeoutMs: options.limits.presenceTimeoutMs,
+      now: this.#now,
+      notify: (room, frame, except) => this.#rooms.notify(room, frame, except),
+    });
     this.#publisher = new Publisher(options.history, (room, stored, item) => {
       this.#streams.get(room)?.offer(
         item.except === undefined ? stored : { ...stored, except: item.except },
@@ -113,13 +127,14 @@ export class Hub {
    * socket's `open` event; feed its frames to {@linkcode Hub.receive} and its
    * `close` event to {@linkcode Hub.disconnect}.
    */
-  connect(socket: SocketLike): Connection {
+  connect(socket: SocketLike, memberId?: string): Connection {
     const { metrics, bus, limits } = this.#options;
     const id = `${bus.nodeId.slice(0, 8)}-${(++this.#nextId).toString(36)}`;
     const connection = new Connection(id, socket, {
       maxBufferedBytes: limits.maxBufferedBytes,
       metrics,
       onClose: (c, code) => this.disconnect(c, code),
+      ...(memberId === undefined ? {} : { memberId }),
     });
     this.#connections.add(connection);
     metrics.inc("connections_opened_total");
@@ -129,6 +144,7 @@ export class Hub {
       connectionId: id,
       heartbeatMs: limits.heartbeatMs,
       protocol: PROTOCOL_VERSION,
+      memberId: connection.memberId,
     }));
     return connection;
   }
@@ -136,7 +152,10 @@ export class Hub {
   /** Forgets a connection: it leaves every room. Idempotent. */
   disconnect(connection: Connection, code?: number): void {
     if (!this.#connections.delete(connection)) return;
-    for (const room of this.#rooms.leaveAll(connection)) this.#freeRoom(room);
+    for (const room of this.#rooms.leaveAll(connection)) {
+      this.#presence.leave(room, connection);
+      this.#freeRoom(room);
+    }
     const { metrics } = this.#options;
     metrics.inc("connections_closed_total", 1, String(code ?? "server"));
     metrics.set("connections", this.#connections.size);
@@ -219,6 +238,7 @@ export class Hub {
     }
     for (const stream of this.#streams.values()) stream.close();
     this.#streams.clear();
+    this.#presence.close();
     this.#unsubscribe();
   }
 
@@ -249,6 +269,7 @@ export class Hub {
           );
           return;
         }
+        this.#presence.leave(message.room, connection);
         this.#freeRoom(message.room);
         connection.send(
           encodeServerMessage({ type: "left", room: message.room }),
@@ -336,8 +357,10 @@ export class Hub {
     after ??= member.pending?.[0] !== undefined
       ? member.pending[0].offset - 1
       : stream.position.offset;
+    const changes = this.#presence.join(room, connection, message.meta ?? null);
     this.#sendJoined(connection, room, after, stream.position.epoch, recovered);
     this.#rooms.release(connection, member, after, replay);
+    this.#presence.announce(changes, connection);
   }
 
   #sendJoined(
@@ -347,10 +370,11 @@ export class Hub {
     epoch: string,
     recovered?: boolean,
   ): void {
+    const members = this.#presence.members(room);
     connection.send(encodeServerMessage(
       recovered === undefined
-        ? { type: "joined", room, offset, epoch }
-        : { type: "joined", room, offset, epoch, recovered },
+        ? { type: "joined", room, offset, epoch, members }
+        : { type: "joined", room, offset, epoch, recovered, members },
     ));
   }
 
@@ -394,11 +418,8 @@ export class Hub {
   }
 
   #onBusEvent(event: BusEvent): void {
-    switch (event.kind) {
-      case "message":
-        this.#streams.get(event.room)?.offer(event);
-        return;
-    }
+    if (event.kind === "message") this.#streams.get(event.room)?.offer(event);
+    else this.#presence.onBusEvent(event);
   }
 
   #sendError(

@@ -24,10 +24,16 @@ function makeHub(
       maxBufferedBytes: 1_000,
       heartbeatMs: 500,
       repairDelayMs: 5,
+      presenceIntervalMs: 60_000,
+      presenceTimeoutMs: 120_000,
     },
     now,
   });
-  return { hub, bus, metrics, history };
+  async function close() {
+    hub.shutdown();
+    await bus.close();
+  }
+  return { hub, bus, metrics, history, close };
 }
 
 function open(hub: Hub) {
@@ -37,19 +43,20 @@ function open(hub: Hub) {
 }
 
 Deno.test("Hub.connect() greets with welcome", async () => {
-  const { hub, bus } = makeHub();
+  const { hub, close } = makeHub();
   const { socket, connection } = open(hub);
   assert.deepEqual(socket.messages(), [{
     type: "welcome",
     connectionId: connection.id,
     heartbeatMs: 500,
     protocol: 1,
+    memberId: connection.id,
   }]);
-  await bus.close();
+  await close();
 });
 
 Deno.test("Hub delivers a publish to members with per-room offsets and an ack", async () => {
-  const { hub, bus } = makeHub();
+  const { hub, close } = makeHub();
   const a = open(hub);
   const b = open(hub);
   const outsider = open(hub);
@@ -101,11 +108,11 @@ Deno.test("Hub delivers a publish to members with per-room offsets and an ack", 
   hub.receive(c.connection, '{"type":"join","room":"r"}');
   await c.socket.waitFor("joined", 1);
   assert.equal(c.socket.messages("joined")[0]?.offset, 2);
-  await bus.close();
+  await close();
 });
 
 Deno.test("Hub skips the sender when echo is false", async () => {
-  const { hub, bus } = makeHub();
+  const { hub, close } = makeHub();
   const a = open(hub);
   const b = open(hub);
   hub.receive(a.connection, '{"type":"join","room":"r"}');
@@ -124,11 +131,11 @@ Deno.test("Hub skips the sender when echo is false", async () => {
     { type: "ack", id: 3, offset: 1 },
     { type: "ack", id: 4, offset: 2 },
   ]);
-  await bus.close();
+  await close();
 });
 
 Deno.test("Hub resumes a join: replays the gap, then continues live, once each", async () => {
-  const { hub, bus } = makeHub();
+  const { hub, close } = makeHub();
   const pub = open(hub);
   hub.receive(pub.connection, '{"type":"join","room":"r"}');
   await pub.socket.waitFor("joined", 1);
@@ -144,9 +151,14 @@ Deno.test("Hub resumes a join: replays the gap, then continues live, once each",
   );
   hub.receive(pub.connection, '{"type":"publish","room":"r","data":6}');
   await back.socket.waitFor("message", 4);
-  assert.deepEqual(back.socket.messages("joined"), [
-    { type: "joined", room: "r", offset: 2, epoch, recovered: true },
-  ]);
+  const { members: _m1, ...resumed } = back.socket.messages("joined")[0]!;
+  assert.deepEqual(resumed, {
+    type: "joined",
+    room: "r",
+    offset: 2,
+    epoch,
+    recovered: true,
+  });
   assert.deepEqual(back.socket.messages("message").map((m) => m.offset), [
     3,
     4,
@@ -160,10 +172,15 @@ Deno.test("Hub resumes a join: replays the gap, then continues live, once each",
     '{"type":"join","room":"r","since":{"offset":1,"epoch":"gone"}}',
   );
   await lost.socket.waitFor("joined", 1);
-  assert.deepEqual(lost.socket.messages("joined"), [
-    { type: "joined", room: "r", offset: 6, epoch, recovered: false },
-  ]);
-  await bus.close();
+  const { members: _m2, ...unrecovered } = lost.socket.messages("joined")[0]!;
+  assert.deepEqual(unrecovered, {
+    type: "joined",
+    room: "r",
+    offset: 6,
+    epoch,
+    recovered: false,
+  });
+  await close();
 });
 
 Deno.test("Hub repairs bus losses from history: members see every message once, in order", async () => {
@@ -171,9 +188,11 @@ Deno.test("Hub repairs bus losses from history: members see every message once, 
   let dropped: () => void = () => {};
   const lost = new Promise<void>((resolve) => (dropped = resolve));
   const net = new MemoryNetwork({
-    drop: () => {
-      if (dropping) dropped();
-      return dropping;
+    drop: (post) => {
+      const carriesMessages = post.events.some((e) => e.kind === "message");
+      if (!dropping || !carriesMessages) return false;
+      dropped();
+      return true;
     },
   });
   const history = new MemoryLog({ maxMessages: 1000, ttlMs: 60_000 });
@@ -201,12 +220,12 @@ Deno.test("Hub repairs bus losses from history: members see every message once, 
     Array.from({ length: 51 }, (_, i) => i + 1),
   );
   assert.equal(two.metrics.get("history_repaired_total"), 50);
-  await one.bus.close();
-  await two.bus.close();
+  await one.close();
+  await two.close();
 });
 
 Deno.test("Hub answers bad input with error frames and keeps the connection", async () => {
-  const { hub, bus, metrics } = makeHub();
+  const { hub, metrics, close } = makeHub();
   const a = open(hub);
   hub.receive(a.connection, "{oops");
   hub.receive(a.connection, '{"type":"teleport"}');
@@ -225,11 +244,11 @@ Deno.test("Hub answers bad input with error frames and keeps the connection", as
   );
   assert.equal(a.socket.closedWith, undefined);
   assert.equal(metrics.total("protocol_errors_total"), 5);
-  await bus.close();
+  await close();
 });
 
 Deno.test("Hub closes oversize (1009) and binary (1003) senders only", async () => {
-  const { hub, bus } = makeHub();
+  const { hub, close } = makeHub();
   const big = open(hub);
   const bin = open(hub);
   const other = open(hub);
@@ -240,11 +259,11 @@ Deno.test("Hub closes oversize (1009) and binary (1003) senders only", async () 
   assert.equal(bin.socket.closedWith?.code, 1003);
   assert.equal(other.socket.closedWith, undefined);
   assert.equal(hub.stats().connections, 1);
-  await bus.close();
+  await close();
 });
 
 Deno.test("Hub leaves every room when a connection goes", async () => {
-  const { hub, bus } = makeHub();
+  const { hub, close } = makeHub();
   const a = open(hub);
   hub.receive(a.connection, '{"type":"join","room":"r1"}');
   hub.receive(a.connection, '{"type":"join","room":"r2"}');
@@ -252,11 +271,11 @@ Deno.test("Hub leaves every room when a connection goes", async () => {
   hub.disconnect(a.connection, 1000);
   hub.disconnect(a.connection, 1005); // close can fire twice on Deno
   assert.deepEqual(hub.stats(), { connections: 0, rooms: 0 });
-  await bus.close();
+  await close();
 });
 
 Deno.test("Hub answers ping with pong carrying the id and server time", async () => {
-  const { hub, bus } = makeHub(new MemoryNetwork(), () => 42);
+  const { hub, close } = makeHub(new MemoryNetwork(), () => 42);
   const a = open(hub);
   hub.receive(a.connection, '{"type":"ping","id":"x"}');
   hub.receive(a.connection, '{"type":"ping"}');
@@ -264,7 +283,7 @@ Deno.test("Hub answers ping with pong carrying the id and server time", async ()
     { type: "pong", id: "x", ts: 42 },
     { type: "pong", ts: 42 },
   ]);
-  await bus.close();
+  await close();
 });
 
 Deno.test("Hub delivers what another hub publishes, in order, serialized once", async () => {
@@ -300,12 +319,12 @@ Deno.test("Hub delivers what another hub publishes, in order, serialized once", 
     sub.socket.sent.filter((s) => s.includes('"message"')),
     pub.socket.sent.filter((s) => s.includes('"message"')),
   );
-  await one.bus.close();
-  await two.bus.close();
+  await one.close();
+  await two.close();
 });
 
 Deno.test("Hub.shutdown() closes everyone with 1012 and refuses new work", async () => {
-  const { hub, bus } = makeHub();
+  const { hub, close } = makeHub();
   const a = open(hub);
   const b = open(hub);
   hub.shutdown();
@@ -313,7 +332,7 @@ Deno.test("Hub.shutdown() closes everyone with 1012 and refuses new work", async
   assert.equal(b.socket.closedWith?.code, 1012);
   assert.equal(hub.draining, true);
   assert.equal(hub.stats().connections, 0);
-  await bus.close();
+  await close();
 });
 
 Deno.test("exceedsUtf8Bytes() counts multibyte characters at the boundary", () => {
@@ -324,4 +343,79 @@ Deno.test("exceedsUtf8Bytes() counts multibyte characters at the boundary", () =
   assert.equal(exceedsUtf8Bytes("€".repeat(3), 9), false); // 3 bytes each
   assert.equal(exceedsUtf8Bytes("😀".repeat(2), 8), false); // 4 bytes each
   assert.equal(exceedsUtf8Bytes("😀".repeat(2) + "a", 8), true);
+});
+
+Deno.test("Hub presence: one user with tabs on two isolates is one member", async () => {
+  const net = new MemoryNetwork();
+  const history = new MemoryLog({ maxMessages: 100, ttlMs: 60_000 });
+  const one = makeHub(net, Date.now, history);
+  const two = makeHub(net, Date.now, history);
+  const watcher = { socket: new FakeSocket() };
+  const w = one.hub.connect(watcher.socket, "watcher");
+  one.hub.receive(w, '{"type":"join","room":"r","meta":{"name":"W"}}');
+  await watcher.socket.waitFor("joined", 1);
+  assert.deepEqual(watcher.socket.messages("joined")[0]!.members, [
+    { id: "watcher", meta: { name: "W" } },
+  ]);
+  // Ann's first tab, on the other isolate.
+  const tab1 = new FakeSocket();
+  const c1 = two.hub.connect(tab1, "ann");
+  two.hub.receive(c1, '{"type":"join","room":"r","meta":{"name":"Ann"}}');
+  await watcher.socket.waitFor("presence", 1);
+  assert.deepEqual(watcher.socket.messages("presence"), [
+    {
+      type: "presence",
+      room: "r",
+      event: "join",
+      member: { id: "ann", meta: { name: "Ann" } },
+    },
+  ]);
+  await tab1.waitFor("joined", 1);
+  // Her view: the member list, then any presence event still in flight.
+  const listed = tab1.messages("joined")[0]!.members as unknown[];
+  if (listed.length < 2) await tab1.waitFor("presence", 1);
+  const view = [...listed, ...tab1.messages("presence").map((p) => p.member)];
+  assert.deepEqual(view.map((m) => JSON.stringify(m)).sort(), [
+    '{"id":"ann","meta":{"name":"Ann"}}',
+    '{"id":"watcher","meta":{"name":"W"}}',
+  ]);
+  // Her second tab, on the watcher's isolate: no new presence event.
+  const tab2 = new FakeSocket();
+  const c2 = one.hub.connect(tab2, "ann");
+  one.hub.receive(c2, '{"type":"join","room":"r","meta":{"name":"Ann"}}');
+  await tab2.waitFor("joined", 1);
+  two.hub.disconnect(c1, 1000); // first tab closes: she is still present
+  one.hub.disconnect(c2, 1000); // last tab closes: she leaves
+  await watcher.socket.waitFor("presence", 2);
+  assert.deepEqual(
+    watcher.socket.messages("presence").map((p) => p.event),
+    ["join", "leave"],
+  );
+  await one.close();
+  await two.close();
+});
+
+Deno.test("Hub presence: an isolate that shuts down takes its members with it", async () => {
+  const net = new MemoryNetwork();
+  const history = new MemoryLog({ maxMessages: 100, ttlMs: 60_000 });
+  const one = makeHub(net, Date.now, history);
+  const two = makeHub(net, Date.now, history);
+  const watcher = new FakeSocket();
+  one.hub.receive(one.hub.connect(watcher, "w"), '{"type":"join","room":"r"}');
+  await watcher.waitFor("joined", 1);
+  const bob = new FakeSocket();
+  two.hub.receive(two.hub.connect(bob, "bob"), '{"type":"join","room":"r"}');
+  await watcher.waitFor("presence", 1);
+  await two.close(); // drains its clients and announces node-down
+  await watcher.waitFor("presence", 2);
+  assert.deepEqual(
+    watcher.messages("presence").map((
+      p,
+    ) => [p.event, JSON.stringify(p.member)]),
+    [
+      ["join", '{"id":"bob","meta":null}'],
+      ["leave", '{"id":"bob","meta":null}'],
+    ],
+  );
+  await one.close();
 });

@@ -22,6 +22,9 @@ export const MAX_ID_LENGTH = 128;
 /** Longest accepted epoch string (characters). */
 export const MAX_EPOCH_LENGTH = 64;
 
+/** Largest accepted presence `meta`, in UTF-8 bytes of its JSON text. */
+export const MAX_META_BYTES = 1024;
+
 /** Any JSON value. */
 export type Json =
   | null
@@ -42,11 +45,13 @@ export interface StreamPosition {
 /** A client-chosen correlation id, echoed in `ack`, `pong` and `error.ref`. */
 export type MessageId = string | number;
 
-/** Join a room, optionally resuming from a position. */
+/** Join a room, optionally resuming from a position, with presence metadata. */
 export interface JoinMessage {
   type: "join";
   room: string;
   since?: StreamPosition;
+  /** This member's presence metadata in the room (JSON, at most 1 KiB). */
+  meta?: Json;
 }
 
 /** Leave a room. */
@@ -84,6 +89,8 @@ export interface WelcomeMessage {
   /** How often the client should send `ping`, in milliseconds. */
   heartbeatMs: number;
   protocol: typeof PROTOCOL_VERSION;
+  /** The member id this connection appears under in presence. */
+  memberId: string;
 }
 
 /**
@@ -98,6 +105,22 @@ export interface JoinedMessage {
   offset: number;
   epoch: string;
   recovered?: boolean;
+  /** Everyone present in the room, on every isolate, this connection included. */
+  members: PresenceMember[];
+}
+
+/** A member of a room: a user id (one per user, whatever its tabs) and metadata. */
+export interface PresenceMember {
+  id: string;
+  meta: Json;
+}
+
+/** A member appeared in (first connection) or left (last connection) a room. */
+export interface PresenceMessage {
+  type: "presence";
+  room: string;
+  event: "join" | "leave";
+  member: PresenceMember;
 }
 
 /** The connection left `room`. */
@@ -146,6 +169,7 @@ export type ServerMessage =
   | JoinedMessage
   | LeftMessage
   | RoomMessage
+  | PresenceMessage
   | AckMessage
   | PongMessage
   | ErrorMessage;
@@ -219,17 +243,29 @@ export function parseClientMessage(text: string): ClientMessage {
   const type = value.type;
   switch (type) {
     case "join": {
-      const room = readRoom(value, ref);
-      if (value.since === undefined) return { type, room };
-      if (!isStreamPosition(value.since)) {
-        throw new ProtocolError(
-          ERROR_CODE.BAD_MESSAGE,
-          'Field "since" must be {offset: integer >= 0, epoch: string}',
-          ref,
-        );
+      const join: JoinMessage = { type, room: readRoom(value, ref) };
+      if (value.since !== undefined) {
+        if (!isStreamPosition(value.since)) {
+          throw new ProtocolError(
+            ERROR_CODE.BAD_MESSAGE,
+            'Field "since" must be {offset: integer >= 0, epoch: string}',
+            ref,
+          );
+        }
+        join.since = { offset: value.since.offset, epoch: value.since.epoch };
       }
-      const { offset, epoch } = value.since;
-      return { type, room, since: { offset, epoch } };
+      const meta = value.meta;
+      if (meta !== undefined) {
+        if (!isJson(meta) || jsonBytes(meta) > MAX_META_BYTES) {
+          throw new ProtocolError(
+            ERROR_CODE.BAD_META,
+            `Field "meta" must be JSON of at most ${MAX_META_BYTES} bytes`,
+            ref,
+          );
+        }
+        join.meta = meta;
+      }
+      return join;
     }
     case "leave":
       return { type, room: readRoom(value, ref) };
@@ -296,6 +332,9 @@ export function parseServerMessage(text: string): ServerMessage {
       ERROR_CODE.BAD_MESSAGE,
       `Server message "${String(value.type)}" has a bad "${field}"`,
     );
+  const throwBad = (field: string): never => {
+    throw bad(field);
+  };
   const str = (field: string): string => {
     const v = value[field];
     if (typeof v !== "string") throw bad(field);
@@ -320,14 +359,18 @@ export function parseServerMessage(text: string): ServerMessage {
         connectionId: str("connectionId"),
         heartbeatMs: int("heartbeatMs"),
         protocol: PROTOCOL_VERSION,
+        memberId: str("memberId"),
       };
     }
     case "joined": {
+      const members = value.members;
+      if (!Array.isArray(members)) throw bad("members");
       const joined: JoinedMessage = {
         type: "joined",
         room: str("room"),
         offset: int("offset"),
         epoch: str("epoch"),
+        members: members.map((m) => readMember(m) ?? throwBad("members")),
       };
       const recovered = value.recovered;
       if (typeof recovered === "boolean") joined.recovered = recovered;
@@ -336,6 +379,13 @@ export function parseServerMessage(text: string): ServerMessage {
     }
     case "left":
       return { type: "left", room: str("room") };
+    case "presence": {
+      const event = value.event;
+      if (event !== "join" && event !== "leave") throw bad("event");
+      const member = readMember(value.member);
+      if (member === undefined) throw bad("member");
+      return { type: "presence", room: str("room"), event, member };
+    }
     case "message": {
       const data = value.data;
       if (data === undefined || !isJson(data)) throw bad("data");
@@ -384,6 +434,20 @@ export function parseServerMessage(text: string): ServerMessage {
 /** Serializes a server message to its text frame. */
 export function encodeServerMessage(message: ServerMessage): string {
   return JSON.stringify(message);
+}
+
+function readMember(value: unknown): PresenceMember | undefined {
+  if (!isRecord(value)) return undefined;
+  const { id, meta } = value;
+  if (typeof id !== "string" || meta === undefined || !isJson(meta)) {
+    return undefined;
+  }
+  return { id, meta };
+}
+
+/** UTF-8 size of a JSON value's text. */
+export function jsonBytes(value: Json): number {
+  return new TextEncoder().encode(JSON.stringify(value)).length;
 }
 
 function parseJson(text: string): unknown {

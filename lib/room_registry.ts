@@ -103,6 +103,17 @@ export class RoomRegistry {
     return sent;
   }
 
+  /** Sends a frame outside the offset stream (presence) to live members except one. */
+  notify(room: string, frame: string, except?: Connection): void {
+    const members = this.#rooms.get(room);
+    if (members === undefined) return;
+    for (const [connection, member] of members) {
+      if (connection !== except && member.pending === null) {
+        connection.send(frame);
+      }
+    }
+  }
+
   /**
    * Makes a pending member live: sends `replay` then its held messages, in
    * order, skipping offsets at or below `after` and any already sent.

@@ -102,6 +102,8 @@ export async function startServer(
       maxBufferedBytes: config.maxBufferedBytes,
       heartbeatMs: config.heartbeatMs,
       repairDelayMs: config.repairDelayMs,
+      presenceIntervalMs: config.presenceIntervalMs,
+      presenceTimeoutMs: config.presenceTimeoutMs,
     },
   });
   const { app, sockets } = createApp({

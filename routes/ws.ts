@@ -8,7 +8,7 @@
 import type { Hono } from "hono";
 import type { Hub } from "../lib/hub.ts";
 import { jsonError } from "../lib/http_error.ts";
-import { SUBPROTOCOL } from "../lib/protocol.ts";
+import { isValidRoomName, SUBPROTOCOL } from "../lib/protocol.ts";
 
 /** Raw sockets that have not closed yet, so shutdown can wait for them. */
 export class OpenSockets {
@@ -75,6 +75,16 @@ export function mountWs(app: Hono, deps: WsDeps): void {
         { "retry-after": "1" },
       );
     }
+    // Anonymous mode: the client names its member id (one per user, shared
+    // by its tabs). Authenticated mode will take it from the token instead.
+    const memberId = c.req.query("user");
+    if (memberId !== undefined && !isValidRoomName(memberId)) {
+      return jsonError(
+        400,
+        "bad_user",
+        "Query parameter user must be 1-128 characters of [A-Za-z0-9_.:@-]",
+      );
+    }
     // Deno splits the header on ", " exactly; answer with our fixed name only
     // when the client offers it (never echo any other entry).
     const offered = (req.headers.get("sec-websocket-protocol") ?? "")
@@ -97,7 +107,7 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     const { socket, response } = upgraded;
     deps.sockets.add(socket);
     socket.addEventListener("open", () => {
-      const connection = deps.hub.connect(socket);
+      const connection = deps.hub.connect(socket, memberId);
       socket.addEventListener(
         "message",
         (event) => deps.hub.receive(connection, event.data),

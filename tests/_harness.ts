@@ -64,6 +64,8 @@ export async function startTestServer(
 export class TestClient implements AsyncDisposable {
   readonly socket: WebSocket;
   readonly #queue: ServerMessage[] = [];
+  /** Presence events travel beside the stream: kept apart so `next()` on other types is not disturbed. */
+  readonly #presence: ServerMessage[] = [];
   readonly #waiters: Array<() => void> = [];
   /** Resolves with the close event once the socket closes. */
   readonly closed: Promise<CloseEvent>;
@@ -74,7 +76,10 @@ export class TestClient implements AsyncDisposable {
     this.socket = socket;
     socket.onmessage = (event: MessageEvent<unknown>) => {
       if (typeof event.data !== "string") return;
-      this.#queue.push(JSON.parse(event.data));
+      const message: ServerMessage = JSON.parse(event.data);
+      (message.type === "presence" ? this.#presence : this.#queue).push(
+        message,
+      );
       for (const wake of this.#waiters.splice(0)) wake();
     };
     this.closed = new Promise((resolve) => {
@@ -121,9 +126,10 @@ export class TestClient implements AsyncDisposable {
     options: { skip?: boolean; timeoutMs?: number } = {},
   ): Promise<Extract<ServerMessage, { type: T }>> {
     const deadline = Date.now() + (options.timeoutMs ?? 10_000);
+    const queue = type === "presence" ? this.#presence : this.#queue;
     while (true) {
-      while (this.#queue.length > 0) {
-        const message = this.#queue.shift()!;
+      while (queue.length > 0) {
+        const message = queue.shift()!;
         if (message.type === type) {
           return message as Extract<ServerMessage, { type: T }>;
         }

@@ -12,6 +12,13 @@
  * @module
  */
 
+import {
+  parsePresenceSnapshot,
+  parsePresenceUpdate,
+  type PresenceSnapshot,
+  type PresenceUpdate,
+} from "../presence.ts";
+
 /** A room message, already serialized once as its client frame. */
 export interface BusRoomMessage {
   kind: "message";
@@ -22,8 +29,37 @@ export interface BusRoomMessage {
   frame: string;
 }
 
+/** A member's presence on the sending node changed. */
+export interface BusPresenceUpdate {
+  kind: "presence";
+  update: PresenceUpdate;
+}
+
+/** The sending node's whole presence state: its periodic heartbeat. */
+export interface BusPresenceSnapshot {
+  kind: "presence-snapshot";
+  snapshot: PresenceSnapshot;
+}
+
+/** The sending node is shutting down: forget its members now. */
+export interface BusNodeDown {
+  kind: "node-down";
+  node: string;
+}
+
+/** The sending node just started: every node answers with its snapshot. */
+export interface BusPresenceSync {
+  kind: "presence-sync";
+  node: string;
+}
+
 /** Everything an isolate can tell the others. */
-export type BusEvent = BusRoomMessage;
+export type BusEvent =
+  | BusRoomMessage
+  | BusPresenceUpdate
+  | BusPresenceSnapshot
+  | BusPresenceSync
+  | BusNodeDown;
 
 /** One post on the transport: the events of one tick from one sender. */
 export interface BusPost {
@@ -179,6 +215,41 @@ export function createBus(
   };
 }
 
+/** Validates one event of a post; returns it, or what is wrong with it. */
+export function parseBusEvent(event: unknown): BusEvent | string {
+  if (!isRecord(event)) return "event is not an object";
+  switch (event.kind) {
+    case "message": {
+      const { room, offset, epoch, frame } = event;
+      if (
+        typeof room !== "string" || typeof epoch !== "string" ||
+        typeof frame !== "string" || typeof offset !== "number" ||
+        !Number.isSafeInteger(offset)
+      ) {
+        return "bad message event";
+      }
+      return { kind: "message", room, offset, epoch, frame };
+    }
+    case "presence": {
+      const update = parsePresenceUpdate(event.update);
+      return typeof update === "string" ? update : { kind: "presence", update };
+    }
+    case "presence-snapshot": {
+      const snapshot = parsePresenceSnapshot(event.snapshot);
+      return typeof snapshot === "string"
+        ? snapshot
+        : { kind: "presence-snapshot", snapshot };
+    }
+    case "node-down":
+    case "presence-sync":
+      return typeof event.node === "string" && event.node !== ""
+        ? { kind: event.kind, node: event.node }
+        : `bad ${event.kind} event`;
+    default:
+      return `unknown event kind ${String(event.kind).slice(0, 32)}`;
+  }
+}
+
 /**
  * Validates a post received from another isolate. Returns the post, or a
  * string saying what is wrong with it.
@@ -194,16 +265,9 @@ export function parseBusPost(value: unknown): BusPost | string {
   if (!Array.isArray(events)) return "events is not an array";
   const parsed: BusEvent[] = [];
   for (const event of events) {
-    if (!isRecord(event) || event.kind !== "message") return "bad event";
-    const { room, offset, epoch, frame } = event;
-    if (
-      typeof room !== "string" || typeof epoch !== "string" ||
-      typeof frame !== "string" || typeof offset !== "number" ||
-      !Number.isSafeInteger(offset)
-    ) {
-      return "bad message event";
-    }
-    parsed.push({ kind: "message", room, offset, epoch, frame });
+    const result = parseBusEvent(event);
+    if (typeof result === "string") return result;
+    parsed.push(result);
   }
   return { v: 1, node, seq, events: parsed };
 }

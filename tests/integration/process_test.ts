@@ -12,6 +12,8 @@ interface Spawned extends AsyncDisposable {
   process: Deno.ChildProcess;
   /** Everything written to stdout and stderr so far. */
   output: () => string;
+  /** Resolves once stdout and stderr are closed (the process exited). */
+  outputDone: Promise<unknown>;
 }
 
 /** Starts `main.ts` and waits for its "Listening" log line. */
@@ -55,6 +57,7 @@ async function spawnMain(
     port,
     process,
     output: () => text,
+    outputDone: pumps,
     async [Symbol.asyncDispose]() {
       try {
         process.kill("SIGKILL");
@@ -84,6 +87,7 @@ Deno.test("main.ts: SIGTERM closes every client with 1012, then exits 0", async 
   assert.equal(closeA.reason, "Server restart");
   const status = await server.process.status;
   assert.equal(status.code, 0);
+  await server.outputDone;
   assert.match(server.output(), /"msg":"Stopped"/);
 });
 
