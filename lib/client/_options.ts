@@ -1,0 +1,67 @@
+/**
+ * Option defaults and validation for the client (internal).
+ *
+ * @module
+ */
+
+import type { ClientOptions, WebSocketConstructor } from "./types.ts";
+
+/** Every option resolved to a value. */
+export type Settings = Required<Omit<ClientOptions, "WebSocket">> & {
+  WebSocket: WebSocketConstructor;
+};
+
+/**
+ * Fills in the defaults documented on {@linkcode ClientOptions}.
+ *
+ * @throws {RangeError} when a time or size is negative or not finite, or the reconnect delays are inconsistent.
+ */
+export function resolveOptions(options: ClientOptions): Settings {
+  const settings: Settings = {
+    minReconnectDelayMs: options.minReconnectDelayMs ?? 500,
+    maxReconnectDelayMs: options.maxReconnectDelayMs ?? 20_000,
+    minUptimeMs: options.minUptimeMs ?? 5_000,
+    heartbeatGraceMs: options.heartbeatGraceMs ?? 10_000,
+    connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    maxQueueSize: options.maxQueueSize ?? 100,
+    WebSocket: options.WebSocket ?? globalThis.WebSocket,
+    random: options.random ?? Math.random,
+    now: options.now ?? (() => performance.now()),
+  };
+  for (const [name, value] of Object.entries(settings)) {
+    if (typeof value === "number" && !(Number.isFinite(value) && value >= 0)) {
+      throw new RangeError(
+        `Invalid option "${name}": expected a finite number >= 0, got ${value}`,
+      );
+    }
+  }
+  if (settings.minReconnectDelayMs === 0) {
+    throw new RangeError(
+      'Invalid option "minReconnectDelayMs": must be above 0, or reconnects would spin',
+    );
+  }
+  if (settings.minReconnectDelayMs > settings.maxReconnectDelayMs) {
+    throw new RangeError(
+      `Invalid option "minReconnectDelayMs": ${settings.minReconnectDelayMs} exceeds "maxReconnectDelayMs" ${settings.maxReconnectDelayMs}`,
+    );
+  }
+  return settings;
+}
+
+/**
+ * Normalizes the server URL: `http:`/`https:` become `ws:`/`wss:`.
+ *
+ * @throws {TypeError} for an unparsable URL or another scheme.
+ */
+export function toWebSocketUrl(url: string | URL): string {
+  const parsed = new URL(url);
+  if (parsed.protocol === "http:") parsed.protocol = "ws:";
+  else if (parsed.protocol === "https:") parsed.protocol = "wss:";
+  else if (parsed.protocol !== "ws:" && parsed.protocol !== "wss:") {
+    throw new TypeError(
+      `Invalid URL "${parsed.href}": expected ws:, wss:, http: or https:`,
+    );
+  }
+  return parsed.href;
+}

@@ -1,0 +1,190 @@
+/**
+ * Requests waiting for an answer: publishes (settled by `ack` or by an
+ * `error` whose `ref` is their id) and pings (settled by `pong`), each with
+ * a timeout, plus the bounded queue of publishes not sent yet (internal).
+ *
+ * @module
+ */
+
+import type {
+  AckMessage,
+  ErrorMessage,
+  MessageId,
+  PingMessage,
+  PongMessage,
+  PublishMessage,
+} from "../protocol.ts";
+import { RoomcastError } from "./errors.ts";
+
+/** What a publish resolves to once the server acknowledged it. */
+export interface PublishResult {
+  /** The offset the server gave the message in its room. */
+  offset: number;
+}
+
+/** Sends one frame on the current connection. */
+export type Send = (frame: PublishMessage | PingMessage) => void;
+
+/** Settings of {@linkcode Requests}. */
+export interface RequestsOptions {
+  timeoutMs: number;
+  maxQueueSize: number;
+  now: () => number;
+}
+
+interface Pending<T> {
+  resolve(value: T): void;
+  reject(error: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+interface PendingPublish extends Pending<PublishResult> {
+  frame: PublishMessage;
+  sent: boolean;
+}
+
+interface PendingPing extends Pending<number> {
+  sentAt: number;
+}
+
+/** Tracks publishes and pings until they are answered, time out or fail. */
+export class Requests {
+  readonly #options: RequestsOptions;
+  readonly #publishes = new Map<number, PendingPublish>();
+  readonly #pings = new Map<number, PendingPing>();
+  #nextId = 1;
+
+  /** Creates an empty tracker. */
+  constructor(options: RequestsOptions) {
+    this.#options = options;
+  }
+
+  /** Publishes not sent yet. */
+  get queued(): number {
+    let count = 0;
+    for (const entry of this.#publishes.values()) if (!entry.sent) count++;
+    return count;
+  }
+
+  /**
+   * Registers a publish and sends it with `send`, or queues it when `send`
+   * is undefined (not connected). Rejects with `queue_full` when the queue
+   * is full and with `timeout` when no answer came in time.
+   */
+  publish(
+    message: Omit<PublishMessage, "id">,
+    send: Send | undefined,
+  ): Promise<PublishResult> {
+    const { maxQueueSize, timeoutMs } = this.#options;
+    if (send === undefined && this.queued >= maxQueueSize) {
+      return Promise.reject(
+        new RoomcastError(
+          "queue_full",
+          `Send queue is full: ${maxQueueSize} messages wait for the connection`,
+        ),
+      );
+    }
+    const id = this.#nextId++;
+    const frame: PublishMessage = { ...message, id };
+    return new Promise<PublishResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#publishes.delete(id);
+        reject(timeoutError("Publish", timeoutMs));
+      }, timeoutMs);
+      this.#publishes.set(id, { resolve, reject, timer, frame, sent: false });
+      if (send !== undefined) this.#send(id, send);
+    });
+  }
+
+  /** Sends every queued publish, oldest first. */
+  flush(send: Send): void {
+    for (const [id, entry] of this.#publishes) {
+      if (!entry.sent) this.#send(id, send);
+    }
+  }
+
+  /** Sends a ping with a fresh id; resolves with the round-trip time in ms. */
+  ping(send: Send): Promise<number> {
+    const { timeoutMs, now } = this.#options;
+    const id = this.#nextId++;
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pings.delete(id);
+        reject(timeoutError("Ping", timeoutMs));
+      }, timeoutMs);
+      this.#pings.set(id, { resolve, reject, timer, sentAt: now() });
+      send({ type: "ping", id });
+    });
+  }
+
+  /** Settles the publish acknowledged by `ack`; false if it is not ours. */
+  ack(ack: AckMessage): boolean {
+    const entry = take(this.#publishes, ack.id);
+    entry?.resolve({ offset: ack.offset });
+    return entry !== undefined;
+  }
+
+  /** Settles the ping answered by `pong`; false if it is not ours. */
+  pong(pong: PongMessage): boolean {
+    const entry = take(this.#pings, pong.id);
+    entry?.resolve(Math.max(0, this.#options.now() - entry.sentAt));
+    return entry !== undefined;
+  }
+
+  /** Rejects the request `error.ref` names; false if it names none of ours. */
+  error(error: ErrorMessage): boolean {
+    const entry = take(this.#publishes, error.ref) ??
+      take(this.#pings, error.ref);
+    entry?.reject(new RoomcastError(error.code, error.message));
+    return entry !== undefined;
+  }
+
+  /**
+   * Rejects what the connection took with it: every ping, every sent
+   * publish, and (when `queuedToo`) the queued publishes as well.
+   */
+  fail(error: RoomcastError, queuedToo: boolean): void {
+    for (const id of [...this.#pings.keys()]) {
+      take(this.#pings, id)?.reject(error);
+    }
+    for (const [id, entry] of [...this.#publishes]) {
+      if (entry.sent || queuedToo) take(this.#publishes, id)?.reject(error);
+    }
+  }
+
+  /** Rejects the queued publishes to `room` (the client left it). */
+  failQueued(room: string, error: RoomcastError): void {
+    for (const [id, entry] of [...this.#publishes]) {
+      if (!entry.sent && entry.frame.room === room) {
+        take(this.#publishes, id)?.reject(error);
+      }
+    }
+  }
+
+  #send(id: number, send: Send): void {
+    const entry = this.#publishes.get(id);
+    if (entry === undefined) return;
+    entry.sent = true;
+    send(entry.frame);
+  }
+}
+
+/** Removes and returns the entry for `id`, clearing its timer. */
+function take<T extends Pending<unknown>>(
+  map: Map<number, T>,
+  id: MessageId | undefined,
+): T | undefined {
+  if (typeof id !== "number") return undefined;
+  const entry = map.get(id);
+  if (entry === undefined) return undefined;
+  map.delete(id);
+  clearTimeout(entry.timer);
+  return entry;
+}
+
+function timeoutError(what: string, timeoutMs: number): RoomcastError {
+  return new RoomcastError(
+    "timeout",
+    `${what} timed out: no answer within ${timeoutMs} ms`,
+  );
+}

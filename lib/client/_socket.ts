@@ -1,0 +1,52 @@
+/**
+ * Opening and dropping the client's WebSocket (internal).
+ *
+ * @module
+ */
+
+import { CLOSE_CODE } from "../codes.ts";
+import { SUBPROTOCOL } from "../protocol.ts";
+import type { WebSocketConstructor, WebSocketLike } from "./types.ts";
+
+/** Whether a socket is open, as `WebSocket.OPEN`. */
+export const OPEN = 1;
+
+/** What a socket reports to the client. */
+export interface SocketHandlers {
+  /** An inbound frame, not validated yet. */
+  message(data: unknown): void;
+  /** The connection closed (the handshake completed or the link broke). */
+  close(code: number, reason: string): void;
+}
+
+/**
+ * Opens a socket offering the `roomcast.v1` subprotocol.
+ *
+ * @throws whatever the constructor throws (`SyntaxError` for a bad URL).
+ */
+export function openSocket(
+  WebSocket: WebSocketConstructor,
+  url: string,
+  handlers: SocketHandlers,
+): WebSocketLike {
+  const socket = new WebSocket(url, [SUBPROTOCOL]);
+  socket.onmessage = (event) => handlers.message(event.data);
+  socket.onclose = (event) => handlers.close(event.code, event.reason);
+  socket.onerror = () => {}; // `close` follows with the code.
+  return socket;
+}
+
+/**
+ * Detaches the handlers and starts closing with `code` when it is one a
+ * browser accepts (1000 or 3000–4999; anything else becomes 1000). Does not
+ * wait for the closing handshake: on a dead link it never completes.
+ */
+export function dropSocket(socket: WebSocketLike, code: number): void {
+  socket.onmessage = socket.onclose = socket.onerror = null;
+  if (socket.readyState > OPEN) return;
+  try {
+    socket.close(code >= 3000 && code <= 4999 ? code : CLOSE_CODE.NORMAL);
+  } catch {
+    // Already closing: nothing left to do.
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The roomcast client SDK: a WebSocket client for the roomcast v1 protocol
+ * that runs in browsers (bundled to `/sdk.js` by `deno task build:sdk`) and
+ * in Deno.
+ *
+ * - An explicit state machine (`disconnected` → `connecting` → `connected`)
+ *   with a `state` event for every change.
+ * - Automatic reconnects with capped, fully jittered exponential backoff,
+ *   honouring the server's close codes (`isRetryableClose`): 1008, 1009 and
+ *   4500–4999 end the client's attempts and say why in the `close` event.
+ * - Rooms survive reconnects: each is rejoined with the last `{offset, epoch}`
+ *   seen, duplicates are dropped, and a `recovery` event reports gaps.
+ * - `publish()` resolves on the server's `ack`; while offline publishes wait
+ *   in a bounded queue and are sent after the rejoin.
+ * - An app-level heartbeat with a watchdog replaces dead links that
+ *   browsers cannot see; `ping()` measures the round-trip time.
+ *
+ * @example Chat in a room
+ * ```ts ignore
+ * import { createClient } from "./mod.ts";
+ *
+ * const client = createClient("wss://chat.example.com/ws");
+ * client.on("state", ({ newState }) => console.log("now", newState));
+ * client.on("message", (message) => console.log(message.from, message.data));
+ * client.join("lobby");
+ * const { offset } = await client.publish("lobby", { text: "hello" });
+ * console.log("published at offset", offset, "rtt", await client.ping(), "ms");
+ * client.close();
+ * ```
+ *
+ * @module
+ */
+
+import { RoomcastClient } from "./client.ts";
+import type { ClientOptions } from "./types.ts";
+
+export { RoomcastClient } from "./client.ts";
+export type { Handler } from "./_emitter.ts";
+export type { PublishResult } from "./_requests.ts";
+export { backoff, type BackoffOptions } from "./backoff.ts";
+export {
+  CLIENT_CLOSE_CODE,
+  type ClientErrorCode,
+  RoomcastError,
+} from "./errors.ts";
+export type {
+  ClientEvents,
+  ClientOptions,
+  ClientState,
+  CloseInfo,
+  JoinedEvent,
+  PublishOptions,
+  RecoveryEvent,
+  StateChange,
+  WebSocketConstructor,
+  WebSocketLike,
+} from "./types.ts";
+export {
+  CLOSE_CODE,
+  type CloseCode,
+  ERROR_CODE,
+  type ErrorCode,
+  isRetryableClose,
+} from "../codes.ts";
+export {
+  type ErrorMessage,
+  type Json,
+  type MessageId,
+  type RoomMessage,
+  type StreamPosition,
+  SUBPROTOCOL,
+} from "../protocol.ts";
+
+/**
+ * Creates a client and starts connecting to `url` at once (its state is
+ * `connecting` when this returns). `http:`/`https:` URLs are mapped to
+ * `ws:`/`wss:`.
+ *
+ * @param url The server's WebSocket endpoint, e.g. `wss://host/ws`.
+ * @param options Timings, limits and (for tests or other runtimes) the WebSocket, clock and random source.
+ * @returns The client; call `close()` to stop it for good.
+ * @throws {TypeError} when `url` is not a ws:, wss:, http: or https: URL.
+ * @throws {RangeError} when an option is out of range.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { createClient } from "./mod.ts";
+ *
+ * const client = createClient("ws://localhost:8000/ws", { timeoutMs: 5_000 });
+ * client.on("close", ({ code, reason, willReconnect }) => {
+ *   if (!willReconnect) console.error("gave up:", code, reason);
+ * });
+ * client.join("lobby");
+ * ```
+ */
+export function createClient(
+  url: string | URL,
+  options: ClientOptions = {},
+): RoomcastClient {
+  return new RoomcastClient(url, options);
+}
