@@ -145,6 +145,7 @@ export class Hub {
       heartbeatMs: limits.heartbeatMs,
       protocol: PROTOCOL_VERSION,
       memberId: connection.memberId,
+      maxMessageBytes: limits.maxMessageBytes,
     }));
     return connection;
   }
@@ -257,6 +258,7 @@ export class Hub {
             connection,
             ERROR_CODE.INTERNAL,
             `Could not join room "${message.room}"`,
+            message.id,
           );
         });
         return;
@@ -266,6 +268,7 @@ export class Hub {
             connection,
             ERROR_CODE.NOT_JOINED,
             `Not a member of room "${message.room}"`,
+            message.id,
           );
           return;
         }

@@ -51,6 +51,7 @@ Deno.test("Hub.connect() greets with welcome", async () => {
     heartbeatMs: 500,
     protocol: 1,
     memberId: connection.id,
+    maxMessageBytes: 100,
   }]);
   await close();
 });

@@ -49,6 +49,8 @@ export type MessageId = string | number;
 export interface JoinMessage {
   type: "join";
   room: string;
+  /** Echoed as `ref` by an `error` about this join. */
+  id?: MessageId;
   since?: StreamPosition;
   /** This member's presence metadata in the room (JSON, at most 1 KiB). */
   meta?: Json;
@@ -58,6 +60,8 @@ export interface JoinMessage {
 export interface LeaveMessage {
   type: "leave";
   room: string;
+  /** Echoed as `ref` by an `error` about this leave. */
+  id?: MessageId;
 }
 
 /** Publish `data` to a joined room. `echo` (default true) also delivers it to the sender. */
@@ -91,6 +95,8 @@ export interface WelcomeMessage {
   protocol: typeof PROTOCOL_VERSION;
   /** The member id this connection appears under in presence. */
   memberId: string;
+  /** Largest message the server accepts, in UTF-8 bytes; larger closes with 1009 (absent from servers before it was added). */
+  maxMessageBytes?: number;
 }
 
 /**
@@ -244,6 +250,7 @@ export function parseClientMessage(text: string): ClientMessage {
   switch (type) {
     case "join": {
       const join: JoinMessage = { type, room: readRoom(value, ref) };
+      if (ref !== undefined) join.id = ref;
       if (value.since !== undefined) {
         if (!isStreamPosition(value.since)) {
           throw new ProtocolError(
@@ -267,8 +274,10 @@ export function parseClientMessage(text: string): ClientMessage {
       }
       return join;
     }
-    case "leave":
-      return { type, room: readRoom(value, ref) };
+    case "leave": {
+      const room = readRoom(value, ref);
+      return ref === undefined ? { type, room } : { type, room, id: ref };
+    }
     case "publish": {
       const room = readRoom(value, ref);
       if (value.data === undefined) {
@@ -354,13 +363,17 @@ export function parseServerMessage(text: string): ServerMessage {
   switch (value.type) {
     case "welcome": {
       if (value.protocol !== PROTOCOL_VERSION) throw bad("protocol");
-      return {
+      const welcome: WelcomeMessage = {
         type: "welcome",
         connectionId: str("connectionId"),
         heartbeatMs: int("heartbeatMs"),
         protocol: PROTOCOL_VERSION,
         memberId: str("memberId"),
       };
+      if (value.maxMessageBytes !== undefined) {
+        welcome.maxMessageBytes = int("maxMessageBytes");
+      }
+      return welcome;
     }
     case "joined": {
       const members = value.members;
