@@ -17,6 +17,8 @@ export interface WorkerGroup {
   port: number;
   /** Number of Workers. */
   size: number;
+  /** The bus node id of each Worker, by index (connection ids start with its first 8 characters). */
+  nodes: string[];
   /** Drains every Worker (clients get 1012), then terminates them. */
   shutdown(): Promise<void>;
   /** Terminates Worker `index` at once, as a crash would (fault tests). */
@@ -44,23 +46,27 @@ export async function startWorkers(
     );
   }
   const workers: Worker[] = [];
+  const nodes: string[] = [];
   let port = config.port;
   for (let i = 0; i < count; i++) {
     const worker = new Worker(new URL("./worker.ts", import.meta.url), {
       type: "module",
     });
     workers.push(worker);
-    port = await request(
+    const reply = await request(
       worker,
       { type: "start", port, env },
       "listening",
     );
+    port = reply.port;
+    nodes.push(reply.node);
     log.debug("Worker listening", { index: i, port });
   }
   const alive = new Set(workers);
   return {
     port,
     size: count,
+    nodes,
     async shutdown() {
       await Promise.all([...alive].map(async (worker) => {
         await request(worker, { type: "drain" }, "drained");
@@ -77,12 +83,12 @@ export async function startWorkers(
   };
 }
 
-/** Posts `command` and resolves with the port of the first `expected` reply. */
+/** Posts `command` and resolves with the first `expected` reply's port and node. */
 function request(
   worker: Worker,
   command: Record<string, unknown>,
   expected: "listening" | "drained",
-): Promise<number> {
+): Promise<{ port: number; node: string }> {
   return new Promise((resolve, reject) => {
     worker.onerror = (event) => {
       event.preventDefault();
@@ -93,7 +99,11 @@ function request(
       if (typeof data !== "object" || data === null) return;
       if (Reflect.get(data, "type") !== expected) return;
       const port: unknown = Reflect.get(data, "port");
-      resolve(typeof port === "number" ? port : 0);
+      const node: unknown = Reflect.get(data, "node");
+      resolve({
+        port: typeof port === "number" ? port : 0,
+        node: typeof node === "string" ? node : "",
+      });
     };
     worker.postMessage(command);
   });

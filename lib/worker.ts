@@ -20,7 +20,11 @@ self.onmessage = async (event: MessageEvent<unknown>) => {
     const env = new Map(Object.entries(command.env));
     const config = { ...parseConfig(env), port: command.port };
     server = await startServer(config, { reusePort: true });
-    self.postMessage({ type: "listening", port: server.addr.port });
+    self.postMessage({
+      type: "listening",
+      port: server.addr.port,
+      node: server.bus.nodeId,
+    });
   } else {
     await server?.shutdown();
     self.postMessage({ type: "drained" });

@@ -71,6 +71,8 @@ export class TestClient implements AsyncDisposable {
   readonly closed: Promise<CloseEvent>;
   /** The connection id from `welcome` (set by {@linkcode TestClient.open}). */
   connectionId = "";
+  /** The presence member id from `welcome`. */
+  memberId = "";
 
   private constructor(socket: WebSocket) {
     this.socket = socket;
@@ -105,7 +107,9 @@ export class TestClient implements AsyncDisposable {
         { once: true },
       );
     });
-    client.connectionId = (await client.next("welcome")).connectionId;
+    const welcome = await client.next("welcome");
+    client.connectionId = welcome.connectionId;
+    client.memberId = welcome.memberId;
     return client;
   }
 
