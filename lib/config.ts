@@ -53,6 +53,8 @@ export interface Config {
   presenceIntervalMs: number;
   /** An isolate silent this long loses its members from presence, in ms. `PRESENCE_TIMEOUT_MS`. @default {15000} */
   presenceTimeoutMs: number;
+  /** Redis engine (fan-out, offsets, history, presence across processes); empty means the embedded engine. `REDIS_URL`. @default {""} */
+  redisUrl: string;
 }
 
 /** Something environment-like: `Deno.env` fits, and so does a `Map`. */
@@ -81,6 +83,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   repairDelayMs: 100,
   presenceIntervalMs: 5_000,
   presenceTimeoutMs: 15_000,
+  redisUrl: "",
 };
 
 /** Options for {@linkcode parseConfig}. */
@@ -140,7 +143,18 @@ export function parseConfig(
       10,
     ),
     presenceTimeoutMs: int(env, "PRESENCE_TIMEOUT_MS", d.presenceTimeoutMs, 20),
+    redisUrl: redisUrl(env),
   };
+}
+
+function redisUrl(env: EnvSource): string {
+  const raw = env.get("REDIS_URL")?.trim() ?? "";
+  if (raw !== "" && !/^rediss?:\/\/[^\s]+$/.test(raw)) {
+    throw new RangeError(
+      `Invalid REDIS_URL: expected redis://host:port or rediss://..., got "${raw}"`,
+    );
+  }
+  return raw;
 }
 
 function str(env: EnvSource, name: string, fallback: string): string {

@@ -29,6 +29,7 @@ Deno.test("parseConfig() reads every variable", () => {
       ["REPAIR_DELAY_MS", "5"],
       ["PRESENCE_INTERVAL_MS", "50"],
       ["PRESENCE_TIMEOUT_MS", "200"],
+      ["REDIS_URL", "redis://127.0.0.1:6400"],
     ]),
   );
   assert.deepEqual(config, {
@@ -50,6 +51,7 @@ Deno.test("parseConfig() reads every variable", () => {
     repairDelayMs: 5,
     presenceIntervalMs: 50,
     presenceTimeoutMs: 200,
+    redisUrl: "redis://127.0.0.1:6400",
   });
 });
 
@@ -66,6 +68,7 @@ Deno.test("parseConfig() names the variable of a bad value", () => {
     ["LOG_LEVEL", "loud"],
     ["HISTORY", "redis"],
     ["HISTORY_SIZE", "0"],
+    ["REDIS_URL", "localhost:6379"],
   ];
   for (const [name, value] of cases) {
     assert.throws(
