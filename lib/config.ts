@@ -55,6 +55,48 @@ export interface Config {
   presenceTimeoutMs: number;
   /** Redis engine (fan-out, offsets, history, presence across processes); empty means the embedded engine. `REDIS_URL`. @default {""} */
   redisUrl: string;
+  /** HS256 secret for client tokens. `AUTH_SECRET`. @default {""} (no HMAC tokens) */
+  authSecret: string;
+  /** PEM public key (SPKI) for RS256/ES256 client tokens. `AUTH_PUBLIC_KEY`. @default {""} */
+  authPublicKey: string;
+  /** Algorithm of tokens checked with `AUTH_PUBLIC_KEY`. `AUTH_PUBLIC_KEY_ALG`. @default {"RS256"} */
+  authPublicKeyAlg: "RS256" | "ES256";
+  /** Required `aud` claim, if set. `AUTH_AUDIENCE`. @default {""} */
+  authAudience: string;
+  /** Required `iss` claim, if set. `AUTH_ISSUER`. @default {""} */
+  authIssuer: string;
+  /** Clock leeway for `exp` and `nbf`, in seconds. `AUTH_LEEWAY_S`. @default {30} */
+  authLeewayS: number;
+  /** Accept clients without a token (identity from `?user=`). `ALLOW_ANONYMOUS`. @default {false; true for `deno task dev`} */
+  allowAnonymous: boolean;
+  /** Development mode (`main.ts --dev`): anonymous allowed, `POST /token` mints demo tokens. @default {false} */
+  dev: boolean;
+  /** Exact origins allowed to open WebSockets (comma-separated); empty means the request's own host. `ALLOWED_ORIGINS`. @default {""} */
+  allowedOrigins: string[];
+  /** Bearer key of the HTTP API (`/api/...`); empty disables the API. `API_KEY`. @default {""} */
+  apiKey: string;
+  /** Bearer token for `/metrics`; empty means `API_KEY` guards it. `METRICS_TOKEN`. @default {""} */
+  metricsToken: string;
+  /** Messages per second a connection may send (token bucket rate). `RATE_LIMIT_PER_S`. @default {20} */
+  rateLimitPerS: number;
+  /** Token bucket size: the burst a connection may send at once. `RATE_LIMIT_BURST`. @default {40} */
+  rateLimitBurst: number;
+  /** Messages refused for rate in a row before the connection is closed (4029). `RATE_LIMIT_STRIKES`. @default {20} */
+  rateLimitStrikes: number;
+  /** Rooms one connection may be in at once. `MAX_ROOMS_PER_CONNECTION`. @default {128} */
+  maxRoomsPerConnection: number;
+  /** Open connections per client IP on this node; more get 429 before the upgrade. `MAX_CONNECTIONS_PER_IP`. @default {50} */
+  maxConnectionsPerIp: number;
+  /** Upgrades per second per client IP (burst twice that); more get 429. `MAX_UPGRADES_PER_S_PER_IP`. @default {10} */
+  maxUpgradesPerSPerIp: number;
+  /** Open connections on this node; more get 503 before the upgrade. `MAX_CONNECTIONS`. @default {10000} */
+  maxConnections: number;
+  /** After closing a slow consumer, how long it may take to answer before it is cut, in ms. `SLOW_CLOSE_DEADLINE_MS`. @default {2000} */
+  slowCloseDeadlineMs: number;
+  /** TLS certificate (PEM file); with `TLS_KEY_FILE` the server speaks https/wss. `TLS_CERT_FILE`. @default {""} */
+  tlsCertFile: string;
+  /** TLS private key (PEM file). `TLS_KEY_FILE`. @default {""} */
+  tlsKeyFile: string;
 }
 
 /** Something environment-like: `Deno.env` fits, and so does a `Map`. */
@@ -84,12 +126,35 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   presenceIntervalMs: 5_000,
   presenceTimeoutMs: 15_000,
   redisUrl: "",
+  authSecret: "",
+  authPublicKey: "",
+  authPublicKeyAlg: "RS256",
+  authAudience: "",
+  authIssuer: "",
+  authLeewayS: 30,
+  allowAnonymous: false,
+  dev: false,
+  allowedOrigins: [],
+  apiKey: "",
+  metricsToken: "",
+  rateLimitPerS: 20,
+  rateLimitBurst: 40,
+  rateLimitStrikes: 20,
+  maxRoomsPerConnection: 128,
+  maxConnectionsPerIp: 50,
+  maxUpgradesPerSPerIp: 10,
+  maxConnections: 10_000,
+  slowCloseDeadlineMs: 2_000,
+  tlsCertFile: "",
+  tlsKeyFile: "",
 };
 
 /** Options for {@linkcode parseConfig}. */
 export interface ParseConfigOptions {
   /** Default for `WORKERS` when unset (`main.ts --parallel` passes the core count). @default {1} */
   defaultWorkers?: number;
+  /** Development mode (`main.ts --dev`). @default {false} */
+  dev?: boolean;
 }
 
 /**
@@ -144,7 +209,66 @@ export function parseConfig(
     ),
     presenceTimeoutMs: int(env, "PRESENCE_TIMEOUT_MS", d.presenceTimeoutMs, 20),
     redisUrl: redisUrl(env),
+    authSecret: env.get("AUTH_SECRET") ?? d.authSecret,
+    authPublicKey: env.get("AUTH_PUBLIC_KEY") ?? d.authPublicKey,
+    authPublicKeyAlg: oneOf(
+      env,
+      "AUTH_PUBLIC_KEY_ALG",
+      d.authPublicKeyAlg,
+      ["RS256", "ES256"] as const,
+    ),
+    authAudience: env.get("AUTH_AUDIENCE")?.trim() ?? d.authAudience,
+    authIssuer: env.get("AUTH_ISSUER")?.trim() ?? d.authIssuer,
+    authLeewayS: int(env, "AUTH_LEEWAY_S", d.authLeewayS, 0, 600),
+    allowAnonymous: bool(env, "ALLOW_ANONYMOUS", options.dev ?? false),
+    dev: options.dev ?? false,
+    allowedOrigins: list(env, "ALLOWED_ORIGINS"),
+    apiKey: env.get("API_KEY") ?? d.apiKey,
+    metricsToken: env.get("METRICS_TOKEN") ?? d.metricsToken,
+    rateLimitPerS: int(env, "RATE_LIMIT_PER_S", d.rateLimitPerS, 1),
+    rateLimitBurst: int(env, "RATE_LIMIT_BURST", d.rateLimitBurst, 1),
+    rateLimitStrikes: int(env, "RATE_LIMIT_STRIKES", d.rateLimitStrikes, 1),
+    maxRoomsPerConnection: int(
+      env,
+      "MAX_ROOMS_PER_CONNECTION",
+      d.maxRoomsPerConnection,
+      1,
+    ),
+    maxConnectionsPerIp: int(
+      env,
+      "MAX_CONNECTIONS_PER_IP",
+      d.maxConnectionsPerIp,
+      1,
+    ),
+    maxUpgradesPerSPerIp: int(
+      env,
+      "MAX_UPGRADES_PER_S_PER_IP",
+      d.maxUpgradesPerSPerIp,
+      1,
+    ),
+    maxConnections: int(env, "MAX_CONNECTIONS", d.maxConnections, 1),
+    slowCloseDeadlineMs: int(
+      env,
+      "SLOW_CLOSE_DEADLINE_MS",
+      d.slowCloseDeadlineMs,
+      0,
+    ),
+    tlsCertFile: env.get("TLS_CERT_FILE")?.trim() ?? d.tlsCertFile,
+    tlsKeyFile: env.get("TLS_KEY_FILE")?.trim() ?? d.tlsKeyFile,
   };
+}
+
+function bool(env: EnvSource, name: string, fallback: boolean): boolean {
+  const raw = env.get(name)?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (["1", "true", "yes"].includes(raw)) return true;
+  if (["0", "false", "no"].includes(raw)) return false;
+  throw new RangeError(`Invalid ${name}: expected 1 or 0, got "${raw}"`);
+}
+
+function list(env: EnvSource, name: string): string[] {
+  const raw = env.get(name) ?? "";
+  return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
 function redisUrl(env: EnvSource): string {

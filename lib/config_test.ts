@@ -9,30 +9,48 @@ Deno.test("parseConfig() returns the defaults for an empty environment", () => {
 });
 
 Deno.test("parseConfig() reads every variable", () => {
-  const config = parseConfig(
-    new Map([
-      ["PORT", "9001"],
-      ["HOST", "127.0.0.1"],
-      ["MAX_MESSAGE_BYTES", "1024"],
-      ["MAX_BUFFERED_BYTES", "2048"],
-      ["HEARTBEAT_MS", "500"],
-      ["IDLE_TIMEOUT_S", "0"],
-      ["SHUTDOWN_TIMEOUT_MS", "10"],
-      ["WORKERS", "3"],
-      ["BUS", "none"],
-      ["BUS_CHANNEL", "x"],
-      ["LOG_LEVEL", "debug"],
-      ["HISTORY", "memory"],
-      ["KV_PATH", "/tmp/x.kv"],
-      ["HISTORY_SIZE", "10"],
-      ["HISTORY_TTL_MS", "2000"],
-      ["REPAIR_DELAY_MS", "5"],
-      ["PRESENCE_INTERVAL_MS", "50"],
-      ["PRESENCE_TIMEOUT_MS", "200"],
-      ["REDIS_URL", "redis://127.0.0.1:6400"],
-    ]),
-  );
-  assert.deepEqual(config, {
+  const env: Record<string, string> = {
+    PORT: "9001",
+    HOST: "127.0.0.1",
+    MAX_MESSAGE_BYTES: "1024",
+    MAX_BUFFERED_BYTES: "2048",
+    HEARTBEAT_MS: "500",
+    IDLE_TIMEOUT_S: "0",
+    SHUTDOWN_TIMEOUT_MS: "10",
+    WORKERS: "3",
+    BUS: "none",
+    BUS_CHANNEL: "x",
+    LOG_LEVEL: "debug",
+    HISTORY: "memory",
+    KV_PATH: "/tmp/x.kv",
+    HISTORY_SIZE: "10",
+    HISTORY_TTL_MS: "2000",
+    REPAIR_DELAY_MS: "5",
+    PRESENCE_INTERVAL_MS: "50",
+    PRESENCE_TIMEOUT_MS: "200",
+    REDIS_URL: "redis://127.0.0.1:6400",
+    AUTH_SECRET: "s3cret",
+    AUTH_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----",
+    AUTH_PUBLIC_KEY_ALG: "ES256",
+    AUTH_AUDIENCE: "aud",
+    AUTH_ISSUER: "iss",
+    AUTH_LEEWAY_S: "5",
+    ALLOW_ANONYMOUS: "1",
+    ALLOWED_ORIGINS: "https://a.example, https://b.example",
+    API_KEY: "k",
+    METRICS_TOKEN: "m",
+    RATE_LIMIT_PER_S: "2",
+    RATE_LIMIT_BURST: "3",
+    RATE_LIMIT_STRIKES: "4",
+    MAX_ROOMS_PER_CONNECTION: "5",
+    MAX_CONNECTIONS_PER_IP: "6",
+    MAX_UPGRADES_PER_S_PER_IP: "7",
+    MAX_CONNECTIONS: "8",
+    SLOW_CLOSE_DEADLINE_MS: "9",
+    TLS_CERT_FILE: "c.pem",
+    TLS_KEY_FILE: "k.pem",
+  };
+  assert.deepEqual(parseConfig(new Map(Object.entries(env))), {
     port: 9001,
     host: "127.0.0.1",
     maxMessageBytes: 1024,
@@ -52,7 +70,38 @@ Deno.test("parseConfig() reads every variable", () => {
     presenceIntervalMs: 50,
     presenceTimeoutMs: 200,
     redisUrl: "redis://127.0.0.1:6400",
+    authSecret: "s3cret",
+    authPublicKey: "-----BEGIN PUBLIC KEY-----",
+    authPublicKeyAlg: "ES256",
+    authAudience: "aud",
+    authIssuer: "iss",
+    authLeewayS: 5,
+    allowAnonymous: true,
+    dev: false,
+    allowedOrigins: ["https://a.example", "https://b.example"],
+    apiKey: "k",
+    metricsToken: "m",
+    rateLimitPerS: 2,
+    rateLimitBurst: 3,
+    rateLimitStrikes: 4,
+    maxRoomsPerConnection: 5,
+    maxConnectionsPerIp: 6,
+    maxUpgradesPerSPerIp: 7,
+    maxConnections: 8,
+    slowCloseDeadlineMs: 9,
+    tlsCertFile: "c.pem",
+    tlsKeyFile: "k.pem",
   });
+});
+
+Deno.test("parseConfig() allows anonymous clients by default only in dev mode", () => {
+  assert.equal(parseConfig(new Map()).allowAnonymous, false);
+  assert.equal(parseConfig(new Map(), { dev: true }).allowAnonymous, true);
+  assert.equal(
+    parseConfig(new Map([["ALLOW_ANONYMOUS", "0"]]), { dev: true })
+      .allowAnonymous,
+    false,
+  );
 });
 
 Deno.test("parseConfig() names the variable of a bad value", () => {
@@ -69,6 +118,8 @@ Deno.test("parseConfig() names the variable of a bad value", () => {
     ["HISTORY", "redis"],
     ["HISTORY_SIZE", "0"],
     ["REDIS_URL", "localhost:6379"],
+    ["ALLOW_ANONYMOUS", "maybe"],
+    ["AUTH_PUBLIC_KEY_ALG", "none"],
   ];
   for (const [name, value] of cases) {
     assert.throws(

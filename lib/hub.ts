@@ -20,6 +20,7 @@ import {
   type Json,
   type MessageId,
   parseClientMessage,
+  type PresenceMember,
   PROTOCOL_VERSION,
   ProtocolError,
 } from "./protocol.ts";
@@ -62,6 +63,25 @@ export interface PublishOptions {
   from: string;
   /** A local connection id that must not receive it (publish with `echo:false`). */
   except?: string;
+}
+
+/** A line of {@linkcode Hub.roomList}. */
+export interface RoomSummary {
+  room: string;
+  /** Members present across every isolate. */
+  members: number;
+  /** Connections to the room on this isolate. */
+  localConnections: number;
+}
+
+/** The answer of {@linkcode Hub.roomInfo}. */
+export interface RoomInfo {
+  room: string;
+  members: PresenceMember[];
+  localConnections: number;
+  /** Latest offset and its epoch. */
+  offset: number;
+  epoch: string;
 }
 
 /** Counts for health checks. */
@@ -117,9 +137,34 @@ export class Hub {
     return { connections: this.#connections.size, rooms: this.#rooms.size };
   }
 
-  /** Number of local members of `room`. */
+  /** Number of local connections in `room`. */
   memberCount(room: string): number {
     return this.#rooms.count(room);
+  }
+
+  /**
+   * Rooms with members on any isolate (from presence), each with its member
+   * count across isolates and its connections on this isolate.
+   */
+  roomList(): RoomSummary[] {
+    const names = new Set([...this.#presence.rooms(), ...this.#rooms.rooms()]);
+    return [...names].sort().map((room) => ({
+      room,
+      members: this.#presence.members(room).length,
+      localConnections: this.#rooms.count(room),
+    }));
+  }
+
+  /** One room: its members across isolates, local connections and stream position. */
+  async roomInfo(room: string): Promise<RoomInfo> {
+    const { offset, epoch } = await this.#options.history.head(room);
+    return {
+      room,
+      members: this.#presence.members(room),
+      localConnections: this.#rooms.count(room),
+      offset,
+      epoch,
+    };
   }
 
   /**

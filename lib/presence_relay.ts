@@ -56,6 +56,11 @@ export class PresenceRelay {
     return this.#table.members(room);
   }
 
+  /** Rooms with at least one member on any node. */
+  rooms(): string[] {
+    return this.#table.rooms();
+  }
+
   /**
    * Records a connection joining; returns the changes to announce once the
    * joiner has its member list (see {@linkcode PresenceRelay.announce}).

@@ -116,11 +116,13 @@ export async function startServer(
       : { staticRoot: options.staticRoot }),
   });
 
+  const tls = await readTls(config);
   const server = Deno.serve({
     port: config.port,
     hostname: config.host,
     reusePort: options.reusePort ?? false,
     onListen() {},
+    ...tls,
   }, app.fetch);
   let stopping: Promise<void> | undefined;
   async function stop(code: number, reason: string): Promise<void> {
@@ -145,6 +147,23 @@ export async function startServer(
       stopping ??= stop(code, reason);
       return stopping;
     },
+  };
+}
+
+/** Reads the TLS certificate and key when both are configured. */
+async function readTls(
+  config: Config,
+): Promise<{ cert: string; key: string } | Record<never, never>> {
+  const { tlsCertFile, tlsKeyFile } = config;
+  if (tlsCertFile === "" && tlsKeyFile === "") return {};
+  if (tlsCertFile === "" || tlsKeyFile === "") {
+    throw new RangeError(
+      "Invalid TLS_CERT_FILE/TLS_KEY_FILE: set both or neither",
+    );
+  }
+  return {
+    cert: await Deno.readTextFile(tlsCertFile),
+    key: await Deno.readTextFile(tlsKeyFile),
   };
 }
 

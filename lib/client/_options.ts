@@ -4,10 +4,11 @@
  * @module
  */
 
+import { isValidRoomName } from "../protocol.ts";
 import type { ClientOptions, WebSocketConstructor } from "./types.ts";
 
-/** Every option resolved to a value. */
-export type Settings = Required<Omit<ClientOptions, "WebSocket">> & {
+/** Every option resolved to a value (`user` goes into the URL instead). */
+export type Settings = Required<Omit<ClientOptions, "WebSocket" | "user">> & {
   WebSocket: WebSocketConstructor;
 };
 
@@ -50,11 +51,12 @@ export function resolveOptions(options: ClientOptions): Settings {
 }
 
 /**
- * Normalizes the server URL: `http:`/`https:` become `ws:`/`wss:`.
+ * Normalizes the server URL: `http:`/`https:` become `ws:`/`wss:`, and
+ * `user`, when given, is set as the `user` query parameter.
  *
- * @throws {TypeError} for an unparsable URL or another scheme.
+ * @throws {TypeError} for an unparsable URL, another scheme or an invalid `user`.
  */
-export function toWebSocketUrl(url: string | URL): string {
+export function toWebSocketUrl(url: string | URL, user?: string): string {
   const parsed = new URL(url);
   if (parsed.protocol === "http:") parsed.protocol = "ws:";
   else if (parsed.protocol === "https:") parsed.protocol = "wss:";
@@ -62,6 +64,17 @@ export function toWebSocketUrl(url: string | URL): string {
     throw new TypeError(
       `Invalid URL "${parsed.href}": expected ws:, wss:, http: or https:`,
     );
+  }
+  if (user !== undefined) {
+    // Member ids follow the room name rules.
+    if (!isValidRoomName(user)) {
+      throw new TypeError(
+        `Invalid option "user" ${
+          JSON.stringify(String(user).slice(0, 40))
+        }: expected 1-128 characters of [A-Za-z0-9_.:@-]`,
+      );
+    }
+    parsed.searchParams.set("user", user);
   }
   return parsed.href;
 }

@@ -53,6 +53,11 @@ export class Requests {
   readonly #publishes = new Map<number, PendingPublish>();
   readonly #pings = new Map<number, PendingPing>();
   #nextId = 1;
+  /**
+   * The server's `maxMessageBytes` (the last one announced): a publish
+   * frame above it is rejected with `too_big` instead of being sent.
+   */
+  maxBytes: number | undefined;
 
   /** Creates an empty tracker. */
   constructor(options: RequestsOptions) {
@@ -68,7 +73,8 @@ export class Requests {
 
   /**
    * Registers a publish and sends it with `send`, or queues it when `send`
-   * is undefined (not connected). Rejects with `queue_full` when the queue
+   * is undefined (not connected). Rejects with `too_big` when its frame
+   * exceeds {@linkcode Requests.maxBytes}, with `queue_full` when the queue
    * is full and with `timeout` when no answer came in time.
    */
   publish(
@@ -86,6 +92,8 @@ export class Requests {
     }
     const id = this.#nextId++;
     const frame: PublishMessage = { ...message, id };
+    const tooBig = this.#tooBig(frame);
+    if (tooBig !== undefined) return Promise.reject(tooBig);
     return new Promise<PublishResult>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#publishes.delete(id);
@@ -161,13 +169,33 @@ export class Requests {
     }
   }
 
+  /** Sends a registered publish, unless the server's limit is now below it. */
   #send(id: number, send: Send): void {
     const entry = this.#publishes.get(id);
     if (entry === undefined) return;
+    const tooBig = this.#tooBig(entry.frame);
+    if (tooBig !== undefined) return take(this.#publishes, id)?.reject(tooBig);
     entry.sent = true;
     send(entry.frame);
   }
+
+  /** The `too_big` error for `frame`, or undefined when it fits. */
+  #tooBig(frame: PublishMessage): RoomcastError | undefined {
+    const limit = this.maxBytes;
+    if (limit === undefined) return undefined;
+    const text = JSON.stringify(frame);
+    // At most three UTF-8 bytes per UTF-16 unit: most frames need no count.
+    if (text.length * 3 <= limit) return undefined;
+    const bytes = encoder.encode(text).length;
+    if (bytes <= limit) return undefined;
+    return new RoomcastError(
+      "too_big",
+      `Message too big: its frame takes ${bytes} bytes, the server accepts at most ${limit}`,
+    );
+  }
 }
+
+const encoder = new TextEncoder();
 
 /** Removes and returns the entry for `id`, clearing its timer. */
 function take<T extends Pending<unknown>>(

@@ -1,16 +1,23 @@
 /**
  * The rooms a client wants to be in and, for each, the last stream position
- * it saw: what to rejoin after a reconnect, and which messages are
- * duplicates (internal).
+ * it saw and its presence metadata: what to rejoin after a reconnect, which
+ * messages are duplicates, and which join an `error` frame answers
+ * (internal).
  *
  * @module
  */
 
-import type {
-  JoinedMessage,
-  JoinMessage,
-  RoomMessage,
-  StreamPosition,
+import {
+  isJson,
+  isValidRoomName,
+  type JoinedMessage,
+  type JoinMessage,
+  type Json,
+  jsonBytes,
+  MAX_META_BYTES,
+  type MessageId,
+  type RoomMessage,
+  type StreamPosition,
 } from "../protocol.ts";
 
 /**
@@ -30,10 +37,42 @@ export interface JoinOutcome {
   recovered: boolean;
 }
 
-/** Joined rooms and their last seen positions. */
+/**
+ * Checks the arguments of `join()`.
+ *
+ * @throws {TypeError} when `room` is not a valid room name or `meta` is not JSON.
+ * @throws {RangeError} when `meta` takes more than 1 KiB as JSON.
+ */
+export function checkJoin(room: string, meta: Json | undefined): void {
+  if (!isValidRoomName(room)) {
+    const name = JSON.stringify(String(room).slice(0, 40));
+    throw new TypeError(
+      `Invalid room name ${name}: expected 1-128 characters of [A-Za-z0-9_.:@-]`,
+    );
+  }
+  if (meta === undefined) return;
+  if (!isJson(meta)) throw new TypeError("Invalid meta: not JSON");
+  const bytes = jsonBytes(meta);
+  if (bytes > MAX_META_BYTES) {
+    throw new RangeError(
+      `Invalid meta: ${bytes} bytes of JSON exceed ${MAX_META_BYTES}`,
+    );
+  }
+}
+
+interface Room {
+  /** The last position seen, or undefined before the first `joined`. */
+  position: StreamPosition | undefined;
+  /** Presence metadata sent with every join. */
+  meta: Json | undefined;
+  /** The id of the join frame awaiting its `joined`. */
+  joinId: string | undefined;
+}
+
+/** Joined rooms, their last seen positions and their pending joins. */
 export class RoomTracker {
-  /** Room name to the last position seen, or undefined before the first `joined`. */
-  readonly #rooms = new Map<string, StreamPosition | undefined>();
+  readonly #rooms = new Map<string, Room>();
+  #nextJoinId = 1;
 
   /** Room names in join order. */
   names(): string[] {
@@ -45,10 +84,10 @@ export class RoomTracker {
     return this.#rooms.has(room);
   }
 
-  /** Adds `room`; false if it was already there. */
-  add(room: string): boolean {
+  /** Adds `room` with its presence `meta`; false if it was already there. */
+  add(room: string, meta?: Json): boolean {
     if (this.#rooms.has(room)) return false;
-    this.#rooms.set(room, undefined);
+    this.#rooms.set(room, { position: undefined, meta, joinId: undefined });
     return true;
   }
 
@@ -59,16 +98,39 @@ export class RoomTracker {
 
   /** The last position seen in `room`, if any. */
   position(room: string): StreamPosition | undefined {
-    const position = this.#rooms.get(room);
+    const position = this.#rooms.get(room)?.position;
     return position === undefined ? undefined : { ...position };
   }
 
-  /** The `join` frame for `room`: with `since` once a position is known. */
+  /**
+   * The `join` frame for a wanted `room`, with a fresh `id` (remembered as
+   * the room's pending join), its `meta` when set, and `since` once a
+   * position is known.
+   */
   joinFrame(room: string): JoinMessage {
-    const since = this.#rooms.get(room);
-    return since === undefined
-      ? { type: "join", room }
-      : { type: "join", room, since: { ...since } };
+    const entry = this.#rooms.get(room);
+    const id = `j${this.#nextJoinId++}`;
+    const frame: JoinMessage = { type: "join", room, id };
+    if (entry === undefined) return frame;
+    entry.joinId = id;
+    if (entry.position !== undefined) frame.since = { ...entry.position };
+    if (entry.meta !== undefined) frame.meta = entry.meta;
+    return frame;
+  }
+
+  /**
+   * An `error` frame answered the pending join whose id is `ref`: forgets
+   * that room and returns its name; undefined when `ref` names no pending
+   * join.
+   */
+  failed(ref: MessageId | undefined): string | undefined {
+    if (typeof ref !== "string") return undefined;
+    for (const [room, entry] of this.#rooms) {
+      if (entry.joinId !== ref) continue;
+      this.#rooms.delete(room);
+      return room;
+    }
+    return undefined;
   }
 
   /**
@@ -81,16 +143,18 @@ export class RoomTracker {
    * true`: the missed messages follow, each advancing it).
    */
   joined(frame: JoinedFrame): JoinOutcome | undefined {
-    if (!this.#rooms.has(frame.room)) return undefined;
-    const previous = this.#rooms.get(frame.room);
+    const entry = this.#rooms.get(frame.room);
+    if (entry === undefined) return undefined;
+    entry.joinId = undefined;
+    const previous = entry.position;
     const here = { offset: frame.offset, epoch: frame.epoch };
     if (previous === undefined) {
-      this.#rooms.set(frame.room, here);
+      entry.position = here;
       return { resumed: false, recovered: true };
     }
     const recovered = frame.recovered ??
       (previous.epoch === frame.epoch && frame.offset <= previous.offset);
-    if (!recovered) this.#rooms.set(frame.room, here);
+    if (!recovered) entry.position = here;
     return { resumed: true, recovered };
   }
 
@@ -100,18 +164,16 @@ export class RoomTracker {
    * Advances the room's position when true.
    */
   accept(message: RoomMessage): boolean {
-    if (!this.#rooms.has(message.room)) return false;
-    const last = this.#rooms.get(message.room);
+    const entry = this.#rooms.get(message.room);
+    if (entry === undefined) return false;
+    const last = entry.position;
     if (
       last !== undefined && last.epoch === message.epoch &&
       message.offset <= last.offset
     ) {
       return false;
     }
-    this.#rooms.set(message.room, {
-      offset: message.offset,
-      epoch: message.epoch,
-    });
+    entry.position = { offset: message.offset, epoch: message.epoch };
     return true;
   }
 }

@@ -21,17 +21,27 @@ Deno.test("RoomTracker.accept() drops offsets at or below the last one of the sa
 Deno.test("RoomTracker.joinFrame() asks to resume once a position is known", () => {
   const rooms = new RoomTracker();
   rooms.add("lobby");
-  assert.deepEqual(rooms.joinFrame("lobby"), { type: "join", room: "lobby" });
+  assert.deepEqual(rooms.joinFrame("lobby"), {
+    type: "join",
+    room: "lobby",
+    id: "j1",
+  });
   rooms.joined({ room: "lobby", offset: 2, epoch: "e1" });
   assert.equal(rooms.accept(message(3)), true);
   assert.deepEqual(rooms.joinFrame("lobby"), {
     type: "join",
     room: "lobby",
+    id: "j2",
     since: { offset: 3, epoch: "e1" },
   });
   rooms.delete("lobby");
-  rooms.add("lobby");
-  assert.deepEqual(rooms.joinFrame("lobby"), { type: "join", room: "lobby" });
+  rooms.add("lobby", { name: "Ann" });
+  assert.deepEqual(rooms.joinFrame("lobby"), {
+    type: "join",
+    room: "lobby",
+    id: "j3",
+    meta: { name: "Ann" },
+  });
 });
 
 Deno.test("RoomTracker.joined() infers recovery when the server does not say", () => {

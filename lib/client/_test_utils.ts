@@ -41,8 +41,15 @@ export class FakeSocket implements WebSocketLike {
     this.readyState = 2;
   }
 
-  /** Opens the socket and sends `welcome`. */
-  welcome(heartbeatMs = 25_000, connectionId = "c1"): void {
+  /**
+   * Opens the socket and sends `welcome` (with `maxMessageBytes` when
+   * given; the member id is the connection id).
+   */
+  welcome(
+    heartbeatMs = 25_000,
+    connectionId = "c1",
+    maxMessageBytes?: number,
+  ): void {
     this.readyState = 1;
     this.receive({
       type: "welcome",
@@ -50,12 +57,28 @@ export class FakeSocket implements WebSocketLike {
       heartbeatMs,
       protocol: 1,
       memberId: connectionId,
+      ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }),
     });
   }
 
   /** Confirms a join of `room` at `offset` (no `recovered`: a fresh join). */
-  joined(room: string, offset: number, epoch = "e1"): void {
-    this.receive({ type: "joined", room, offset, epoch, members: [] });
+  joined(
+    room: string,
+    offset: number,
+    epoch = "e1",
+    members: Array<{ id: string; meta: unknown }> = [],
+  ): void {
+    this.receive({ type: "joined", room, offset, epoch, members });
+  }
+
+  /** Sends a `presence` event for `room`. */
+  presence(
+    room: string,
+    event: "join" | "leave",
+    id: string,
+    meta: unknown = null,
+  ): void {
+    this.receive({ type: "presence", room, event, member: { id, meta } });
   }
 
   /** Delivers a server frame (objects are JSON-encoded). */
@@ -119,6 +142,8 @@ export function rig(options: ClientOptions = {}): Rig {
     "error",
     "close",
     "recovery",
+    "presence",
+    "members",
   ];
   for (const name of names) {
     client.on(name, (payload) => events.push([name, payload]));

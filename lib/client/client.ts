@@ -6,12 +6,11 @@
  * @module
  */
 
-import { ERROR_CODE, isRetryableClose } from "../codes.ts";
+import { isRetryableClose } from "../codes.ts";
 import {
   type ClientMessage,
-  isJson,
-  isValidRoomName,
   type Json,
+  type PresenceMember,
   type ServerMessage,
   type WelcomeMessage,
 } from "../protocol.ts";
@@ -21,28 +20,32 @@ import { Heartbeat } from "./_heartbeat.ts";
 import { resolveOptions, type Settings, toWebSocketUrl } from "./_options.ts";
 import { type PublishResult, Requests } from "./_requests.ts";
 import { Reconnect } from "./_reconnect.ts";
-import { type JoinedFrame, RoomTracker } from "./_rooms.ts";
+import { Membership } from "./_membership.ts";
 import { dropSocket, OPEN, openSocket } from "./_socket.ts";
 import { CLIENT_CLOSE_CODE, closedError, RoomcastError } from "./errors.ts";
 import type {
   ClientEvents,
   ClientOptions,
   ClientState,
+  JoinOptions,
   PublishOptions,
   WebSocketLike,
 } from "./types.ts";
 
 /**
  * A roomcast connection that reconnects on its own, rejoins its rooms with
- * their last positions, drops duplicates, queues publishes while offline
- * and detects dead links with an app-level heartbeat. Create it with
- * `createClient()`.
+ * their last positions, drops duplicates, queues publishes while offline,
+ * keeps each room's member list and detects dead links with an app-level
+ * heartbeat. Create it with `createClient()`.
  */
 export class RoomcastClient {
   readonly #url: string;
   readonly #settings: Settings;
   readonly #events = new Emitter<ClientEvents>();
-  readonly #rooms = new RoomTracker();
+  readonly #rooms = new Membership(
+    this.#events,
+    (room, error) => this.#requests.failQueued(room, error),
+  );
   readonly #requests: Requests;
   readonly #reconnect: Reconnect;
   #state: ClientState = "disconnected";
@@ -57,7 +60,7 @@ export class RoomcastClient {
 
   /** Starts connecting to `url` (`ws:`/`wss:`, or `http:`/`https:` mapped to them). */
   constructor(url: string | URL, options: ClientOptions = {}) {
-    this.#url = toWebSocketUrl(url);
+    this.#url = toWebSocketUrl(url, options.user);
     this.#settings = resolveOptions(options);
     this.#requests = new Requests(this.#settings);
     this.#reconnect = new Reconnect(this.#settings);
@@ -74,9 +77,23 @@ export class RoomcastClient {
     return this.#welcome?.connectionId;
   }
 
+  /** The member id the server shows this client under in presence, while connected. */
+  get memberId(): string | undefined {
+    return this.#welcome?.memberId;
+  }
+
   /** The rooms this client is in or joining, in join order. */
   get rooms(): string[] {
     return this.#rooms.names();
+  }
+
+  /**
+   * The members of `room` (this client included) as last reported by the
+   * server: empty before the first `joined`, kept while reconnecting and
+   * replaced on each rejoin. The `members` event announces every change.
+   */
+  members(room: string): PresenceMember[] {
+    return this.#rooms.members(room);
   }
 
   /** Subscribes `handler` to `event`; returns a function that unsubscribes. */
@@ -88,38 +105,34 @@ export class RoomcastClient {
   }
 
   /**
-   * Joins `room` now, or as soon as connected. The client stays in it across
-   * reconnects until {@linkcode RoomcastClient.leave}; the `joined` event
-   * confirms each join.
+   * Joins `room` now, or as soon as connected, with presence `meta`. The
+   * client stays in it across reconnects until
+   * {@linkcode RoomcastClient.leave}; the `joined` event confirms each join.
+   * If the server refuses a join, an `error` event with `room` says so and
+   * the client is no longer in the room. No-op when already in `room` (to
+   * change `meta`, leave and join again).
    *
-   * @throws {TypeError} when `room` is not a valid room name.
+   * @throws {TypeError} when `room` is not a valid room name or `meta` not JSON.
+   * @throws {RangeError} when `meta` exceeds 1 KiB as JSON.
    */
-  join(room: string): void {
-    if (!isValidRoomName(room)) {
-      const name = JSON.stringify(String(room).slice(0, 40));
-      throw new TypeError(
-        `Invalid room name ${name}: expected 1-128 characters of [A-Za-z0-9_.:@-]`,
-      );
+  join(room: string, options: JoinOptions = {}): void {
+    if (this.#rooms.join(room, options.meta) && this.#welcome !== undefined) {
+      this.#send(this.#rooms.joinFrame(room));
     }
-    if (this.#rooms.add(room)) this.#sendNow(this.#rooms.joinFrame(room));
   }
 
   /** Leaves `room`; publishes to it still queued are rejected with `not_joined`. */
   leave(room: string): void {
-    if (!this.#rooms.delete(room)) return;
-    this.#requests.failQueued(
-      room,
-      new RoomcastError(ERROR_CODE.NOT_JOINED, `Left room "${room}"`),
-    );
-    this.#sendNow({ type: "leave", room });
+    if (this.#rooms.leave(room)) this.#sendNow({ type: "leave", room });
   }
 
   /**
    * Publishes `data` to a joined `room`. Resolves with the server's `ack`;
    * rejects with a {@linkcode RoomcastError} on an `error` frame for it, on
-   * timeout (`timeoutMs`), when the queue is full (while not connected), or
-   * when the connection drops before the `ack` (`disconnected`: it may or
-   * may not have been published).
+   * timeout (`timeoutMs`), when the queue is full (while not connected),
+   * when its frame exceeds the server's `maxMessageBytes` (`too_big`, not
+   * sent), or when the connection drops before the `ack` (`disconnected`:
+   * it may or may not have been published).
    */
   publish(
     room: string,
@@ -134,21 +147,10 @@ export class RoomcastClient {
         ),
       );
     }
-    if (!this.#rooms.has(room)) {
-      return Promise.reject(
-        new RoomcastError(
-          ERROR_CODE.NOT_JOINED,
-          `Join room "${room}" before publishing to it`,
-        ),
-      );
-    }
-    if (!isJson(data)) {
-      return Promise.reject(new TypeError("Cannot publish: data is not JSON"));
-    }
+    const message = this.#rooms.publishFrame(room, data, options);
+    if (message instanceof Error) return Promise.reject(message);
     return this.#requests.publish(
-      options.echo === undefined
-        ? { type: "publish", room, data }
-        : { type: "publish", room, data, echo: options.echo },
+      message,
       this.#welcome === undefined ? undefined : (frame) => this.#send(frame),
     );
   }
@@ -222,19 +224,21 @@ export class RoomcastClient {
       case "welcome":
         return this.#onWelcome(message);
       case "joined":
-        return this.#onJoined(message);
+        return this.#rooms.onJoined(message);
       case "message":
-        if (this.#rooms.accept(message)) this.#events.emit("message", message);
-        return;
+        return this.#rooms.onMessage(message);
       case "ack":
         this.#requests.ack(message);
         return;
       case "pong":
         this.#requests.pong(message);
         return;
+      case "presence":
+        return this.#rooms.onPresence(message);
       case "error":
-        if (!this.#requests.error(message)) this.#events.emit("error", message);
-        return;
+        if (this.#requests.error(message)) return;
+        if (this.#rooms.onJoinError(message)) return;
+        return this.#events.emit("error", message);
       case "left":
         return;
     }
@@ -242,30 +246,14 @@ export class RoomcastClient {
 
   #onWelcome(welcome: WelcomeMessage): void {
     this.#welcome = welcome;
+    this.#requests.maxBytes = welcome.maxMessageBytes;
     this.#reconnect.up();
     // Rejoin and flush before `connected` is announced, so that frames sent
     // by state handlers come after the joins (the server keeps frame order).
-    for (const room of this.#rooms.names()) {
-      this.#send(this.#rooms.joinFrame(room));
-    }
+    for (const frame of this.#rooms.joinFrames()) this.#send(frame);
     this.#requests.flush((frame) => this.#send(frame));
     this.#heartbeat.start(welcome.heartbeatMs, this.#settings.heartbeatGraceMs);
     this.#setState("connected");
-  }
-
-  #onJoined(frame: JoinedFrame): void {
-    const outcome = this.#rooms.joined(frame);
-    if (outcome === undefined) return; // Left meanwhile.
-    const { room, offset, epoch } = frame;
-    this.#events.emit("joined", {
-      room,
-      offset,
-      epoch,
-      resumed: outcome.resumed,
-    });
-    if (!outcome.recovered) {
-      this.#events.emit("recovery", { room, recovered: false });
-    }
   }
 
   /** The single exit of a connection, whoever ended it. */

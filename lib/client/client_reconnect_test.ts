@@ -29,7 +29,12 @@ Deno.test("RoomcastClient reconnects after 1012 and rejoins with the last positi
   assert.equal(t.sockets.length, 2);
   t.socket.welcome(25_000, "c2");
   assert.deepEqual(t.socket.sent, [
-    { type: "join", room: "lobby", since: { offset: 5, epoch: "e1" } },
+    {
+      type: "join",
+      room: "lobby",
+      id: "j2",
+      since: { offset: 5, epoch: "e1" },
+    },
     { type: "publish", room: "lobby", data: "sent after the rejoin", id: 2 },
   ]);
   t.socket.joined("lobby", 5);
@@ -71,8 +76,8 @@ Deno.test("RoomcastClient follows the server's recovered flag on a rejoin", () =
   t.tick(750);
   t.socket.welcome();
   assert.deepEqual(t.socket.sentOf("join"), [
-    { type: "join", room: "a", since: { offset: 4, epoch: "e1" } },
-    { type: "join", room: "b", since: { offset: 4, epoch: "e1" } },
+    { type: "join", room: "a", id: "j3", since: { offset: 4, epoch: "e1" } },
+    { type: "join", room: "b", id: "j4", since: { offset: 4, epoch: "e1" } },
   ]);
   const joined = (room: string, offset: number, recovered: boolean) =>
     t.socket.receive({
@@ -107,8 +112,8 @@ Deno.test("RoomcastClient follows the server's recovered flag on a rejoin", () =
   assert.equal(t.sockets.length, 3);
   t.socket.welcome();
   assert.deepEqual(t.socket.sentOf("join"), [
-    { type: "join", room: "a", since: { offset: 6, epoch: "e1" } },
-    { type: "join", room: "b", since: { offset: 9, epoch: "e1" } },
+    { type: "join", room: "a", id: "j5", since: { offset: 6, epoch: "e1" } },
+    { type: "join", room: "b", id: "j6", since: { offset: 9, epoch: "e1" } },
   ]);
 });
 
@@ -140,7 +145,11 @@ Deno.test("RoomcastClient stops for good on terminal close codes", async () => {
     t.client.connect();
     assert.equal(t.sockets.length, 2);
     t.socket.welcome();
-    assert.deepEqual(t.socket.sent, [{ type: "join", room: "lobby" }]);
+    assert.deepEqual(t.socket.sent, [{
+      type: "join",
+      room: "lobby",
+      id: "j2",
+    }]);
   }
 });
 

@@ -49,7 +49,7 @@ Deno.test("join() sends join once welcomed and emits joined", () => {
   t.client.join("lobby");
   assert.deepEqual(t.socket.sent, []);
   t.socket.welcome();
-  assert.deepEqual(t.socket.sent, [{ type: "join", room: "lobby" }]);
+  assert.deepEqual(t.socket.sent, [{ type: "join", room: "lobby", id: "j1" }]);
   t.client.join("lobby"); // Already in: no second frame.
   t.client.join("other");
   assert.deepEqual(t.socket.sentOf("join").length, 2);
@@ -135,7 +135,7 @@ Deno.test("publish() queues while connecting and flushes after the rejoin", asyn
   });
   t.socket.welcome();
   assert.deepEqual(t.socket.sent.map((f) => JSON.stringify(f)), [
-    '{"type":"join","room":"lobby"}',
+    '{"type":"join","room":"lobby","id":"j1"}',
     '{"type":"publish","room":"lobby","data":1,"id":1}',
     '{"type":"publish","room":"lobby","data":2,"id":2}',
   ]);

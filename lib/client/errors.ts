@@ -30,6 +30,8 @@ export type ClientErrorCode =
   | "timeout"
   /** The send queue already held `maxQueueSize` messages. */
   | "queue_full"
+  /** The publish frame exceeds the server's `maxMessageBytes`: not sent (the server would close with 1009). */
+  | "too_big"
   /** The connection dropped after the request was sent: it may or may not have been applied. */
   | "disconnected"
   /** `close()` was called, or the server closed for good. */

@@ -5,7 +5,12 @@
  * @module
  */
 
-import type { ErrorMessage, RoomMessage } from "../protocol.ts";
+import type {
+  ErrorMessage,
+  Json,
+  PresenceMember,
+  RoomMessage,
+} from "../protocol.ts";
 
 /**
  * The connection state. `connecting` covers both the wait before a
@@ -57,6 +62,44 @@ export interface RecoveryEvent {
   recovered: boolean;
 }
 
+/**
+ * Payload of the `presence` event: a member appeared in a room (its first
+ * connection anywhere joined) or left it (its last connection anywhere
+ * left). Only changes are reported: an event the member list already
+ * reflects is not repeated.
+ */
+export interface PresenceEvent {
+  /** The room. */
+  room: string;
+  /** Whether the member joined or left. */
+  event: "join" | "leave";
+  /** The member: its user id and its metadata (for a leave, the last known). */
+  member: PresenceMember;
+}
+
+/**
+ * Payload of the `members` event: the member list of a room changed. Fired
+ * on every (re)join (the list is replaced by the server's), on every
+ * `presence` change, and with an empty list when the room is left.
+ */
+export interface MembersEvent {
+  /** The room. */
+  room: string;
+  /** Everyone present now, the client itself included, in arrival order. */
+  members: PresenceMember[];
+}
+
+/**
+ * Payload of the `error` event: an `error` frame that answers none of this
+ * client's publishes or pings. When it answers a join (its `ref` is the
+ * join's id), `room` names the room: the join failed and the client is no
+ * longer in that room (join it again to retry).
+ */
+export interface ServerErrorEvent extends ErrorMessage {
+  /** The room whose join failed, when the error answers a join. */
+  room?: string;
+}
+
 /** Every event of {@linkcode RoomcastClient.on} and its payload. */
 export interface ClientEvents {
   /** A message published to a joined room (duplicates already dropped). */
@@ -65,12 +108,26 @@ export interface ClientEvents {
   state: StateChange;
   /** The server confirmed a join (also after each automatic rejoin). */
   joined: JoinedEvent;
-  /** An `error` frame that does not answer one of this client's publishes. */
-  error: ErrorMessage;
+  /** An `error` frame that does not answer one of this client's publishes (with `room` for a failed join). */
+  error: ServerErrorEvent;
   /** A connection ended; says whether the client reconnects. */
   close: CloseInfo;
   /** A rejoin could not replay what was missed. */
   recovery: RecoveryEvent;
+  /** A member joined or left a joined room. */
+  presence: PresenceEvent;
+  /** The member list of a room changed (also after each rejoin). */
+  members: MembersEvent;
+}
+
+/** Options of {@linkcode RoomcastClient.join}. */
+export interface JoinOptions {
+  /**
+   * This client's presence metadata in the room, e.g. `{ name: "Ann" }`: any
+   * JSON value of at most 1 KiB, sent again on every rejoin. Other members
+   * see it in their member lists. @default {null}
+   */
+  meta?: Json;
 }
 
 /** Options of {@linkcode RoomcastClient.publish}. */
@@ -103,6 +160,13 @@ export type WebSocketConstructor = new (
 
 /** Options of {@linkcode createClient}. Times are in milliseconds. */
 export interface ClientOptions {
+  /**
+   * The member id this client appears under in presence (anonymous mode),
+   * sent as `?user=` on the URL: 1-128 characters of `[A-Za-z0-9_.:@-]`.
+   * Connections with the same id (a user's tabs) are one member. Without
+   * it, the server names each connection a member of its own.
+   */
+  user?: string;
   /** Smallest reconnect delay, and the base of the exponential backoff. @default {500} */
   minReconnectDelayMs?: number;
   /** Largest reconnect delay (the backoff cap). @default {20000} */
