@@ -11,16 +11,19 @@ import { serveStatic } from "hono/deno";
 import { etag } from "hono/etag";
 import { mountHealth } from "../routes/health.ts";
 import { mountWs, OpenSockets } from "../routes/ws.ts";
+import type { Config } from "./config.ts";
 import type { Hub } from "./hub.ts";
 import { jsonError } from "./http_error.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 
 /** What the application is built from. */
 export interface AppDeps {
   hub: Hub;
   log: Logger;
+  metrics: Metrics;
+  config: Config;
   nodeId: string;
-  idleTimeoutS: number;
   /** Process start, ms since the Unix epoch. @default {Date.now()} */
   startedAt?: number;
   /** Folder served at `/`. @default {the repository's static/ folder} */
@@ -43,14 +46,18 @@ export const STATIC_ROOT: string = decodeURIComponent(
  *
  * @example Usage
  * ```ts ignore
- * const { app } = createApp({ hub, log, nodeId: "n1", idleTimeoutS: 30 });
+ * const { app } = createApp({ hub, log, metrics, config, nodeId: "n1" });
  * Deno.serve({ port: 0 }, app.fetch);
  * ```
  */
 export function createApp(deps: AppDeps): App {
   const app = new Hono();
   const sockets = new OpenSockets();
-  mountWs(app, { hub: deps.hub, sockets, idleTimeoutS: deps.idleTimeoutS });
+  mountWs(app, {
+    hub: deps.hub,
+    sockets,
+    idleTimeoutS: deps.config.idleTimeoutS,
+  });
   mountHealth(app, {
     hub: deps.hub,
     nodeId: deps.nodeId,

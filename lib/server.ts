@@ -109,8 +109,9 @@ export async function startServer(
   const { app, sockets } = createApp({
     hub,
     log,
+    metrics,
+    config,
     nodeId,
-    idleTimeoutS: config.idleTimeoutS,
     ...(options.staticRoot === undefined
       ? {}
       : { staticRoot: options.staticRoot }),

@@ -110,7 +110,7 @@ Deno.test("an error answering a join drops the room and names it", async () => {
   t.socket.welcome();
   t.socket.joined("other", 0, "e1", [ann]);
   const queued = t.client.publish("lobby", 1); // Sent: answered by not_joined.
-  assert.deepEqual(t.socket.sentOf("join").map((f) => f), [
+  assert.deepEqual(t.socket.sentOf("join"), [
     { type: "join", room: "lobby", id: "j1" },
     { type: "join", room: "other", id: "j2" },
   ]);

@@ -11,7 +11,12 @@
  * - Rooms survive reconnects: each is rejoined with the last `{offset, epoch}`
  *   seen, duplicates are dropped, and a `recovery` event reports gaps.
  * - `publish()` resolves on the server's `ack`; while offline publishes wait
- *   in a bounded queue and are sent after the rejoin.
+ *   in a bounded queue and are sent after the rejoin. A message larger than
+ *   the server accepts (`welcome.maxMessageBytes`) is refused locally
+ *   (`too_big`) rather than getting the connection closed.
+ * - Presence: the `user` option names the member (a user's tabs are one
+ *   member), `join(room, { meta })` describes it, `members(room)` lists who
+ *   is in a room, and the `presence` and `members` events follow changes.
  * - An app-level heartbeat with a watchdog replaces dead links that
  *   browsers cannot see; `ping()` measures the round-trip time.
  *
@@ -19,10 +24,13 @@
  * ```ts ignore
  * import { createClient } from "./mod.ts";
  *
- * const client = createClient("wss://chat.example.com/ws");
+ * const client = createClient("wss://chat.example.com/ws", { user: "ann" });
  * client.on("state", ({ newState }) => console.log("now", newState));
  * client.on("message", (message) => console.log(message.from, message.data));
- * client.join("lobby");
+ * client.on("members", ({ room, members }) => {
+ *   console.log(room, members.map((member) => member.id));
+ * });
+ * client.join("lobby", { meta: { name: "Ann" } });
  * const { offset } = await client.publish("lobby", { text: "hello" });
  * console.log("published at offset", offset, "rtt", await client.ping(), "ms");
  * client.close();
@@ -49,8 +57,12 @@ export type {
   ClientState,
   CloseInfo,
   JoinedEvent,
+  JoinOptions,
+  MembersEvent,
+  PresenceEvent,
   PublishOptions,
   RecoveryEvent,
+  ServerErrorEvent,
   StateChange,
   WebSocketConstructor,
   WebSocketLike,
@@ -66,6 +78,7 @@ export {
   type ErrorMessage,
   type Json,
   type MessageId,
+  type PresenceMember,
   type RoomMessage,
   type StreamPosition,
   SUBPROTOCOL,
