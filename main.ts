@@ -14,10 +14,12 @@ import { startWorkers } from "./lib/supervisor.ts";
 /** Starts the service as configured by the environment and `args`. */
 export async function main(args: string[]): Promise<void> {
   const parallel = args.includes("--parallel");
+  const dev = args.includes("--dev");
   let config;
   try {
     config = parseConfig(Deno.env, {
       defaultWorkers: parallel ? 0 : 1,
+      dev,
     });
   } catch (error) {
     createLogger().error("Bad configuration", {
@@ -26,6 +28,26 @@ export async function main(args: string[]): Promise<void> {
     Deno.exit(2);
   }
   const log = createLogger({ level: config.logLevel });
+  const hasKey = config.authSecret !== "" || config.authPublicKey !== "";
+  if (!hasKey && !config.allowAnonymous) {
+    log.error(
+      "Refusing to start without AUTH_SECRET or AUTH_PUBLIC_KEY: set one, or ALLOW_ANONYMOUS=1 to accept anyone",
+    );
+    Deno.exit(2);
+  }
+  if (dev && config.authSecret === "") {
+    // The demo's POST /token needs a secret: an ephemeral one will do.
+    config = {
+      ...config,
+      authSecret: crypto.randomUUID() + crypto.randomUUID(),
+    };
+    Deno.env.set("AUTH_SECRET", config.authSecret);
+  }
+  if (config.allowAnonymous) {
+    log.warn(
+      "Anonymous clients are accepted (ALLOW_ANONYMOUS or dev mode): anyone can join any room",
+    );
+  }
   const count = config.workers === 0
     ? navigator.hardwareConcurrency
     : config.workers;

@@ -10,7 +10,9 @@ import { Hono } from "hono";
 import { serveStatic } from "hono/deno";
 import { etag } from "hono/etag";
 import { mountHealth } from "../routes/health.ts";
+import { mountToken } from "../routes/token.ts";
 import { mountWs, OpenSockets } from "../routes/ws.ts";
+import type { Verifier } from "./auth.ts";
 import type { Config } from "./config.ts";
 import type { Hub } from "./hub.ts";
 import { jsonError } from "./http_error.ts";
@@ -24,6 +26,8 @@ export interface AppDeps {
   metrics: Metrics;
   config: Config;
   nodeId: string;
+  /** Checks client tokens; undefined when no key is configured. */
+  verifier?: Verifier;
   /** Process start, ms since the Unix epoch. @default {Date.now()} */
   startedAt?: number;
   /** Folder served at `/`. @default {the repository's static/ folder} */
@@ -56,8 +60,12 @@ export function createApp(deps: AppDeps): App {
   mountWs(app, {
     hub: deps.hub,
     sockets,
-    idleTimeoutS: deps.config.idleTimeoutS,
+    config: deps.config,
+    metrics: deps.metrics,
+    log: deps.log,
+    verifier: deps.verifier,
   });
+  if (deps.config.dev) mountToken(app, deps.config);
   mountHealth(app, {
     hub: deps.hub,
     nodeId: deps.nodeId,

@@ -29,6 +29,10 @@ export const CLOSE_CODE = {
   SERVICE_RESTART: 1012,
   /** Overload, or this connection reads too slowly: reconnect later. */
   TRY_AGAIN_LATER: 1013,
+  /** Sustained flood: too many messages refused for rate. Reconnect with backoff. */
+  RATE_LIMITED: 4029,
+  /** The token expired while connected: reconnect with a fresh token. */
+  TOKEN_EXPIRED: 4401,
 } as const;
 
 /** One of the values of {@linkcode CLOSE_CODE}. */
@@ -69,6 +73,12 @@ export const ERROR_CODE = {
   NOT_JOINED: "not_joined",
   /** Presence `meta` is not JSON of at most 1 KiB. */
   BAD_META: "bad_meta",
+  /** The token does not allow this room (join) or publishing to it. */
+  FORBIDDEN: "forbidden",
+  /** Too many messages: this one was dropped. Slow down. */
+  RATE_LIMITED: "rate_limited",
+  /** The connection is in `MAX_ROOMS_PER_CONNECTION` rooms already. */
+  TOO_MANY_ROOMS: "too_many_rooms",
   /** The server could not complete the request; it may be retried. */
   INTERNAL: "internal",
 } as const;

@@ -91,8 +91,6 @@ export interface Config {
   maxUpgradesPerSPerIp: number;
   /** Open connections on this node; more get 503 before the upgrade. `MAX_CONNECTIONS`. @default {10000} */
   maxConnections: number;
-  /** After closing a slow consumer, how long it may take to answer before it is cut, in ms. `SLOW_CLOSE_DEADLINE_MS`. @default {2000} */
-  slowCloseDeadlineMs: number;
   /** TLS certificate (PEM file); with `TLS_KEY_FILE` the server speaks https/wss. `TLS_CERT_FILE`. @default {""} */
   tlsCertFile: string;
   /** TLS private key (PEM file). `TLS_KEY_FILE`. @default {""} */
@@ -144,7 +142,6 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   maxConnectionsPerIp: 50,
   maxUpgradesPerSPerIp: 10,
   maxConnections: 10_000,
-  slowCloseDeadlineMs: 2_000,
   tlsCertFile: "",
   tlsKeyFile: "",
 };
@@ -247,12 +244,6 @@ export function parseConfig(
       1,
     ),
     maxConnections: int(env, "MAX_CONNECTIONS", d.maxConnections, 1),
-    slowCloseDeadlineMs: int(
-      env,
-      "SLOW_CLOSE_DEADLINE_MS",
-      d.slowCloseDeadlineMs,
-      0,
-    ),
     tlsCertFile: env.get("TLS_CERT_FILE")?.trim() ?? d.tlsCertFile,
     tlsKeyFile: env.get("TLS_KEY_FILE")?.trim() ?? d.tlsKeyFile,
   };

@@ -46,7 +46,6 @@ Deno.test("parseConfig() reads every variable", () => {
     MAX_CONNECTIONS_PER_IP: "6",
     MAX_UPGRADES_PER_S_PER_IP: "7",
     MAX_CONNECTIONS: "8",
-    SLOW_CLOSE_DEADLINE_MS: "9",
     TLS_CERT_FILE: "c.pem",
     TLS_KEY_FILE: "k.pem",
   };
@@ -88,7 +87,6 @@ Deno.test("parseConfig() reads every variable", () => {
     maxConnectionsPerIp: 6,
     maxUpgradesPerSPerIp: 7,
     maxConnections: 8,
-    slowCloseDeadlineMs: 9,
     tlsCertFile: "c.pem",
     tlsKeyFile: "k.pem",
   });

@@ -30,7 +30,19 @@ export interface ConnectionOptions {
   onClose?: (connection: Connection, code: number, reason: string) => void;
   /** The member (user) id this connection appears under in presence. @default {the connection id} */
   memberId?: string;
+  /** What the connection may do. @default {anything} */
+  access?: Access;
 }
+
+/** Room permissions of a connection (from its token, or open for anonymous clients). */
+export interface Access {
+  canJoin(room: string): boolean;
+  canPublish(room: string): boolean;
+  /** Display name from the token, stamped into presence metadata. */
+  name?: string;
+}
+
+const OPEN_ACCESS: Access = { canJoin: () => true, canPublish: () => true };
 
 /** A client connection with a backpressure-aware, never-throwing `send()`. */
 export class Connection {
@@ -40,6 +52,8 @@ export class Connection {
   readonly memberId: string;
   /** Rooms this connection joined (maintained by the room registry). */
   readonly rooms: Set<string> = new Set();
+  /** What it may do. */
+  readonly access: Access;
   #socket: SocketLike;
   #options: ConnectionOptions;
   #closed = false;
@@ -48,6 +62,7 @@ export class Connection {
   constructor(id: string, socket: SocketLike, options: ConnectionOptions) {
     this.id = id;
     this.memberId = options.memberId ?? id;
+    this.access = options.access ?? OPEN_ACCESS;
     this.#socket = socket;
     this.#options = options;
   }

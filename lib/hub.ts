@@ -9,7 +9,7 @@
 
 import type { Bus, BusEvent } from "./bus/bus.ts";
 import { CLOSE_CODE, ERROR_CODE, type ErrorCode } from "./codes.ts";
-import { Connection, type SocketLike } from "./connection.ts";
+import { type Access, Connection, type SocketLike } from "./connection.ts";
 import type { RoomLog, StoredMessage } from "./history/history.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -25,6 +25,7 @@ import {
   ProtocolError,
 } from "./protocol.ts";
 import { PresenceRelay } from "./presence_relay.ts";
+import { TokenBucket } from "./rate_limit.ts";
 import { type PendingPublish, Publisher } from "./publisher.ts";
 import { RoomRegistry } from "./room_registry.ts";
 import { RoomStream } from "./room_stream.ts";
@@ -43,6 +44,31 @@ export interface HubLimits {
   presenceIntervalMs: number;
   /** A node silent this long loses its members, ms. */
   presenceTimeoutMs: number;
+  /** Messages per second a connection may send. */
+  rateLimitPerS: number;
+  /** Burst a connection may send at once. */
+  rateLimitBurst: number;
+  /** Messages refused for rate in a row before the connection is closed (4029). */
+  rateLimitStrikes: number;
+  /** Rooms one connection may be in at once. */
+  maxRoomsPerConnection: number;
+}
+
+/** Who a new connection is: from its token, or anonymous. */
+export interface ConnectOptions {
+  /** Presence member id. @default {the connection id} */
+  memberId?: string;
+  /** Room permissions. @default {every room} */
+  access?: Access;
+  /** When its token expires (ms since the Unix epoch): it is closed with 4401 then. */
+  expiresAt?: number;
+}
+
+/** Per-connection state the hub keeps beside the connection. */
+interface ConnectionState {
+  bucket: TokenBucket;
+  strikes: number;
+  expiry: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** What the hub is built from. */
@@ -94,7 +120,7 @@ export interface HubStats {
 export class Hub {
   readonly #rooms = new RoomRegistry();
   readonly #streams = new Map<string, RoomStream>();
-  readonly #connections = new Set<Connection>();
+  readonly #connections = new Map<Connection, ConnectionState>();
   readonly #publisher: Publisher;
   readonly #presence: PresenceRelay;
   readonly #options: HubOptions;
@@ -172,16 +198,29 @@ export class Hub {
    * socket's `open` event; feed its frames to {@linkcode Hub.receive} and its
    * `close` event to {@linkcode Hub.disconnect}.
    */
-  connect(socket: SocketLike, memberId?: string): Connection {
+  connect(socket: SocketLike, options: ConnectOptions = {}): Connection {
     const { metrics, bus, limits } = this.#options;
     const id = `${bus.nodeId.slice(0, 8)}-${(++this.#nextId).toString(36)}`;
     const connection = new Connection(id, socket, {
       maxBufferedBytes: limits.maxBufferedBytes,
       metrics,
       onClose: (c, code) => this.disconnect(c, code),
-      ...(memberId === undefined ? {} : { memberId }),
+      ...(options.memberId === undefined ? {} : { memberId: options.memberId }),
+      ...(options.access === undefined ? {} : { access: options.access }),
     });
-    this.#connections.add(connection);
+    const now = this.#now();
+    const expiry = options.expiresAt === undefined ? undefined : setTimeout(
+      () => {
+        metrics.inc("token_expiries_total");
+        connection.close(CLOSE_CODE.TOKEN_EXPIRED, "Token expired");
+      },
+      Math.max(0, options.expiresAt - now),
+    );
+    this.#connections.set(connection, {
+      bucket: new TokenBucket(limits.rateLimitPerS, limits.rateLimitBurst, now),
+      strikes: 0,
+      expiry,
+    });
     metrics.inc("connections_opened_total");
     metrics.set("connections", this.#connections.size);
     connection.send(encodeServerMessage({
@@ -197,7 +236,10 @@ export class Hub {
 
   /** Forgets a connection: it leaves every room. Idempotent. */
   disconnect(connection: Connection, code?: number): void {
-    if (!this.#connections.delete(connection)) return;
+    const state = this.#connections.get(connection);
+    if (state === undefined) return;
+    this.#connections.delete(connection);
+    clearTimeout(state.expiry);
     for (const room of this.#rooms.leaveAll(connection)) {
       this.#presence.leave(room, connection);
       this.#freeRoom(room);
@@ -220,6 +262,7 @@ export class Hub {
       return;
     }
     metrics.inc("bytes_in_total", data.length);
+    if (!this.#admit(connection)) return;
     if (exceedsUtf8Bytes(data, limits.maxMessageBytes)) {
       connection.close(
         CLOSE_CODE.MESSAGE_TOO_BIG,
@@ -279,7 +322,7 @@ export class Hub {
     reason = "Server restart",
   ): void {
     this.#draining = true;
-    for (const connection of [...this.#connections]) {
+    for (const connection of [...this.#connections.keys()]) {
       connection.close(code, reason);
     }
     for (const stream of this.#streams.values()) stream.close();
@@ -288,9 +331,56 @@ export class Hub {
     this.#unsubscribe();
   }
 
+  /**
+   * Rate limit: a message over the connection's budget gets `rate_limited`;
+   * `rateLimitStrikes` refusals in a row close it with 4029.
+   */
+  #admit(connection: Connection): boolean {
+    const state = this.#connections.get(connection);
+    if (state === undefined) return false;
+    if (state.bucket.take(this.#now())) {
+      state.strikes = 0;
+      return true;
+    }
+    const { metrics, limits } = this.#options;
+    metrics.inc("rate_limited_total");
+    state.strikes += 1;
+    if (state.strikes >= limits.rateLimitStrikes) {
+      connection.close(CLOSE_CODE.RATE_LIMITED, "Too many messages");
+    } else {
+      this.#sendError(
+        connection,
+        ERROR_CODE.RATE_LIMITED,
+        `Over ${limits.rateLimitPerS} messages per second: message dropped`,
+      );
+    }
+    return false;
+  }
+
   #dispatch(connection: Connection, message: ClientMessage): void {
     switch (message.type) {
       case "join":
+        if (!connection.access.canJoin(message.room)) {
+          this.#sendError(
+            connection,
+            ERROR_CODE.FORBIDDEN,
+            `Not allowed to join room "${message.room}"`,
+            message.id,
+          );
+          return;
+        }
+        if (
+          !connection.rooms.has(message.room) &&
+          connection.rooms.size >= this.#options.limits.maxRoomsPerConnection
+        ) {
+          this.#sendError(
+            connection,
+            ERROR_CODE.TOO_MANY_ROOMS,
+            `At most ${this.#options.limits.maxRoomsPerConnection} rooms per connection`,
+            message.id,
+          );
+          return;
+        }
         this.#join(connection, message).catch((error) => {
           this.#options.log.error("Join failed", {
             room: message.room,
@@ -331,6 +421,15 @@ export class Hub {
             connection,
             ERROR_CODE.NOT_JOINED,
             `Join room "${room}" before publishing to it`,
+            id,
+          );
+          return;
+        }
+        if (!connection.access.canPublish(room)) {
+          this.#sendError(
+            connection,
+            ERROR_CODE.FORBIDDEN,
+            `Not allowed to publish to room "${room}"`,
             id,
           );
           return;
@@ -405,7 +504,11 @@ export class Hub {
     after ??= member.pending?.[0] !== undefined
       ? member.pending[0].offset - 1
       : stream.position.offset;
-    const changes = this.#presence.join(room, connection, message.meta ?? null);
+    const changes = this.#presence.join(
+      room,
+      connection,
+      stampName(message.meta ?? null, connection.access.name),
+    );
     this.#sendJoined(connection, room, after, stream.position.epoch, recovered);
     this.#rooms.release(connection, member, after, replay);
     this.#presence.announce(changes, connection);
@@ -483,6 +586,18 @@ export class Hub {
         : { type: "error", code, message, ref },
     ));
   }
+}
+
+/**
+ * Presence metadata with the token's display name stamped in (it wins over
+ * whatever the client claims): `{...meta, name}` for object metadata.
+ */
+function stampName(meta: Json, name: string | undefined): Json {
+  if (name === undefined) return meta;
+  const base = typeof meta === "object" && meta !== null && !Array.isArray(meta)
+    ? meta
+    : {};
+  return { ...base, name };
 }
 
 /**

@@ -26,6 +26,10 @@ function makeHub(
       repairDelayMs: 5,
       presenceIntervalMs: 60_000,
       presenceTimeoutMs: 120_000,
+      rateLimitPerS: 1_000,
+      rateLimitBurst: 1_000,
+      rateLimitStrikes: 3,
+      maxRoomsPerConnection: 3,
     },
     now,
   });
@@ -352,7 +356,7 @@ Deno.test("Hub presence: one user with tabs on two isolates is one member", asyn
   const one = makeHub(net, Date.now, history);
   const two = makeHub(net, Date.now, history);
   const watcher = { socket: new FakeSocket() };
-  const w = one.hub.connect(watcher.socket, "watcher");
+  const w = one.hub.connect(watcher.socket, { memberId: "watcher" });
   one.hub.receive(w, '{"type":"join","room":"r","meta":{"name":"W"}}');
   await watcher.socket.waitFor("joined", 1);
   assert.deepEqual(watcher.socket.messages("joined")[0]!.members, [
@@ -360,7 +364,7 @@ Deno.test("Hub presence: one user with tabs on two isolates is one member", asyn
   ]);
   // Ann's first tab, on the other isolate.
   const tab1 = new FakeSocket();
-  const c1 = two.hub.connect(tab1, "ann");
+  const c1 = two.hub.connect(tab1, { memberId: "ann" });
   two.hub.receive(c1, '{"type":"join","room":"r","meta":{"name":"Ann"}}');
   await watcher.socket.waitFor("presence", 1);
   assert.deepEqual(watcher.socket.messages("presence"), [
@@ -382,7 +386,7 @@ Deno.test("Hub presence: one user with tabs on two isolates is one member", asyn
   ]);
   // Her second tab, on the watcher's isolate: no new presence event.
   const tab2 = new FakeSocket();
-  const c2 = one.hub.connect(tab2, "ann");
+  const c2 = one.hub.connect(tab2, { memberId: "ann" });
   one.hub.receive(c2, '{"type":"join","room":"r","meta":{"name":"Ann"}}');
   await tab2.waitFor("joined", 1);
   two.hub.disconnect(c1, 1000); // first tab closes: she is still present
@@ -402,10 +406,16 @@ Deno.test("Hub presence: an isolate that shuts down takes its members with it", 
   const one = makeHub(net, Date.now, history);
   const two = makeHub(net, Date.now, history);
   const watcher = new FakeSocket();
-  one.hub.receive(one.hub.connect(watcher, "w"), '{"type":"join","room":"r"}');
+  one.hub.receive(
+    one.hub.connect(watcher, { memberId: "w" }),
+    '{"type":"join","room":"r"}',
+  );
   await watcher.waitFor("joined", 1);
   const bob = new FakeSocket();
-  two.hub.receive(two.hub.connect(bob, "bob"), '{"type":"join","room":"r"}');
+  two.hub.receive(
+    two.hub.connect(bob, { memberId: "bob" }),
+    '{"type":"join","room":"r"}',
+  );
   await watcher.waitFor("presence", 1);
   await two.close(); // drains its clients and announces node-down
   await watcher.waitFor("presence", 2);

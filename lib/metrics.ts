@@ -32,6 +32,11 @@ export const METRIC_HELP = {
   "messages_lost_total":
     "Messages skipped because history no longer held them (logged)",
   "resumes_total": "Joins with a resume position, by recovered true or false",
+  "auth_failures_total": "Upgrades refused for a bad token, by reason",
+  "upgrades_refused_total":
+    "Upgrades refused before authentication, by reason (origin, ip_rate, ip_connections, capacity, draining)",
+  "rate_limited_total": "Client messages refused for rate",
+  "token_expiries_total": "Connections closed because their token expired",
 } as const;
 
 /** The name of a known metric. */
@@ -97,6 +102,8 @@ const LABEL_NAMES: Partial<Record<string, string>> = {
   "protocol_errors_total": "code",
   "dropped_messages_total": "reason",
   "resumes_total": "recovered",
+  "auth_failures_total": "reason",
+  "upgrades_refused_total": "reason",
 };
 
 function formatLabels(labels: Record<string, string>): string {

@@ -8,6 +8,7 @@
  */
 
 import { createApp } from "./app.ts";
+import { createVerifier, type Verifier } from "./auth.ts";
 import { broadcastChannelTransport } from "./bus/broadcast_channel.ts";
 import { type Bus, type BusTransport, createBus } from "./bus/bus.ts";
 import { MemoryNetwork } from "./bus/memory.ts";
@@ -104,14 +105,20 @@ export async function startServer(
       repairDelayMs: config.repairDelayMs,
       presenceIntervalMs: config.presenceIntervalMs,
       presenceTimeoutMs: config.presenceTimeoutMs,
+      rateLimitPerS: config.rateLimitPerS,
+      rateLimitBurst: config.rateLimitBurst,
+      rateLimitStrikes: config.rateLimitStrikes,
+      maxRoomsPerConnection: config.maxRoomsPerConnection,
     },
   });
+  const verifier = await verifierFor(config);
   const { app, sockets } = createApp({
     hub,
     log,
     metrics,
     config,
     nodeId,
+    ...(verifier === undefined ? {} : { verifier }),
     ...(options.staticRoot === undefined
       ? {}
       : { staticRoot: options.staticRoot }),
@@ -149,6 +156,32 @@ export async function startServer(
       return stopping;
     },
   };
+}
+
+/** The token verifier the configuration asks for, if any. */
+export async function verifierFor(
+  config: Config,
+): Promise<Verifier | undefined> {
+  const common = {
+    leewayS: config.authLeewayS,
+    ...(config.authAudience ? { audience: config.authAudience } : {}),
+    ...(config.authIssuer ? { issuer: config.authIssuer } : {}),
+  };
+  if (config.authPublicKey !== "") {
+    return await createVerifier({
+      algorithm: config.authPublicKeyAlg,
+      key: config.authPublicKey,
+      ...common,
+    });
+  }
+  if (config.authSecret !== "") {
+    return await createVerifier({
+      algorithm: "HS256",
+      key: config.authSecret,
+      ...common,
+    });
+  }
+  return undefined;
 }
 
 /** Reads the TLS certificate and key when both are configured. */

@@ -1,63 +1,59 @@
 /**
- * `GET /ws`: the WebSocket edge. Checks the request, upgrades it with
- * `Deno.upgradeWebSocket` and hands the socket to the hub. Nothing else.
+ * `GET /ws`: the WebSocket edge. In order: upgrade check, drain, origin
+ * allow-list, capacity and per-IP limits, then the token, all **before** a
+ * socket exists; then `Deno.upgradeWebSocket` and hand-off to the hub.
  *
  * @module
  */
 
-import type { Hono } from "hono";
-import type { Hub } from "../lib/hub.ts";
+import type { Context, Hono } from "hono";
+import { getCookie } from "hono/cookie";
+import { AuthError, type Principal, type Verifier } from "../lib/auth.ts";
+import type { Config } from "../lib/config.ts";
+import type { ConnectOptions, Hub } from "../lib/hub.ts";
 import { jsonError } from "../lib/http_error.ts";
+import type { Logger } from "../lib/log.ts";
+import type { Metrics } from "../lib/metrics.ts";
 import { isValidRoomName, SUBPROTOCOL } from "../lib/protocol.ts";
+import { KeyedLimiter } from "../lib/rate_limit.ts";
+import { OpenSockets } from "./_open_sockets.ts";
 
-/** Raw sockets that have not closed yet, so shutdown can wait for them. */
-export class OpenSockets {
-  #sockets = new Set<WebSocket>();
-  #waiters = new Set<() => void>();
+export { OpenSockets };
 
-  /** Number of sockets not yet closed. */
-  get size(): number {
-    return this.#sockets.size;
-  }
-
-  /** Tracks `socket` until its `close` event. */
-  add(socket: WebSocket): void {
-    this.#sockets.add(socket);
-    socket.addEventListener("close", () => {
-      this.#sockets.delete(socket);
-      if (this.#sockets.size === 0) {
-        for (const wake of this.#waiters) wake();
-      }
-    });
-  }
-
-  /** Resolves true once every socket closed, or false after `timeoutMs`. */
-  drained(timeoutMs: number): Promise<boolean> {
-    if (this.#sockets.size === 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const done = (value: boolean) => {
-        clearTimeout(timer);
-        this.#waiters.delete(wake);
-        resolve(value);
-      };
-      const wake = () => done(true);
-      const timer = setTimeout(() => done(false), timeoutMs);
-      this.#waiters.add(wake);
-    });
-  }
-}
+/** Subprotocol entries starting with this carry the token (browsers cannot set headers). */
+export const TOKEN_PROTOCOL_PREFIX = "roomcast.token.";
 
 /** What the WebSocket route needs. */
 export interface WsDeps {
   hub: Hub;
   sockets: OpenSockets;
-  /** Protocol-level idle timeout in seconds (Deno pings at half of it). */
-  idleTimeoutS: number;
+  config: Config;
+  metrics: Metrics;
+  log: Logger;
+  /** Checks tokens; undefined when no key is configured. */
+  verifier: Verifier | undefined;
+  now?: () => number;
 }
 
 /** Mounts `GET /ws`. */
 export function mountWs(app: Hono, deps: WsDeps): void {
-  app.get("/ws", (c) => {
+  const { config, metrics, hub, sockets, log } = deps;
+  const now = deps.now ?? Date.now;
+  const upgrades = new KeyedLimiter(
+    config.maxUpgradesPerSPerIp,
+    2 * config.maxUpgradesPerSPerIp,
+  );
+  const refuse = (
+    status: number,
+    reason: string,
+    message: string,
+    headers: HeadersInit = {},
+  ) => {
+    metrics.inc("upgrades_refused_total", 1, reason);
+    return jsonError(status, reason, message, headers);
+  };
+
+  app.get("/ws", async (c) => {
     const req = c.req.raw;
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return jsonError(
@@ -67,32 +63,56 @@ export function mountWs(app: Hono, deps: WsDeps): void {
         { upgrade: "websocket" },
       );
     }
-    if (deps.hub.draining) {
-      return jsonError(
-        503,
-        "draining",
-        "The server is shutting down; reconnect",
-        { "retry-after": "1" },
-      );
+    if (hub.draining) {
+      return refuse(503, "draining", "The server is shutting down; reconnect", {
+        "retry-after": "1",
+      });
     }
-    // Anonymous mode: the client names its member id (one per user, shared
-    // by its tabs). Authenticated mode will take it from the token instead.
-    const memberId = c.req.query("user");
-    if (memberId !== undefined && !isValidRoomName(memberId)) {
-      return jsonError(
-        400,
-        "bad_user",
-        "Query parameter user must be 1-128 characters of [A-Za-z0-9_.:@-]",
-      );
+    if (!originAllowed(req, config.allowedOrigins)) {
+      return refuse(403, "forbidden_origin", "Origin not allowed");
     }
-    // Deno splits the header on ", " exactly; answer with our fixed name only
-    // when the client offers it (never echo any other entry).
+    const ip = remoteIp(c);
+    if (sockets.size >= config.maxConnections) {
+      return refuse(503, "capacity", "Server at capacity; retry later", {
+        "retry-after": "5",
+      });
+    }
+    if (!upgrades.take(ip, now())) {
+      return refuse(429, "ip_rate", "Too many connection attempts", {
+        "retry-after": "1",
+      });
+    }
+    if (sockets.countFrom(ip) >= config.maxConnectionsPerIp) {
+      return refuse(429, "ip_connections", "Too many connections from here", {
+        "retry-after": "5",
+      });
+    }
+
     const offered = (req.headers.get("sec-websocket-protocol") ?? "")
       .split(",").map((p) => p.trim());
+    let who: ConnectOptions;
+    try {
+      who = await identify(c, offered, deps);
+    } catch (error) {
+      if (!(error instanceof AuthError)) throw error;
+      metrics.inc("auth_failures_total", 1, error.reason);
+      log.info("Upgrade refused: bad token", { reason: error.reason, ip });
+      return jsonError(401, "unauthorized", error.message, {
+        "www-authenticate": "Bearer",
+      });
+    }
+    if (who.memberId === undefined && !config.allowAnonymous) {
+      metrics.inc("auth_failures_total", 1, "missing");
+      return jsonError(401, "unauthorized", "A token is required", {
+        "www-authenticate": "Bearer",
+      });
+    }
+
+    // Answer with our fixed protocol name only, never with a token entry.
     let upgraded: { socket: WebSocket; response: Response };
     try {
       upgraded = Deno.upgradeWebSocket(req, {
-        idleTimeout: deps.idleTimeoutS,
+        idleTimeout: config.idleTimeoutS,
         ...(offered.includes(SUBPROTOCOL) ? { protocol: SUBPROTOCOL } : {}),
       });
     } catch (error) {
@@ -105,19 +125,92 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       );
     }
     const { socket, response } = upgraded;
-    deps.sockets.add(socket);
+    sockets.add(socket, ip);
     socket.addEventListener("open", () => {
-      const connection = deps.hub.connect(socket, memberId);
+      const connection = hub.connect(socket, who);
       socket.addEventListener(
         "message",
-        (event) => deps.hub.receive(connection, event.data),
+        (event) => hub.receive(connection, event.data),
       );
       // `close` can fire twice on Deno; the hub's disconnect is idempotent.
       socket.addEventListener(
         "close",
-        (event) => deps.hub.disconnect(connection, event.code),
+        (event) => hub.disconnect(connection, event.code),
       );
     });
     return response;
   });
+}
+
+/**
+ * The connection's identity: from a token (subprotocol entry, `token` query
+ * parameter or `roomcast_token` cookie, in that order), or, with none,
+ * anonymous (`?user=` names the member). Throws AuthError for a bad token.
+ */
+async function identify(
+  c: Context,
+  offered: string[],
+  deps: WsDeps,
+): Promise<ConnectOptions> {
+  const token = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))
+    ?.slice(TOKEN_PROTOCOL_PREFIX.length) ??
+    c.req.query("token") ?? getCookie(c, "roomcast_token");
+  if (token !== undefined && token !== "") {
+    const verify = deps.verifier;
+    if (verify === undefined) {
+      throw new AuthError("signature", "This server does not accept tokens");
+    }
+    return fromPrincipal(await verify(token));
+  }
+  if (!deps.config.allowAnonymous) return {};
+  const user = c.req.query("user");
+  if (user !== undefined && !isValidRoomName(user)) {
+    throw new AuthError(
+      "claims",
+      "Query parameter user must be 1-128 characters of [A-Za-z0-9_.:@-]",
+    );
+  }
+  // Anonymous: the client names itself (or gets its connection id).
+  return { memberId: user ?? `anon-${crypto.randomUUID().slice(0, 12)}` };
+}
+
+function fromPrincipal(principal: Principal): ConnectOptions {
+  const access = {
+    canJoin: principal.canJoin,
+    canPublish: principal.canPublish,
+    ...(principal.name === undefined ? {} : { name: principal.name }),
+  };
+  return {
+    memberId: principal.id,
+    access,
+    ...(principal.expiresAt === undefined
+      ? {}
+      : { expiresAt: principal.expiresAt }),
+  };
+}
+
+/**
+ * Origin check against cross-site WebSocket hijacking: exact match with the
+ * allow-list, or, when it is empty, the request's own host. Clients that send
+ * no Origin (servers, CLIs) pass here and are judged by their token.
+ */
+export function originAllowed(req: Request, allowed: string[]): boolean {
+  const origin = req.headers.get("origin");
+  if (origin === null) return true;
+  if (allowed.length > 0) return allowed.includes(origin);
+  try {
+    return new URL(origin).host === req.headers.get("host");
+  } catch {
+    return false; // "null" and other opaque origins
+  }
+}
+
+/** The client's IP as Deno.serve reports it (hono passes the serve info as env). */
+function remoteIp(c: Context): string {
+  const env: unknown = c.env;
+  if (typeof env !== "object" || env === null) return "unknown";
+  const addr: unknown = Reflect.get(env, "remoteAddr");
+  if (typeof addr !== "object" || addr === null) return "unknown";
+  const hostname: unknown = Reflect.get(addr, "hostname");
+  return typeof hostname === "string" ? hostname : "unknown";
 }

@@ -8,9 +8,24 @@
 import type { BusTransport } from "../lib/bus/bus.ts";
 import type { RoomLog } from "../lib/history/history.ts";
 import { type Config, parseConfig } from "../lib/config.ts";
-import { silentLogger } from "../lib/log.ts";
+import { type Logger, silentLogger } from "../lib/log.ts";
 import { type ServerMessage, SUBPROTOCOL } from "../lib/protocol.ts";
 import { type RunningServer, startServer } from "../lib/server.ts";
+
+/**
+ * Settings every test server starts with: anonymous clients, and limits high
+ * enough that suites which flood on purpose are not cut by rate limits (the
+ * limits have their own tests, which set them low).
+ */
+export const TEST_ENV: Readonly<Record<string, string>> = {
+  HOST: "127.0.0.1",
+  ALLOW_ANONYMOUS: "1",
+  RATE_LIMIT_PER_S: "1000000",
+  RATE_LIMIT_BURST: "1000000",
+  MAX_UPGRADES_PER_S_PER_IP: "100000",
+  MAX_CONNECTIONS_PER_IP: "100000",
+  LOG_LEVEL: "error",
+};
 
 /** A server started for one test, stopped by `await using`. */
 export interface TestServer extends RunningServer, AsyncDisposable {
@@ -28,6 +43,8 @@ export interface TestServerOptions {
   transport?: BusTransport;
   /** A room log shared by several servers standing in for isolates of one process. */
   history?: RoomLog;
+  /** Where log lines go. @default {nowhere} */
+  log?: Logger;
 }
 
 /** Starts a real server on 127.0.0.1, port 0. */
@@ -36,8 +53,8 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const config: Config = parseConfig(
     new Map(Object.entries({
+      ...TEST_ENV,
       PORT: "0",
-      HOST: "127.0.0.1",
       BUS: "none",
       HISTORY: "memory",
       SHUTDOWN_TIMEOUT_MS: "1000",
@@ -45,7 +62,7 @@ export async function startTestServer(
     })),
   );
   const server = await startServer(config, {
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     ...(options.transport ? { transport: options.transport } : {}),
     ...(options.history ? { history: options.history } : {}),
   });

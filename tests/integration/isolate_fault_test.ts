@@ -10,7 +10,7 @@ import { KvLog } from "../../lib/history/kv.ts";
 import { silentLogger } from "../../lib/log.ts";
 import type { RoomMessage, StreamPosition } from "../../lib/protocol.ts";
 import { startWorkers } from "../../lib/supervisor.ts";
-import { report, startTestServer, TestClient } from "../_harness.ts";
+import { report, startTestServer, TEST_ENV, TestClient } from "../_harness.ts";
 
 interface Tally {
   sent: number;
@@ -54,6 +54,7 @@ Deno.test("a Worker killed mid-stream: its clients resume elsewhere, the others 
       HOST: "127.0.0.1",
       KV_PATH: `${dir}/roomcast.kv`,
       BUS_CHANNEL: `test-${crypto.randomUUID()}`,
+      ...TEST_ENV,
       HISTORY_SIZE: "10000",
       PRESENCE_INTERVAL_MS: "100",
       PRESENCE_TIMEOUT_MS: "600",
@@ -162,6 +163,7 @@ Deno.test("a 20,000-message burst across Worker isolates: zero loss at the clien
       HOST: "127.0.0.1",
       KV_PATH: `${dir}/roomcast.kv`,
       BUS_CHANNEL: `test-${crypto.randomUUID()}`,
+      ...TEST_ENV,
       HISTORY_SIZE: "30000",
       // The burst outruns a JS test client: let it queue instead of being
       // closed as a slow consumer (that policy has its own tests).

@@ -7,7 +7,7 @@ import { broadcastChannelTransport } from "../../lib/bus/broadcast_channel.ts";
 import { MemoryLog } from "../../lib/history/memory.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { startWorkers } from "../../lib/supervisor.ts";
-import { report, startTestServer, TestClient } from "../_harness.ts";
+import { report, startTestServer, TEST_ENV, TestClient } from "../_harness.ts";
 
 /** The isolate that serves a client: the node part of its id (`<node>-<n>`). */
 function nodeOf(client: TestClient): string {
@@ -75,6 +75,7 @@ Deno.test("Workers sharing one port (SO_REUSEPORT) deliver to every member and d
       PORT: "0",
       HOST: "127.0.0.1",
       BUS_CHANNEL: `test-${crypto.randomUUID()}`,
+      ...TEST_ENV,
       LOG_LEVEL: "error",
       KV_PATH: `${dir}/roomcast.kv`,
     },

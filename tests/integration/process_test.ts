@@ -3,7 +3,7 @@
  * and without `--parallel`, stopped by SIGTERM.
  */
 import assert from "node:assert/strict";
-import { TestClient } from "../_harness.ts";
+import { TEST_ENV, TestClient } from "../_harness.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
@@ -29,6 +29,8 @@ async function spawnMain(
       HOST: "127.0.0.1",
       KV_PATH: `${dir}/roomcast.kv`,
       BUS_CHANNEL: `test-${crypto.randomUUID()}`,
+      ...TEST_ENV,
+      LOG_LEVEL: "info", // the test reads the "Listening" line
       ...env,
     },
     stdout: "piped",

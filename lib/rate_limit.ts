@@ -1,0 +1,76 @@
+/**
+ * Token buckets for rate limits: per connection (messages) and per client IP
+ * (upgrades). Time is injected so tests need no waiting.
+ *
+ * @module
+ */
+
+/** A token bucket: `burst` tokens, refilled at `perSecond`. */
+export class TokenBucket {
+  #tokens: number;
+  #last: number;
+  readonly #rate: number;
+  readonly #burst: number;
+
+  /** Starts full at time `now` (ms). */
+  constructor(perSecond: number, burst: number, now: number) {
+    this.#rate = perSecond / 1000;
+    this.#burst = burst;
+    this.#tokens = burst;
+    this.#last = now;
+  }
+
+  /** Takes one token if there is one; returns whether it did. */
+  take(now: number): boolean {
+    this.#tokens = Math.min(
+      this.#burst,
+      this.#tokens + (now - this.#last) * this.#rate,
+    );
+    this.#last = now;
+    if (this.#tokens < 1) return false;
+    this.#tokens -= 1;
+    return true;
+  }
+
+  /** Whether the bucket would be full at `now` (an idle key can be forgotten). */
+  full(now: number): boolean {
+    return this.#tokens + (now - this.#last) * this.#rate >= this.#burst;
+  }
+}
+
+/** One bucket per key (e.g. client IP), forgetting keys whose bucket refilled. */
+export class KeyedLimiter {
+  #buckets = new Map<string, TokenBucket>();
+  readonly #perSecond: number;
+  readonly #burst: number;
+  readonly #maxKeys: number;
+
+  /** `maxKeys` bounds memory: past it, full buckets are pruned. */
+  constructor(perSecond: number, burst: number, maxKeys = 10_000) {
+    this.#perSecond = perSecond;
+    this.#burst = burst;
+    this.#maxKeys = maxKeys;
+  }
+
+  /** Takes a token for `key`; returns whether it was allowed. */
+  take(key: string, now: number): boolean {
+    let bucket = this.#buckets.get(key);
+    if (bucket === undefined) {
+      if (this.#buckets.size >= this.#maxKeys) this.#prune(now);
+      bucket = new TokenBucket(this.#perSecond, this.#burst, now);
+      this.#buckets.set(key, bucket);
+    }
+    return bucket.take(now);
+  }
+
+  /** Number of keys tracked. */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  #prune(now: number): void {
+    for (const [key, bucket] of this.#buckets) {
+      if (bucket.full(now)) this.#buckets.delete(key);
+    }
+  }
+}

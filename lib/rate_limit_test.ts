@@ -1,0 +1,27 @@
+import assert from "node:assert/strict";
+import { KeyedLimiter, TokenBucket } from "./rate_limit.ts";
+
+Deno.test("TokenBucket allows a burst, then the rate", () => {
+  const bucket = new TokenBucket(10, 3, 0);
+  assert.deepEqual([0, 0, 0, 0].map(() => bucket.take(0)), [
+    true,
+    true,
+    true,
+    false,
+  ]);
+  assert.equal(bucket.take(50), false); // half a token
+  assert.equal(bucket.take(100), true); // one token after 100 ms at 10/s
+  assert.equal(bucket.take(100), false);
+  assert.equal(bucket.full(10_000), true);
+});
+
+Deno.test("KeyedLimiter keeps one bucket per key and prunes refilled ones", () => {
+  const limiter = new KeyedLimiter(1, 1, 2);
+  assert.equal(limiter.take("a", 0), true);
+  assert.equal(limiter.take("a", 0), false);
+  assert.equal(limiter.take("b", 0), true);
+  assert.equal(limiter.size, 2);
+  // Both buckets refilled by t=5000: adding "c" prunes them.
+  assert.equal(limiter.take("c", 5_000), true);
+  assert.equal(limiter.size, 1);
+});

@@ -1,0 +1,57 @@
+/**
+ * Raw sockets that have not closed yet, counted per client IP, so the edge
+ * can enforce connection caps and shutdown can wait for close handshakes.
+ *
+ * @module
+ */
+
+/** Open sockets by client IP. */
+export class OpenSockets {
+  #sockets = new Map<WebSocket, string>();
+  #perIp = new Map<string, number>();
+  #waiters = new Set<() => void>();
+
+  /** Number of sockets not yet closed. */
+  get size(): number {
+    return this.#sockets.size;
+  }
+
+  /** Open sockets from `ip`. */
+  countFrom(ip: string): number {
+    return this.#perIp.get(ip) ?? 0;
+  }
+
+  /** Tracks `socket` from `ip` until its `close` event. */
+  add(socket: WebSocket, ip: string): void {
+    this.#sockets.set(socket, ip);
+    this.#perIp.set(ip, this.countFrom(ip) + 1);
+    socket.addEventListener("close", () => this.#remove(socket));
+  }
+
+  /** Resolves true once every socket closed, or false after `timeoutMs`. */
+  drained(timeoutMs: number): Promise<boolean> {
+    if (this.#sockets.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (value: boolean) => {
+        clearTimeout(timer);
+        this.#waiters.delete(wake);
+        resolve(value);
+      };
+      const wake = () => done(true);
+      const timer = setTimeout(() => done(false), timeoutMs);
+      this.#waiters.add(wake);
+    });
+  }
+
+  #remove(socket: WebSocket): void {
+    const ip = this.#sockets.get(socket);
+    if (ip === undefined) return; // close can fire twice
+    this.#sockets.delete(socket);
+    const left = this.countFrom(ip) - 1;
+    if (left > 0) this.#perIp.set(ip, left);
+    else this.#perIp.delete(ip);
+    if (this.#sockets.size === 0) {
+      for (const wake of this.#waiters) wake();
+    }
+  }
+}
