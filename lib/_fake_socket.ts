@@ -25,12 +25,20 @@ export class FakeSocket implements SocketLike {
     for (const wake of this.#onSend) wake();
   }
 
-  /** Resolves once `count` frames of `type` were sent. */
-  waitFor(type: string, count: number): Promise<void> {
-    return new Promise((resolve) => {
+  /**
+   * Resolves once `count` frames of `type` were sent; rejects after
+   * `timeoutMs` (a safety net against a hung test, not a timing assertion).
+   */
+  waitFor(type: string, count: number, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#onSend.delete(check);
+        reject(new Error(`Timed out waiting for ${count} "${type}" frames`));
+      }, timeoutMs);
       const check = () => {
         if (this.messages(type).length < count) return;
         this.#onSend.delete(check);
+        clearTimeout(timer);
         resolve();
       };
       this.#onSend.add(check);

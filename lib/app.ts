@@ -9,7 +9,9 @@
 import { Hono } from "hono";
 import { serveStatic } from "hono/deno";
 import { etag } from "hono/etag";
+import { mountApi } from "../routes/api.ts";
 import { mountHealth } from "../routes/health.ts";
+import { mountMetrics } from "../routes/metrics.ts";
 import { mountToken } from "../routes/token.ts";
 import { mountWs, OpenSockets } from "../routes/ws.ts";
 import type { Verifier } from "./auth.ts";
@@ -46,7 +48,8 @@ export const STATIC_ROOT: string = decodeURIComponent(
 );
 
 /**
- * Creates the hono app serving `/ws`, `/healthz` and the static client.
+ * Creates the hono app serving `/ws`, `/healthz`, `/api`, `/metrics` and the
+ * static client.
  *
  * @example Usage
  * ```ts ignore
@@ -70,6 +73,19 @@ export function createApp(deps: AppDeps): App {
     hub: deps.hub,
     nodeId: deps.nodeId,
     startedAt: deps.startedAt ?? Date.now(),
+  });
+  mountApi(app, {
+    hub: deps.hub,
+    log: deps.log,
+    apiKey: deps.config.apiKey,
+    maxBodyBytes: deps.config.maxMessageBytes,
+  });
+  mountMetrics(app, {
+    hub: deps.hub,
+    metrics: deps.metrics,
+    log: deps.log,
+    token: deps.config.metricsToken || deps.config.apiKey,
+    nodeId: deps.nodeId,
   });
   app.use("/*", etag());
   app.use("/*", serveStatic({ root: deps.staticRoot ?? STATIC_ROOT }));

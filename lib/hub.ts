@@ -504,11 +504,16 @@ export class Hub {
     after ??= member.pending?.[0] !== undefined
       ? member.pending[0].offset - 1
       : stream.position.offset;
-    const changes = this.#presence.join(
-      room,
-      connection,
-      stampName(message.meta ?? null, connection.access.name),
-    );
+    // Presence is opt-in, as with the peers (Phoenix track, Ably enter):
+    // an audience of thousands costs nothing until it asks to be seen.
+    const tracked = message.presence ?? message.meta !== undefined;
+    const changes = tracked
+      ? this.#presence.join(
+        room,
+        connection,
+        stampName(message.meta ?? null, connection.access.name),
+      )
+      : [];
     this.#sendJoined(connection, room, after, stream.position.epoch, recovered);
     this.#rooms.release(connection, member, after, replay);
     this.#presence.announce(changes, connection);

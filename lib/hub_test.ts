@@ -408,13 +408,13 @@ Deno.test("Hub presence: an isolate that shuts down takes its members with it", 
   const watcher = new FakeSocket();
   one.hub.receive(
     one.hub.connect(watcher, { memberId: "w" }),
-    '{"type":"join","room":"r"}',
+    '{"type":"join","room":"r","presence":true}',
   );
   await watcher.waitFor("joined", 1);
   const bob = new FakeSocket();
   two.hub.receive(
     two.hub.connect(bob, { memberId: "bob" }),
-    '{"type":"join","room":"r"}',
+    '{"type":"join","room":"r","presence":true}',
   );
   await watcher.waitFor("presence", 1);
   await two.close(); // drains its clients and announces node-down
@@ -429,4 +429,30 @@ Deno.test("Hub presence: an isolate that shuts down takes its members with it", 
     ],
   );
   await one.close();
+});
+
+Deno.test("Hub presence is opt-in: an audience member is not listed but sees who is", async () => {
+  const { hub, close } = makeHub();
+  const audience = new FakeSocket();
+  hub.receive(
+    hub.connect(audience, { memberId: "viewer" }),
+    '{"type":"join","room":"r"}',
+  );
+  await audience.waitFor("joined", 1);
+  assert.deepEqual(audience.messages("joined")[0]!.members, []);
+  const host = new FakeSocket();
+  hub.receive(
+    hub.connect(host, { memberId: "host" }),
+    '{"type":"join","room":"r","meta":{"name":"Host"}}',
+  );
+  await host.waitFor("joined", 1);
+  assert.deepEqual(host.messages("joined")[0]!.members, [
+    { id: "host", meta: { name: "Host" } },
+  ]);
+  await audience.waitFor("presence", 1);
+  assert.deepEqual(audience.messages("presence")[0]!.member, {
+    id: "host",
+    meta: { name: "Host" },
+  });
+  await close();
 });

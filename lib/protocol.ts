@@ -52,8 +52,13 @@ export interface JoinMessage {
   /** Echoed as `ref` by an `error` about this join. */
   id?: MessageId;
   since?: StreamPosition;
-  /** This member's presence metadata in the room (JSON, at most 1 KiB). */
+  /** This member's presence metadata in the room (JSON, at most 1 KiB); giving it enters presence. */
   meta?: Json;
+  /**
+   * Whether this connection appears in the room's presence.
+   * @default {true when `meta` is given, else false}
+   */
+  presence?: boolean;
 }
 
 /** Leave a room. */
@@ -271,6 +276,17 @@ export function parseClientMessage(text: string): ClientMessage {
           );
         }
         join.meta = meta;
+      }
+      const presence = value.presence;
+      if (presence !== undefined) {
+        if (typeof presence !== "boolean") {
+          throw new ProtocolError(
+            ERROR_CODE.BAD_MESSAGE,
+            'Field "presence" must be a boolean',
+            ref,
+          );
+        }
+        join.presence = presence;
       }
       return join;
     }

@@ -63,6 +63,12 @@ export function mountWs(app: Hono, deps: WsDeps): void {
         { upgrade: "websocket" },
       );
     }
+    const malformed = checkHandshake(req.headers);
+    if (malformed !== undefined) {
+      return refuse(malformed.status, "bad_handshake", malformed.message, {
+        ...(malformed.status === 426 ? { "sec-websocket-version": "13" } : {}),
+      });
+    }
     if (hub.draining) {
       return refuse(503, "draining", "The server is shutting down; reconnect", {
         "retry-after": "1",
@@ -187,6 +193,40 @@ function fromPrincipal(principal: Principal): ConnectOptions {
       ? {}
       : { expiresAt: principal.expiresAt }),
   };
+}
+
+/** Longest accepted `Sec-WebSocket-Protocol` header (a token may ride in it). */
+const MAX_PROTOCOL_HEADER = 4096;
+
+/**
+ * RFC 6455 §4.2.1 checks Deno leaves to the application: version 13, a key
+ * of 16 base64 bytes, and a sane subprotocol list (printable ASCII, bounded).
+ */
+export function checkHandshake(
+  headers: Headers,
+): { status: number; message: string } | undefined {
+  if (headers.get("sec-websocket-version") !== "13") {
+    return { status: 426, message: "Sec-WebSocket-Version must be 13" };
+  }
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(headers.get("sec-websocket-key") ?? "")) {
+    return {
+      status: 400,
+      message: "Sec-WebSocket-Key must be 16 bytes in base64",
+    };
+  }
+  const protocols = headers.get("sec-websocket-protocol");
+  if (
+    protocols !== null &&
+    (protocols.length > MAX_PROTOCOL_HEADER ||
+      !/^[\x20-\x7e]*$/.test(protocols))
+  ) {
+    return {
+      status: 400,
+      message:
+        `Sec-WebSocket-Protocol must be printable ASCII of at most ${MAX_PROTOCOL_HEADER} bytes`,
+    };
+  }
+  return undefined;
 }
 
 /**

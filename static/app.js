@@ -2,6 +2,11 @@
 // by `deno task build:sdk`). User data is only ever rendered with
 // textContent. In the developer console: `roomcast` is the client and
 // `await ping()` measures the round-trip time.
+//
+// Page URL parameters (for tests and debugging): `?user=<id>` overrides the
+// member id kept in localStorage (tabs of one browser profile share it, so
+// they are one member), and `minReconnectDelayMs` / `maxReconnectDelayMs`
+// override the SDK's reconnect backoff.
 
 import { createClient } from "/sdk.js";
 
@@ -21,11 +26,42 @@ const currentRoom = byId("current-room");
 const members = byId("members");
 const messages = byId("messages");
 
-const client = createClient(new URL("/ws", location.href));
+const params = new URLSearchParams(location.search);
+const ID_PATTERN = /^[A-Za-z0-9_.:@-]{1,128}$/;
 
-/** The room shown, and the distinct sender names seen in it. */
+/** The member id: `?user=` when valid, else a random one kept in localStorage. */
+function userId() {
+  const fromUrl = params.get("user");
+  if (fromUrl !== null && ID_PATTERN.test(fromUrl)) return fromUrl;
+  const stored = localStorage.getItem("roomcast.user");
+  if (stored !== null && ID_PATTERN.test(stored)) return stored;
+  // getRandomValues works on plain http too (randomUUID needs a secure context).
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  const id = `u-${
+    [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("")
+  }`;
+  localStorage.setItem("roomcast.user", id);
+  return id;
+}
+
+/** SDK options from the page URL: reconnect delays, for tests. */
+function urlOptions() {
+  /** @type {Record<string, number>} */
+  const options = {};
+  for (const name of ["minReconnectDelayMs", "maxReconnectDelayMs"]) {
+    const value = Number(params.get(name) ?? NaN);
+    if (Number.isFinite(value) && value > 0) options[name] = value;
+  }
+  return options;
+}
+
+const client = createClient(new URL("/ws", location.href), {
+  user: userId(),
+  ...urlOptions(),
+});
+
+/** The room shown ("" before the first join). */
 let room = "";
-let senders = new Set();
 
 nameInput.value = localStorage.getItem("roomcast.name") ?? "";
 nameInput.addEventListener("change", () => {
@@ -44,17 +80,17 @@ byId("join-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const next = roomInput.value.trim();
   if (next === room) return;
+  const name = nameInput.value.trim() || "anonymous";
   try {
-    client.join(next);
+    client.join(next, { meta: { name } });
   } catch (error) {
     notice(error instanceof Error ? error.message : String(error));
     return;
   }
   if (room !== "") client.leave(room);
   room = next;
-  senders = new Set();
   messages.replaceChildren();
-  members.textContent = "—";
+  showMembers([]);
   currentRoom.textContent = `Joining #${room}…`;
   delete currentRoom.dataset.joined;
 });
@@ -67,6 +103,32 @@ client.on("joined", (joined) => {
   textInput.placeholder = `Message #${room}`;
   if (!joined.resumed) textInput.focus();
 });
+
+client.on("members", (event) => {
+  if (event.room === room) showMembers(event.members);
+});
+
+/**
+ * Shows "2 online: alice, bob" (names from each member's meta).
+ * @param {Array<{id: string, meta: unknown}>} list
+ */
+function showMembers(list) {
+  if (list.length === 0) {
+    members.textContent = "—";
+    return;
+  }
+  const names = list.map(memberName).sort((a, b) => a.localeCompare(b));
+  members.textContent = `${list.length} online: ${names.join(", ")}`;
+}
+
+/** @param {{id: string, meta: unknown}} member */
+function memberName({ id, meta }) {
+  if (typeof meta === "object" && meta !== null && "name" in meta) {
+    const { name } = meta;
+    if (typeof name === "string" && name !== "") return name;
+  }
+  return id;
+}
 
 client.on("message", (message) => {
   if (message.room !== room) return;
@@ -87,14 +149,26 @@ client.on("message", (message) => {
   body.textContent = text;
   item.append(who, when, body);
   append(item);
-  senders.add(name);
-  members.textContent = String(senders.size);
 });
 
-client.on("recovery", ({ room: where }) => {
-  if (where === room) notice("Some messages were missed while offline");
+client.on("recovery", ({ room: where, recovered }) => {
+  if (where === room && !recovered) {
+    notice("Some messages could not be recovered while offline");
+  }
 });
-client.on("error", (error) => notice(`Server error: ${error.message}`));
+client.on("error", (error) => {
+  if (error.room !== undefined && error.room === room) {
+    // The server refused the join: the SDK is no longer in the room.
+    notice(`Could not join #${room}: ${error.message}`);
+    room = "";
+    showMembers([]);
+    currentRoom.textContent = "Not in a room";
+    delete currentRoom.dataset.joined;
+    textInput.disabled = sendButton.disabled = true;
+    return;
+  }
+  notice(`Server error: ${error.message}`);
+});
 client.on("close", ({ code, reason, willReconnect }) => {
   if (!willReconnect) notice(`Disconnected (${code}) ${reason}`);
 });
@@ -105,6 +179,7 @@ byId("send-form").addEventListener("submit", (event) => {
   if (text === "" || room === "") return;
   const name = nameInput.value.trim() || "anonymous";
   textInput.value = "";
+  // While offline the SDK queues it and sends it after the rejoin.
   client.publish(room, { name, text }).catch((error) => {
     notice(`Not sent: ${error.message}`);
     if (textInput.value === "") textInput.value = text;

@@ -11,6 +11,9 @@ import type { WebSocketConstructor, WebSocketLike } from "./types.ts";
 /** Whether a socket is open, as `WebSocket.OPEN`. */
 export const OPEN = 1;
 
+/** The close code of a connection that ended without a close frame (RFC 6455). */
+export const ABNORMAL_CLOSURE = 1006;
+
 /** What a socket reports to the client. */
 export interface SocketHandlers {
   /** An inbound frame, not validated yet. */
@@ -31,7 +34,13 @@ export function openSocket(
 ): WebSocketLike {
   const socket = new WebSocket(url, [SUBPROTOCOL]);
   socket.onmessage = (event) => handlers.message(event.data);
-  socket.onclose = (event) => handlers.close(event.code, event.reason);
+  // Deno reports a connection lost without a close frame as 0; browsers,
+  // like RFC 6455, as 1006.
+  socket.onclose = (event) =>
+    handlers.close(
+      event.code === 0 ? ABNORMAL_CLOSURE : event.code,
+      event.reason,
+    );
   socket.onerror = () => {}; // `close` follows with the code.
   return socket;
 }

@@ -225,3 +225,13 @@ Deno.test("close() called from a close handler prevents the reconnect", () => {
     ["state", { oldState: "connected", newState: "disconnected" }],
   ]);
 });
+
+Deno.test("RoomcastClient reports a close without close frame as 1006, as browsers do", () => {
+  using t = rig();
+  t.socket.welcome();
+  t.socket.serverClose(0); // Deno's code for a connection lost without a close frame.
+  assert.deepEqual(t.events.slice(-2), [
+    ["close", { code: 1006, reason: "", willReconnect: true }],
+    ["state", { oldState: "connected", newState: "connecting" }],
+  ]);
+});

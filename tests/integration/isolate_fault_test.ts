@@ -79,7 +79,8 @@ Deno.test("a Worker killed mid-stream: its clients resume elsewhere, the others 
   const ghost = victims.at(-1)!; // never comes back
   const epochs = new Map<TestClient, StreamPosition>();
   for (const client of [...survivors, ...victims]) {
-    const joined = await client.join("feed");
+    client.send({ type: "join", room: "feed", presence: true });
+    const joined = await client.next("joined");
     epochs.set(client, { offset: joined.offset, epoch: joined.epoch });
   }
   const total = 2_000;
@@ -113,7 +114,7 @@ Deno.test("a Worker killed mid-stream: its clients resume elsewhere, the others 
       epoch: epochs.get(victim)!.epoch,
     };
     const back = await TestClient.open(`${base}?user=${victim.memberId}`);
-    back.send({ type: "join", room: "feed", since: position });
+    back.send({ type: "join", room: "feed", since: position, presence: true });
     assert.equal((await back.next("joined")).recovered, true);
     await until(back, total, got);
     reconnected.push(back);

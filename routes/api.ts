@@ -1,0 +1,197 @@
+/**
+ * The HTTP API for backends, under `/api`, guarded by `API_KEY` as a bearer
+ * key (see `docs/http_api.md`):
+ *
+ * - `POST /api/rooms/:room/messages` with `{"data": <any JSON>}` publishes
+ *   through {@linkcode Hub.publish}, the same path as a socket publish
+ *   (offsets, history, every isolate), and answers 201 `{room, offset, epoch}`.
+ * - `GET /api/rooms` lists the rooms with members.
+ * - `GET /api/rooms/:room` describes one room.
+ *
+ * With `API_KEY` empty every `/api` path answers 404 `api_disabled`. Bodies
+ * are read up to `MAX_MESSAGE_BYTES` and no further.
+ *
+ * @module
+ */
+
+import type { Context, Hono } from "hono";
+import type { Hub } from "../lib/hub.ts";
+import { jsonError } from "../lib/http_error.ts";
+import type { Logger } from "../lib/log.ts";
+import { isJson, isValidRoomName, type Json } from "../lib/protocol.ts";
+import { bearerCheck, unauthorized } from "./_bearer.ts";
+
+/** What the API routes need. */
+export interface ApiDeps {
+  hub: Hub;
+  log: Logger;
+  /** The bearer key (`API_KEY`); empty disables the API. */
+  apiKey: string;
+  /** Largest request body, in bytes (`MAX_MESSAGE_BYTES`). */
+  maxBodyBytes: number;
+}
+
+/** The answer to a successful publish. */
+export interface PublishResult {
+  room: string;
+  offset: number;
+  epoch: string;
+}
+
+const ROOM_RULE = "Room must be 1-128 characters of [A-Za-z0-9_.:@-]";
+
+/** Mounts `/api/*`. */
+export function mountApi(app: Hono, deps: ApiDeps): void {
+  const { hub, log, maxBodyBytes } = deps;
+  const check = deps.apiKey === "" ? undefined : bearerCheck(deps.apiKey);
+
+  app.use("/api/*", async (c, next) => {
+    if (check === undefined) {
+      return jsonError(
+        404,
+        "api_disabled",
+        "The HTTP API is disabled: set API_KEY to enable it",
+      );
+    }
+    const result = await check(c.req.header("authorization"));
+    if (result !== "ok") {
+      log.warn("API request refused", {
+        reason: result,
+        method: c.req.method,
+        path: c.req.path.slice(0, 200),
+        ip: remoteIp(c),
+      });
+      return unauthorized(result);
+    }
+    return await next();
+  });
+
+  app.get("/api/rooms", (c) => c.json({ rooms: hub.roomList() }));
+
+  app.get("/api/rooms/:room", async (c) => {
+    const room = c.req.param("room");
+    if (!isValidRoomName(room)) return jsonError(400, "bad_room", ROOM_RULE);
+    return c.json(await hub.roomInfo(room));
+  });
+
+  app.post("/api/rooms/:room/messages", async (c) => {
+    const room = c.req.param("room");
+    const refuse = (status: number, code: string, message: string) => {
+      log.info("API publish refused", { room: room.slice(0, 128), code });
+      return jsonError(status, code, message);
+    };
+    if (!isValidRoomName(room)) return refuse(400, "bad_room", ROOM_RULE);
+    if (!isJsonMediaType(c.req.header("content-type"))) {
+      return refuse(
+        415,
+        "unsupported_media_type",
+        "Content-Type must be application/json",
+      );
+    }
+    const tooLarge = () =>
+      refuse(413, "too_large", `Body exceeds ${maxBodyBytes} bytes`);
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && Number(declared) > maxBodyBytes) {
+      return tooLarge();
+    }
+    const bytes = await readAtMost(c.req.raw.body, maxBodyBytes);
+    if (bytes === undefined) return tooLarge();
+    let body: unknown;
+    try {
+      body = JSON.parse(
+        new TextDecoder("utf-8", { fatal: true }).decode(bytes),
+      );
+    } catch {
+      return refuse(400, "bad_json", "Body is not valid UTF-8 JSON");
+    }
+    const data = readData(body);
+    if (typeof data === "string") return refuse(400, "bad_body", data);
+    let stored;
+    try {
+      stored = await hub.publish(room, data.value, { from: "api" });
+    } catch (error) {
+      log.error("API publish failed", { room, error: String(error) });
+      return jsonError(500, "internal", "Publish failed; it may be retried");
+    }
+    log.debug("API publish", {
+      room,
+      offset: stored.offset,
+      bytes: bytes.length,
+    });
+    const result: PublishResult = {
+      room,
+      offset: stored.offset,
+      epoch: stored.epoch,
+    };
+    return c.json(result, 201);
+  });
+}
+
+/** `application/json`, with parameters (charset) or not. */
+function isJsonMediaType(contentType: string | undefined): boolean {
+  const type = contentType?.split(";", 1)[0]?.trim().toLowerCase();
+  return type === "application/json";
+}
+
+/**
+ * Reads a body, keeping at most `limit` bytes: returns undefined (and
+ * cancels the stream) as soon as more than `limit` bytes arrived, whatever
+ * `Content-Length` said, so a chunked or lying body is never buffered whole.
+ */
+export async function readAtMost(
+  body: ReadableStream<Uint8Array> | null,
+  limit: number,
+): Promise<Uint8Array | undefined> {
+  if (body === null) return new Uint8Array();
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        return undefined;
+      }
+      chunks.push(value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/** The body's `data`, or a message saying what is wrong with the body. */
+function readData(body: unknown): { value: Json } | string {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return 'Body must be a JSON object: {"data": <any JSON>}';
+  }
+  const extra = Object.keys(body).find((key) => key !== "data");
+  if (extra !== undefined) {
+    return `Unknown field "${
+      extra.slice(0, 32)
+    }": the body is {"data": <any JSON>}`;
+  }
+  const value: unknown = Reflect.get(body, "data");
+  if (value === undefined) return 'Field "data" is required';
+  if (!isJson(value)) return 'Field "data" must be JSON';
+  return { value };
+}
+
+/** The client's address, when the app runs under `Deno.serve`. */
+function remoteIp(c: Context): string {
+  const env: unknown = c.env;
+  if (typeof env !== "object" || env === null) return "";
+  const addr: unknown = Reflect.get(env, "remoteAddr");
+  if (typeof addr !== "object" || addr === null) return "";
+  const hostname: unknown = Reflect.get(addr, "hostname");
+  return typeof hostname === "string" ? hostname : "";
+}

@@ -1,0 +1,476 @@
+/**
+ * A raw WebSocket client on `Deno.connect` for conformance and abuse tests.
+ * It writes any handshake and any frame (opcode, RSV bits, masking, an
+ * announced length that differs from the payload, fragments) and reports
+ * what the server did: a frame, a close frame with its code, or a dropped
+ * TCP connection. Test-only: nothing here is careful about performance.
+ *
+ * @module
+ */
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** WebSocket opcodes (RFC 6455 §5.2). */
+export const OPCODE = {
+  CONTINUATION: 0x0,
+  TEXT: 0x1,
+  BINARY: 0x2,
+  CLOSE: 0x8,
+  PING: 0x9,
+  PONG: 0xa,
+} as const;
+
+/** The head of an HTTP response: status, headers and how long it took. */
+export interface HttpHead {
+  status: number;
+  headers: Headers;
+  /** Milliseconds from the first byte written to the end of the head. */
+  ms: number;
+}
+
+/** What {@linkcode rawRequest} saw: a response head, a drop or nothing. */
+export type RequestOutcome =
+  | ({ kind: "response" } & HttpHead)
+  | { kind: "dropped"; ms: number }
+  | { kind: "timeout"; ms: number };
+
+/** One frame to write. */
+export interface FrameOptions {
+  opcode: number;
+  /** Text is encoded as UTF-8. @default {empty} */
+  payload?: Uint8Array | string;
+  /** FIN bit. @default {true} */
+  fin?: boolean;
+  /** RSV1..RSV3 as a 3-bit number (RSV1 = 4). @default {0} */
+  rsv?: number;
+  /** Mask the payload, as RFC 6455 requires of clients. @default {true} */
+  mask?: boolean;
+  /** Payload length written in the header. @default {the payload's length} */
+  announcedLength?: number;
+}
+
+/** A frame received from the server. */
+export interface Frame {
+  fin: boolean;
+  rsv: number;
+  opcode: number;
+  payload: Uint8Array;
+}
+
+/** How a connection ended from the client's point of view. */
+export type Ending =
+  | { kind: "close"; code: number; reason: string; ms: number }
+  | { kind: "dropped"; ms: number }
+  | { kind: "timeout"; ms: number };
+
+/** Encodes one client frame. */
+export function encodeFrame(options: FrameOptions): Uint8Array {
+  const payload = typeof options.payload === "string"
+    ? encoder.encode(options.payload)
+    : options.payload ?? new Uint8Array();
+  const mask = options.mask ?? true;
+  const length = options.announcedLength ?? payload.length;
+  const extended = length < 126 ? 0 : length < 65_536 ? 2 : 8;
+  const head = new Uint8Array(2 + extended + (mask ? 4 : 0));
+  head[0] = ((options.fin ?? true) ? 0x80 : 0) |
+    (((options.rsv ?? 0) & 7) << 4) | (options.opcode & 0x0f);
+  const view = new DataView(head.buffer);
+  if (extended === 0) head[1] = length;
+  else if (extended === 2) {
+    head[1] = 126;
+    view.setUint16(2, length);
+  } else {
+    head[1] = 127;
+    view.setBigUint64(2, BigInt(length));
+  }
+  if (mask) head[1] = (head[1] ?? 0) | 0x80;
+  const out = new Uint8Array(head.length + payload.length);
+  out.set(head);
+  if (mask) {
+    const key = crypto.getRandomValues(new Uint8Array(4));
+    out.set(key, 2 + extended);
+    for (let i = 0; i < payload.length; i++) {
+      out[head.length + i] = (payload[i] ?? 0) ^ (key[i & 3] ?? 0);
+    }
+  } else {
+    out.set(payload, head.length);
+  }
+  return out;
+}
+
+/** A close frame payload: the code (2 bytes) and a UTF-8 reason. */
+export function closePayload(code: number, reason = ""): Uint8Array {
+  const text = encoder.encode(reason);
+  const out = new Uint8Array(2 + text.length);
+  new DataView(out.buffer).setUint16(0, code);
+  out.set(text, 2);
+  return out;
+}
+
+/** Options of {@linkcode RawWebSocket.open}. */
+export interface OpenOptions {
+  /** Request path. @default {"/ws"} */
+  path?: string;
+  /** Extra headers; `null` removes a default one. */
+  headers?: Record<string, string | null>;
+  /** How long to wait for the response head. @default {2000} */
+  timeoutMs?: number;
+}
+
+/** A raw client connection: the handshake done, frames in and out. */
+export class RawWebSocket implements AsyncDisposable {
+  /** The handshake's response (status 101). */
+  readonly response: HttpHead;
+  readonly #reader: ByteReader;
+
+  private constructor(reader: ByteReader, response: HttpHead) {
+    this.#reader = reader;
+    this.response = response;
+  }
+
+  /**
+   * Connects to 127.0.0.1:`port` and performs an upgrade handshake.
+   *
+   * @throws {Error} when the answer is not 101 with a correct
+   * `Sec-WebSocket-Accept`.
+   */
+  static async open(
+    port: number,
+    options: OpenOptions = {},
+  ): Promise<RawWebSocket> {
+    const key = btoa(
+      String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))),
+    );
+    const reader = new ByteReader(
+      await Deno.connect({ hostname: "127.0.0.1", port }),
+    );
+    const request = upgradeRequest(port, options.path ?? "/ws", {
+      "sec-websocket-key": key,
+      ...options.headers,
+    });
+    const started = performance.now();
+    await reader.write(encoder.encode(request));
+    const head = await reader.readHead(started + (options.timeoutMs ?? 2_000));
+    if (typeof head === "string" || head.status !== 101) {
+      await reader.close();
+      throw new Error(
+        `Handshake failed: ${typeof head === "string" ? head : head.status}`,
+      );
+    }
+    const expected = await acceptFor(key);
+    if (head.headers.get("sec-websocket-accept") !== expected) {
+      await reader.close();
+      throw new Error("Handshake failed: bad Sec-WebSocket-Accept");
+    }
+    return new RawWebSocket(reader, head);
+  }
+
+  /** Writes one frame; false if the server had already dropped the connection. */
+  send(frame: FrameOptions): Promise<boolean> {
+    return this.#reader.write(encodeFrame(frame));
+  }
+
+  /** Writes raw bytes; false if the server had already dropped the connection. */
+  sendBytes(bytes: Uint8Array): Promise<boolean> {
+    return this.#reader.write(bytes);
+  }
+
+  /** Sends a masked text frame. */
+  sendText(text: string): Promise<boolean> {
+    return this.send({ opcode: OPCODE.TEXT, payload: text });
+  }
+
+  /** The next frame, or `"dropped"`/`"timeout"`. */
+  async next(timeoutMs = 2_000): Promise<Frame | "dropped" | "timeout"> {
+    return await this.#reader.readFrame(performance.now() + timeoutMs);
+  }
+
+  /** The next text frame's content, skipping other frames; throws otherwise. */
+  async nextText(timeoutMs = 2_000): Promise<string> {
+    const deadline = performance.now() + timeoutMs;
+    while (true) {
+      const frame = await this.#reader.readFrame(deadline);
+      if (typeof frame === "string") {
+        throw new Error(`Expected a text frame, got ${frame}`);
+      }
+      if (frame.opcode === OPCODE.TEXT) return decoder.decode(frame.payload);
+      if (frame.opcode === OPCODE.CLOSE) {
+        throw new Error(`Expected a text frame, got close ${describe(frame)}`);
+      }
+    }
+  }
+
+  /**
+   * Reads until the connection ends: a close frame (answered, then the TCP
+   * connection is closed), a drop, or `timeoutMs`. Data frames are skipped.
+   */
+  async ending(timeoutMs = 3_000): Promise<Ending> {
+    const started = performance.now();
+    const deadline = started + timeoutMs;
+    while (true) {
+      const frame = await this.#reader.readFrame(deadline);
+      const ms = Math.round(performance.now() - started);
+      if (frame === "dropped" || frame === "timeout") {
+        await this.close();
+        return { kind: frame, ms };
+      }
+      if (frame.opcode !== OPCODE.CLOSE) continue;
+      const view = new DataView(
+        frame.payload.buffer,
+        frame.payload.byteOffset,
+        frame.payload.byteLength,
+      );
+      const code = frame.payload.length >= 2 ? view.getUint16(0) : 1005;
+      const reason = decoder.decode(frame.payload.subarray(2));
+      await this.#reader.write(
+        encodeFrame({ opcode: OPCODE.CLOSE, payload: closePayload(code) }),
+      );
+      await this.close();
+      return { kind: "close", code, reason, ms };
+    }
+  }
+
+  /** Closes the TCP connection (no close handshake). Idempotent. */
+  async close(): Promise<void> {
+    await this.#reader.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/** Formats an ending for messages and reports: "close 1009", "dropped"… */
+export function describeEnding(ending: Ending): string {
+  return ending.kind === "close" ? `close ${ending.code}` : ending.kind;
+}
+
+/**
+ * Connects to 127.0.0.1:`port`, writes `request` as it is, and waits for a
+ * response head (then closes). For handshakes the server must refuse.
+ */
+export async function rawRequest(
+  port: number,
+  request: string | Uint8Array,
+  timeoutMs = 2_000,
+): Promise<RequestOutcome> {
+  const reader = new ByteReader(
+    await Deno.connect({ hostname: "127.0.0.1", port }),
+  );
+  const started = performance.now();
+  let writing: Promise<boolean> | undefined;
+  try {
+    // Write and read at once: a server may answer before reading it all.
+    writing = reader.write(
+      typeof request === "string" ? encoder.encode(request) : request,
+    );
+    const head = await reader.readHead(started + timeoutMs);
+    const ms = Math.round(performance.now() - started);
+    if (typeof head === "string") return { kind: head, ms };
+    return { kind: "response", ...head };
+  } finally {
+    await reader.close();
+    await writing;
+  }
+}
+
+/** An upgrade request for `path`, with `headers` over the usual defaults. */
+export function upgradeRequest(
+  port: number,
+  path: string,
+  headers: Record<string, string | null> = {},
+  method = "GET",
+): string {
+  const all: Record<string, string | null> = {
+    host: `127.0.0.1:${port}`,
+    upgrade: "websocket",
+    connection: "Upgrade",
+    "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "sec-websocket-version": "13",
+    ...headers,
+  };
+  const lines = [`${method} ${path} HTTP/1.1`];
+  for (const [name, value] of Object.entries(all)) {
+    if (value !== null) lines.push(`${name}: ${value}`);
+  }
+  return lines.join("\r\n") + "\r\n\r\n";
+}
+
+/** The `Sec-WebSocket-Accept` value for `key` (RFC 6455 §4.2.2). */
+async function acceptFor(key: string): Promise<string> {
+  const digest = await crypto.subtle.digest(
+    "SHA-1",
+    encoder.encode(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"),
+  );
+  return btoa(String.fromCharCode(...new Uint8Array(digest)));
+}
+
+function describe(frame: Frame): string {
+  return `opcode ${frame.opcode}, ${frame.payload.length} bytes`;
+}
+
+/** Buffered reads with deadlines over one TCP connection. */
+class ByteReader {
+  readonly #conn: Deno.Conn;
+  #buffer = new Uint8Array(0);
+  /** The read in flight: kept across deadlines so no bytes are lost. */
+  #pending: Promise<Uint8Array | null> | undefined;
+  #ended = false;
+  #closed = false;
+
+  constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** Writes every byte; false when the peer has gone (reset, broken pipe). */
+  async write(bytes: Uint8Array): Promise<boolean> {
+    let written = 0;
+    try {
+      while (written < bytes.length) {
+        written += await this.#conn.write(bytes.subarray(written));
+      }
+      return true;
+    } catch (error) {
+      if (isPeerGone(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Reads an HTTP response head: status and headers; leftover bytes stay buffered. */
+  async readHead(deadline: number): Promise<HttpHead | "dropped" | "timeout"> {
+    const started = performance.now();
+    while (true) {
+      const end = indexOfHeadEnd(this.#buffer);
+      if (end >= 0) {
+        const text = new TextDecoder("latin1").decode(
+          this.#buffer.subarray(0, end),
+        );
+        this.#buffer = this.#buffer.slice(end + 4);
+        const [statusLine = "", ...lines] = text.split("\r\n");
+        const status = Number(statusLine.split(" ")[1]);
+        const headers = new Headers();
+        for (const line of lines) {
+          const colon = line.indexOf(":");
+          if (colon > 0) {
+            headers.append(line.slice(0, colon), line.slice(colon + 1).trim());
+          }
+        }
+        return { status, headers, ms: Math.round(performance.now() - started) };
+      }
+      const got = await this.#fill(deadline);
+      if (got !== "ok") return got;
+    }
+  }
+
+  /** Reads one whole frame. */
+  async readFrame(deadline: number): Promise<Frame | "dropped" | "timeout"> {
+    while (true) {
+      const frame = this.#parseFrame();
+      if (frame !== undefined) return frame;
+      const got = await this.#fill(deadline);
+      if (got !== "ok") return got;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed by the peer's reset.
+    }
+    // Let the read in flight settle, so no op outlives the test.
+    await this.#pending;
+  }
+
+  #parseFrame(): Frame | undefined {
+    const b = this.#buffer;
+    if (b.length < 2) return undefined;
+    const b0 = b[0] ?? 0;
+    const b1 = b[1] ?? 0;
+    let length = b1 & 0x7f;
+    let offset = 2;
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    if (length === 126) {
+      if (b.length < 4) return undefined;
+      length = view.getUint16(2);
+      offset = 4;
+    } else if (length === 127) {
+      if (b.length < 10) return undefined;
+      length = Number(view.getBigUint64(2));
+      offset = 10;
+    }
+    const masked = (b1 & 0x80) !== 0;
+    const keyAt = offset;
+    if (masked) offset += 4;
+    if (b.length < offset + length) return undefined;
+    const payload = b.slice(offset, offset + length);
+    if (masked) {
+      for (let i = 0; i < payload.length; i++) {
+        payload[i] = (payload[i] ?? 0) ^ (b[keyAt + (i & 3)] ?? 0);
+      }
+    }
+    this.#buffer = b.slice(offset + length);
+    return {
+      fin: (b0 & 0x80) !== 0,
+      rsv: (b0 >> 4) & 7,
+      opcode: b0 & 0x0f,
+      payload,
+    };
+  }
+
+  /** Appends the next chunk; reports a drop (EOF, reset) or the deadline. */
+  async #fill(deadline: number): Promise<"ok" | "dropped" | "timeout"> {
+    if (this.#ended || this.#closed) return "dropped";
+    this.#pending ??= this.#readChunk();
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) return "timeout";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), remaining);
+    });
+    const chunk = await Promise.race([this.#pending, timeout]);
+    clearTimeout(timer);
+    if (chunk === "timeout") return "timeout";
+    this.#pending = undefined;
+    if (chunk === null) {
+      this.#ended = true;
+      return "dropped";
+    }
+    const joined = new Uint8Array(this.#buffer.length + chunk.length);
+    joined.set(this.#buffer);
+    joined.set(chunk, this.#buffer.length);
+    this.#buffer = joined;
+    return "ok";
+  }
+
+  async #readChunk(): Promise<Uint8Array | null> {
+    const chunk = new Uint8Array(64 * 1024);
+    try {
+      const n = await this.#conn.read(chunk);
+      return n === null ? null : chunk.subarray(0, n);
+    } catch {
+      // Reset by the peer, or closed by us: either way, nothing more comes.
+      return null;
+    }
+  }
+}
+
+function indexOfHeadEnd(b: Uint8Array): number {
+  for (let i = 0; i + 3 < b.length; i++) {
+    if (b[i] === 13 && b[i + 1] === 10 && b[i + 2] === 13 && b[i + 3] === 10) {
+      return i;
+    }
+  }
+  return -1;
+}
+
+function isPeerGone(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.BadResource ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.Interrupted;
+}

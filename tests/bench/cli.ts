@@ -1,0 +1,107 @@
+/**
+ * Command line of `deno task bench` (tests/bench/run.ts).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { CONTESTANTS } from "./contestants.ts";
+import { type ScenarioName, SCENARIOS } from "./scenarios.ts";
+
+/** Parsed options. */
+export interface BenchOptions {
+  quick: boolean;
+  reps: number;
+  /** Contestant ids or groups to run (undefined: all). */
+  only: string[] | undefined;
+  scenarios: ScenarioName[];
+  pin: boolean;
+  maxMinutes: number;
+  roomcastEnv: Record<string, string>;
+  report: boolean;
+  /** Only regenerate the report from this results file. */
+  reportFrom: string | undefined;
+  help: boolean;
+}
+
+/** The `--help` text. */
+export const USAGE = `deno task bench [options]
+
+  --quick                 1 repetition, small counts (development)
+  --reps N                repetitions (default 5; 1 with --quick)
+  --only a,b              contestants: ${
+  [...new Set(CONTESTANTS.map((c) => c.group))].join(", ")
+}
+  --scenario a,b          scenarios: ${SCENARIOS.join(", ")}
+  --max-minutes M         time budget; later runs are skipped (default 30)
+  --roomcast-env K=V      extra env for roomcast servers (repeatable)
+  --no-pin                do not pin server and generator with taskset
+  --no-report             leave docs/benchmarks.md and .svg alone
+  --report-from FILE      only regenerate the report from a results file
+  --help`;
+
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+}
+
+function isScenario(name: string): name is ScenarioName {
+  return (SCENARIOS as readonly string[]).includes(name);
+}
+
+/** Parses `args`; throws a `RangeError` with a readable message. */
+export function parseCli(args: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      "quick": { type: "boolean", default: false },
+      "reps": { type: "string" },
+      "only": { type: "string" },
+      "scenario": { type: "string" },
+      "max-minutes": { type: "string" },
+      "roomcast-env": { type: "string", multiple: true },
+      "no-pin": { type: "boolean", default: false },
+      "no-report": { type: "boolean", default: false },
+      "report-from": { type: "string" },
+      "help": { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  const quick = values.quick ?? false;
+  const reps = Number(values.reps ?? (quick ? 1 : 5));
+  if (!Number.isInteger(reps) || reps < 1 || reps > 50) {
+    throw new RangeError(`--reps must be 1..50, got ${values.reps}`);
+  }
+  const only = list(values.only);
+  const groups = new Set(CONTESTANTS.flatMap((c) => [c.id, c.group]));
+  for (const id of only ?? []) {
+    if (!groups.has(id)) throw new RangeError(`--only: unknown "${id}"`);
+  }
+  const names = list(values.scenario) ?? [...SCENARIOS];
+  const scenarios = names.filter(isScenario);
+  for (const name of names) {
+    if (!isScenario(name)) {
+      throw new RangeError(`--scenario: unknown "${name}"`);
+    }
+  }
+  const maxMinutes = Number(values["max-minutes"] ?? 30);
+  if (!(maxMinutes > 0)) throw new RangeError("--max-minutes must be > 0");
+  const roomcastEnv: Record<string, string> = {};
+  for (const pair of values["roomcast-env"] ?? []) {
+    const eq = pair.indexOf("=");
+    if (eq < 1) throw new RangeError(`--roomcast-env wants K=V, got "${pair}"`);
+    roomcastEnv[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return {
+    quick,
+    reps,
+    only,
+    scenarios,
+    pin: !(values["no-pin"] ?? false),
+    maxMinutes,
+    roomcastEnv,
+    report: !(values["no-report"] ?? false),
+    reportFrom: values["report-from"],
+    help: values.help ?? false,
+  };
+}

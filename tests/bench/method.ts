@@ -1,0 +1,85 @@
+/**
+ * The fixed prose of docs/benchmarks.md: method and how to run. Kept apart
+ * from the generated tables so it is easy to edit.
+ *
+ * @module
+ */
+
+/** Markdown sections "Method" and "How to run". */
+export const METHOD_MARKDOWN = `
+## Method
+
+- **One command, one machine, loopback only.** \`deno task bench\` installs the
+  peers (\`npm install --prefix tests/bench/.peers ws@8 socket.io@4 bun@1.4.5\`),
+  compiles the generator with \`cc -O2\`, then runs every contestant one after
+  another. Each run starts a fresh server, waits for its readiness line, runs
+  one measurement and stops the server by PID.
+- **Generator**: a native C epoll client (\`tests/bench/loadgen*.c\`): one
+  process, N subscribers plus publishers, its own RFC 6455 handshake and
+  masked frames. It speaks roomcast's protocol (join, publish with
+  \`echo:false\`), a raw relay (bare Deno, ws, Bun) and Engine.IO 4 /
+  Socket.IO 5 packets. Payloads are 64-byte strings carrying a sequence number
+  and the send time on \`CLOCK_MONOTONIC\`, so latency is receive − send on
+  one clock. Before measuring, probe messages are published until every
+  subscriber has received one (no connection is counted before it is in its
+  room). Losses and duplicates are counted per message.
+- **Pinning and CPU**: servers run on one core and the generator on the other
+  (\`taskset\`). CPU is read from \`/proc/<pid>/stat\` (utime + stime) for the
+  server and from the generator's own clock, over the measured window;
+  "other CPU" is everything else on the machine (\`/proc/stat\`). A throughput
+  result whose server stayed below 0.9 CPU is labelled **generator-bound**: it
+  is a lower bound of the server, not its limit. Runs with other CPU above 0.2
+  are labelled **noisy**.
+- **Repetitions**: 5 by default (\`--reps\`), contestants interleaved within
+  each repetition. Cells show median [min–max] (and CV for the headline).
+  Ratios are **paired**: contestant ÷ baseline within the same repetition,
+  then median [min–max] of those ratios.
+- **Scenarios**
+  - *Fan-out*: 1 publisher, N subscribers in one room (N = 100, 1000 and the
+    largest the open-file limit allows, at most 9000), 4 messages in flight;
+    ~450k measured deliveries per run after a 10 % warm-up.
+  - *Fixed load*: 1→1000 at half of bare Deno's fan-out capacity (measured
+    in the first repetition), 4 s; p50/p99/p999 and server CPU per delivery.
+    The fairest efficiency comparison: nobody is saturated.
+  - *Rooms*: 100 rooms × 10 members, everyone publishing, each member keeping
+    one message in flight; deliveries/s and latency.
+  - *Connection storm*: 10,000 connections, 256 handshakes in flight;
+    connections/s, failures, and RSS per idle connection
+    (\`/proc/<pid>/status\` VmRSS after 2 s of settling, minus RSS before,
+    no forced GC).
+  - *Cross-isolate hop*: roomcast \`--parallel\` (2 isolates on the server core)
+    with every subscriber on the publisher's isolate, or every subscriber on
+    the other one (the generator reads the isolate from the \`welcome\`
+    connection id and redials until placement fits), against single-isolate
+    roomcast; fan-out 1→500 and a 1→1 relay with one message in flight.
+- **roomcast as shipped**, except for the abuse limits: all load comes from
+  127.0.0.1, so per-IP, per-connection rate and connection-count limits are
+  lifted and clients connect anonymously (each a distinct presence member);
+  the "roomcast settings" row above lists them. Otherwise defaults (Deno KV
+  history in a fresh file per run, presence on); readiness from its
+  "Listening on" log line;
+  \`--roomcast-env K=V\` adds settings (a future frame-coalescing switch is one
+  more roomcast contestant with its env in \`tests/bench/contestants.ts\`).
+- **Failures**: a case a contestant failed (e.g. could not connect every
+  subscriber within the connect limit) is reported with the reason and not
+  retried in later repetitions.
+- **Bounds**: every run has a message or connection count, a time limit and
+  a generator self-exit timer; the whole run has a time budget
+  (\`--max-minutes\`, default 30; a full run takes about 20–25 minutes).
+
+## How to run
+
+\`\`\`sh
+deno task bench                       # full run, 5 repetitions (≈ 20–25 min)
+deno task bench --quick               # 1 repetition, small counts (≈ 2–3 min)
+deno task bench --reps 3 --only roomcast,deno-bare --scenario fanout,fixed
+deno task bench --roomcast-env SOME_FLAG=1   # pass env to roomcast contestants
+deno task bench --report-from tests/bench/results/<file>.json   # redo the report
+\`\`\`
+
+Results go to \`tests/bench/results/<date>.json\`; this page and
+\`docs/benchmarks.svg\` are regenerated (\`--no-report\` leaves them alone). Run
+it on a quiet machine: other load shows up as "other CPU" and as noise. The
+smoke test \`tests/bench/bench_smoke_test.ts\` (part of \`deno task test\`) runs
+the harness with tiny counts and checks only that every message arrived.
+`;
