@@ -230,6 +230,10 @@ export class Hub {
       protocol: PROTOCOL_VERSION,
       memberId: connection.memberId,
       maxMessageBytes: limits.maxMessageBytes,
+      rateLimit: {
+        perSecond: limits.rateLimitPerS,
+        burst: limits.rateLimitBurst,
+      },
     }));
     return connection;
   }

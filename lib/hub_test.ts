@@ -56,6 +56,7 @@ Deno.test("Hub.connect() greets with welcome", async () => {
     protocol: 1,
     memberId: connection.id,
     maxMessageBytes: 100,
+    rateLimit: { perSecond: 1_000, burst: 1_000 },
   }]);
   await close();
 });

@@ -102,6 +102,16 @@ export interface WelcomeMessage {
   memberId: string;
   /** Largest message the server accepts, in UTF-8 bytes; larger closes with 1009 (absent from servers before it was added). */
   maxMessageBytes?: number;
+  /** The connection's inbound budget: a client that paces itself to it is never refused. */
+  rateLimit?: RateLimit;
+}
+
+/** A token bucket: `burst` messages at once, refilled at `perSecond`. */
+export interface RateLimit {
+  /** Refill rate, messages per second. */
+  perSecond: number;
+  /** Bucket size: messages that may be sent at once. */
+  burst: number;
 }
 
 /**
@@ -122,7 +132,9 @@ export interface JoinedMessage {
 
 /** A member of a room: a user id (one per user, whatever its tabs) and metadata. */
 export interface PresenceMember {
+  /** Member id: the user, shared by all its connections. */
   id: string;
+  /** Metadata from its join (e.g. `{name}`), at most 1 KiB. */
   meta: Json;
 }
 
@@ -143,10 +155,15 @@ export interface LeftMessage {
 /** A message published to a room. `ts` is server time in ms since the epoch. */
 export interface RoomMessage {
   type: "message";
+  /** The room it was published to. */
   room: string;
+  /** The published JSON value. */
   data: Json;
+  /** Its position in the room: one more than the previous message. */
   offset: number;
+  /** The sequence `offset` belongs to. */
   epoch: string;
+  /** Server time of the publish, ms since the Unix epoch. */
   ts: number;
   /** Connection id of the publisher, or `"api"` for the HTTP API. */
   from: string;
@@ -169,8 +186,11 @@ export interface PongMessage {
 /** A request failed; the connection stays open. `ref` is the failed message's `id`. */
 export interface ErrorMessage {
   type: "error";
+  /** Stable error code: branch on it. */
   code: ErrorCode;
+  /** Human-readable explanation. */
   message: string;
+  /** The `id` of the client message that failed, when it had one. */
   ref?: MessageId;
 }
 
@@ -388,6 +408,17 @@ export function parseServerMessage(text: string): ServerMessage {
       };
       if (value.maxMessageBytes !== undefined) {
         welcome.maxMessageBytes = int("maxMessageBytes");
+      }
+      const rate = value.rateLimit;
+      if (rate !== undefined) {
+        if (
+          !isRecord(rate) || typeof rate.perSecond !== "number" ||
+          typeof rate.burst !== "number" || rate.perSecond <= 0 ||
+          rate.burst < 1
+        ) {
+          throw bad("rateLimit");
+        }
+        welcome.rateLimit = { perSecond: rate.perSecond, burst: rate.burst };
       }
       return welcome;
     }

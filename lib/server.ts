@@ -124,14 +124,24 @@ export async function startServer(
       : { staticRoot: options.staticRoot }),
   });
 
-  const tls = await readTls(config);
-  const server = Deno.serve({
-    port: config.port,
-    hostname: config.host,
-    reusePort: options.reusePort ?? false,
-    onListen() {},
-    ...tls,
-  }, app.fetch);
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    const tls = await readTls(config);
+    server = Deno.serve({
+      port: config.port,
+      hostname: config.host,
+      reusePort: options.reusePort ?? false,
+      onListen() {},
+      ...tls,
+    }, app.fetch);
+  } catch (error) {
+    // Could not listen (address in use, bad certificate): release what we opened.
+    hub.shutdown();
+    await bus.close();
+    clearInterval(sweep);
+    if (ownsHistory) await history.close();
+    throw error;
+  }
   let stopping: Promise<void> | undefined;
   async function stop(code: number, reason: string): Promise<void> {
     hub.shutdown(code, reason);

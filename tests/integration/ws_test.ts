@@ -131,3 +131,15 @@ Deno.test("a closed client leaves every room", async () => {
   await probe.next("pong");
   assert.deepEqual(server.hub.stats(), { connections: 1, rooms: 0 });
 });
+
+Deno.test("a server that cannot listen releases what it opened and says why", async () => {
+  await using first = await startTestServer();
+  await assert.rejects(
+    startTestServer({ env: { PORT: String(first.addr.port) } }),
+    (error: unknown) => error instanceof Deno.errors.AddrInUse,
+  );
+  // The first server still serves (and the sanitizers saw no leak).
+  await using client = await TestClient.open(first.wsUrl);
+  client.send({ type: "ping", id: 1 });
+  assert.equal((await client.next("pong")).id, 1);
+});
