@@ -91,6 +91,8 @@ export interface Config {
   maxUpgradesPerSPerIp: number;
   /** Open connections on this node; more get 503 before the upgrade. `MAX_CONNECTIONS`. @default {10000} */
   maxConnections: number;
+  /** Frame coalescing window for clients that negotiated `roomcast.v1.batch`, in ms: a message this soon after the previous send waits (one timer tick) to share a frame. 0 disables. `COALESCE_MS`. @default {1} */
+  coalesceMs: number;
   /** TLS certificate (PEM file); with `TLS_KEY_FILE` the server speaks https/wss. `TLS_CERT_FILE`. @default {""} */
   tlsCertFile: string;
   /** TLS private key (PEM file). `TLS_KEY_FILE`. @default {""} */
@@ -142,6 +144,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   maxConnectionsPerIp: 50,
   maxUpgradesPerSPerIp: 10,
   maxConnections: 10_000,
+  coalesceMs: 1,
   tlsCertFile: "",
   tlsKeyFile: "",
 };
@@ -244,6 +247,7 @@ export function parseConfig(
       1,
     ),
     maxConnections: int(env, "MAX_CONNECTIONS", d.maxConnections, 1),
+    coalesceMs: int(env, "COALESCE_MS", d.coalesceMs, 0, 10_000),
     tlsCertFile: env.get("TLS_CERT_FILE")?.trim() ?? d.tlsCertFile,
     tlsKeyFile: env.get("TLS_KEY_FILE")?.trim() ?? d.tlsKeyFile,
   };

@@ -46,6 +46,7 @@ Deno.test("parseConfig() reads every variable", () => {
     MAX_CONNECTIONS_PER_IP: "6",
     MAX_UPGRADES_PER_S_PER_IP: "7",
     MAX_CONNECTIONS: "8",
+    COALESCE_MS: "3",
     TLS_CERT_FILE: "c.pem",
     TLS_KEY_FILE: "k.pem",
   };
@@ -87,6 +88,7 @@ Deno.test("parseConfig() reads every variable", () => {
     maxConnectionsPerIp: 6,
     maxUpgradesPerSPerIp: 7,
     maxConnections: 8,
+    coalesceMs: 3,
     tlsCertFile: "c.pem",
     tlsKeyFile: "k.pem",
   });

@@ -32,6 +32,8 @@ export interface ConnectionOptions {
   memberId?: string;
   /** What the connection may do. @default {anything} */
   access?: Access;
+  /** The client accepts batch frames (a JSON array of messages). @default {false} */
+  batch?: boolean;
 }
 
 /** Room permissions of a connection (from its token, or open for anonymous clients). */
@@ -54,6 +56,8 @@ export class Connection {
   readonly rooms: Set<string> = new Set();
   /** What it may do. */
   readonly access: Access;
+  /** Whether it accepts batch frames (negotiated as `roomcast.v1.batch`). */
+  readonly batch: boolean;
   #socket: SocketLike;
   #options: ConnectionOptions;
   #closed = false;
@@ -63,6 +67,7 @@ export class Connection {
     this.id = id;
     this.memberId = options.memberId ?? id;
     this.access = options.access ?? OPEN_ACCESS;
+    this.batch = options.batch ?? false;
     this.#socket = socket;
     this.#options = options;
   }

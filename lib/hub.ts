@@ -52,6 +52,8 @@ export interface HubLimits {
   rateLimitStrikes: number;
   /** Rooms one connection may be in at once. */
   maxRoomsPerConnection: number;
+  /** Frame coalescing window for batch clients, ms (0: never wait). */
+  coalesceMs: number;
 }
 
 /** Who a new connection is: from its token, or anonymous. */
@@ -62,6 +64,8 @@ export interface ConnectOptions {
   access?: Access;
   /** When its token expires (ms since the Unix epoch): it is closed with 4401 then. */
   expiresAt?: number;
+  /** It negotiated batch frames (`roomcast.v1.batch`). */
+  batch?: boolean;
 }
 
 /** Per-connection state the hub keeps beside the connection. */
@@ -118,7 +122,7 @@ export interface HubStats {
 
 /** Routes frames between connections, rooms and the bus. */
 export class Hub {
-  readonly #rooms = new RoomRegistry();
+  readonly #rooms: RoomRegistry;
   readonly #streams = new Map<string, RoomStream>();
   readonly #connections = new Map<Connection, ConnectionState>();
   readonly #publisher: Publisher;
@@ -133,6 +137,7 @@ export class Hub {
   constructor(options: HubOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#rooms = new RoomRegistry({ coalesceMs: options.limits.coalesceMs });
     this.#unsubscribe = options.bus.subscribe((event) =>
       this.#onBusEvent(event)
     );
@@ -207,6 +212,7 @@ export class Hub {
       onClose: (c, code) => this.disconnect(c, code),
       ...(options.memberId === undefined ? {} : { memberId: options.memberId }),
       ...(options.access === undefined ? {} : { access: options.access }),
+      ...(options.batch === undefined ? {} : { batch: options.batch }),
     });
     const now = this.#now();
     const expiry = options.expiresAt === undefined ? undefined : setTimeout(
@@ -329,6 +335,7 @@ export class Hub {
     for (const connection of [...this.#connections.keys()]) {
       connection.close(code, reason);
     }
+    this.#rooms.close();
     for (const stream of this.#streams.values()) stream.close();
     this.#streams.clear();
     this.#presence.close();

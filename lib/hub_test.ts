@@ -30,6 +30,7 @@ function makeHub(
       rateLimitBurst: 1_000,
       rateLimitStrikes: 3,
       maxRoomsPerConnection: 3,
+      coalesceMs: 1,
     },
     now,
   });

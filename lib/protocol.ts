@@ -16,6 +16,13 @@ export const PROTOCOL_VERSION = 1;
 /** The WebSocket subprotocol name for version 1. */
 export const SUBPROTOCOL = "roomcast.v1";
 
+/**
+ * Version 1 with frame coalescing: besides single messages, the server may
+ * send a JSON array of messages in one frame. Offer it before
+ * {@linkcode SUBPROTOCOL}; the server answers with the one it speaks.
+ */
+export const SUBPROTOCOL_BATCH = "roomcast.v1.batch";
+
 /** Longest accepted message or ping `id` (characters). */
 export const MAX_ID_LENGTH = 128;
 
@@ -368,7 +375,10 @@ export function parseClientMessage(text: string): ClientMessage {
  * @throws {ProtocolError} when the frame is not a known server message.
  */
 export function parseServerMessage(text: string): ServerMessage {
-  const value = parseJson(text);
+  return parseServerValue(parseJson(text));
+}
+
+function parseServerValue(value: unknown): ServerMessage {
   if (!isRecord(value)) {
     throw new ProtocolError(ERROR_CODE.BAD_MESSAGE, "Not a JSON object");
   }
@@ -489,6 +499,21 @@ export function parseServerMessage(text: string): ServerMessage {
         `Unknown server message type "${String(value.type).slice(0, 32)}"`,
       );
   }
+}
+
+/**
+ * Parses one server text frame into its messages: one, or several when the
+ * frame is a batch (`[m1, m2, …]`, only on `roomcast.v1.batch`).
+ *
+ * @throws {ProtocolError} when the frame or any message in it is invalid.
+ */
+export function parseServerFrame(text: string): ServerMessage[] {
+  if (!text.startsWith("[")) return [parseServerMessage(text)];
+  const items = parseJson(text);
+  if (!Array.isArray(items)) {
+    throw new ProtocolError(ERROR_CODE.BAD_MESSAGE, "Bad batch frame");
+  }
+  return items.map(parseServerValue);
 }
 
 /** Serializes a server message to its text frame. */

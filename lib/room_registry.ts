@@ -20,9 +20,52 @@ export interface Member {
   pending: StreamMessage[] | null;
 }
 
+/** Per-room coalescing state. */
+interface BatchState {
+  /** Members that accept batch frames. */
+  batchers: number;
+  /** When the last message went out unqueued, ms. */
+  lastSend: number;
+  /** Messages waiting for the flush, if any. */
+  queue: StreamMessage[] | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Options for {@linkcode RoomRegistry}. */
+export interface RoomRegistryOptions {
+  /** A message this soon after the previous send waits to share a frame, ms. @default {1} */
+  coalesceMs?: number;
+  /** Monotonic clock, ms. @default {performance.now} */
+  now?: () => number;
+}
+
+/** Sends one message to one member, once, in order (or holds it while pending). */
+function deliver(
+  connection: Connection,
+  member: Member,
+  message: StreamMessage,
+): void {
+  if (member.pending !== null) {
+    member.pending.push(message);
+    return;
+  }
+  if (message.offset <= member.last || connection.id === message.except) return;
+  member.last = message.offset;
+  connection.send(message.frame);
+}
+
 /** The local rooms of one isolate. */
 export class RoomRegistry {
   #rooms = new Map<string, Map<Connection, Member>>();
+  #batches = new Map<string, BatchState>();
+  readonly #coalesceMs: number;
+  readonly #now: () => number;
+
+  /** Creates an empty registry. */
+  constructor(options: RoomRegistryOptions = {}) {
+    this.#coalesceMs = options.coalesceMs ?? 1;
+    this.#now = options.now ?? (() => performance.now());
+  }
 
   /** Number of rooms with at least one local member. */
   get size(): number {
@@ -43,6 +86,7 @@ export class RoomRegistry {
     const member: Member = { last: 0, pending: [] };
     members.set(connection, member);
     connection.rooms.add(room);
+    if (connection.batch) this.#batchState(room).batchers += 1;
     return member;
   }
 
@@ -56,7 +100,15 @@ export class RoomRegistry {
     const members = this.#rooms.get(room);
     if (members === undefined || !members.delete(connection)) return false;
     connection.rooms.delete(room);
-    if (members.size === 0) this.#rooms.delete(room);
+    const state = this.#batches.get(room);
+    if (state !== undefined && connection.batch) state.batchers -= 1;
+    if (members.size === 0) {
+      this.#rooms.delete(room);
+      if (state !== undefined) {
+        clearTimeout(state.timer);
+        this.#batches.delete(room);
+      }
+    }
     return true;
   }
 
@@ -80,27 +132,83 @@ export class RoomRegistry {
   /**
    * Sends a message, serialized once, to every live member of its room
    * (except `message.except`) that has not had its offset yet; pending
-   * members hold it. A failing member never stops the loop. Returns how many
-   * sends succeeded.
+   * members hold it. A failing member never stops the loop.
+   *
+   * Frame coalescing: members that negotiated batch frames get a message at
+   * once after a quiet period, but messages following the previous send
+   * within `coalesceMs` wait (at most one timer tick) and go out together as
+   * one frame `[m1,m2,…]`, built once per room, not per member.
    */
-  broadcast(room: string, message: StreamMessage): number {
+  broadcast(room: string, message: StreamMessage): void {
     const members = this.#rooms.get(room);
-    if (members === undefined) return 0;
-    let sent = 0;
+    if (members === undefined) return;
+    const state = this.#batchState(room);
+    const now = this.#now();
+    const queue = state.batchers > 0 && this.#coalesceMs > 0 &&
+      (state.queue !== undefined || now - state.lastSend < this.#coalesceMs);
+    if (queue) {
+      if (state.queue === undefined) {
+        state.queue = [];
+        state.timer = setTimeout(() => this.#flush(room), 0);
+      }
+      state.queue.push(message);
+    } else {
+      state.lastSend = now;
+    }
     // A send may close a slow member, which leaves the room mid-loop: a Map
     // iterator tolerates that (deleted members are simply not visited).
     for (const [connection, member] of members) {
-      if (member.pending !== null) {
-        member.pending.push(message);
-        continue;
-      }
-      if (message.offset <= member.last || connection.id === message.except) {
-        continue;
-      }
-      member.last = message.offset;
-      if (connection.send(message.frame)) sent += 1;
+      if (queue && connection.batch && member.pending === null) continue;
+      deliver(connection, member, message);
     }
-    return sent;
+  }
+
+  #flush(room: string): void {
+    const state = this.#batches.get(room);
+    const messages = state?.queue;
+    if (state === undefined || messages === undefined) return;
+    state.queue = undefined;
+    state.timer = undefined;
+    state.lastSend = this.#now();
+    const members = this.#rooms.get(room);
+    if (members === undefined || messages.length === 0) return;
+    const first = messages[0]!.offset;
+    const excluded = new Set(messages.map((m) => m.except));
+    let frame: string | undefined;
+    for (const [connection, member] of members) {
+      if (!connection.batch || member.pending !== null) continue;
+      const clean = messages.length > 1 && member.last < first &&
+        !excluded.has(connection.id);
+      if (!clean) {
+        for (const message of messages) deliver(connection, member, message);
+        continue;
+      }
+      frame ??= `[${messages.map((m) => m.frame).join(",")}]`;
+      member.last = messages.at(-1)!.offset;
+      connection.send(frame);
+    }
+  }
+
+  /** Sends what is queued now and stops the timers (shutdown). */
+  close(): void {
+    for (const [room, state] of this.#batches) {
+      clearTimeout(state.timer);
+      this.#flush(room);
+    }
+  }
+
+  #batchState(room: string): BatchState {
+    let state = this.#batches.get(room);
+    if (state === undefined) {
+      state = {
+        batchers: 0,
+        lastSend: -Infinity,
+        queue: undefined,
+        timer: undefined,
+      };
+      this.#batches.set(room, state);
+    }
+    return state;
   }
 
   /** Sends a frame outside the offset stream (presence) to live members except one. */

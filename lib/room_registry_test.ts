@@ -5,10 +5,16 @@ import { Metrics } from "./metrics.ts";
 import { RoomRegistry } from "./room_registry.ts";
 import type { StreamMessage } from "./room_stream.ts";
 
-function conn(id: string, socket = new FakeSocket(), maxBufferedBytes = 1024) {
+function conn(
+  id: string,
+  socket = new FakeSocket(),
+  maxBufferedBytes = 1024,
+  batch = false,
+) {
   return new Connection(id, socket, {
     maxBufferedBytes,
     metrics: new Metrics(),
+    batch,
   });
 }
 
@@ -49,9 +55,9 @@ Deno.test("RoomRegistry.broadcast() sends one frame to live members except one",
   joinLive(rooms, "x", a!);
   joinLive(rooms, "x", b!);
   joinLive(rooms, "y", c!);
-  assert.equal(rooms.broadcast("x", msg(1, a!.id)), 1);
+  rooms.broadcast("x", msg(1, a!.id));
   assert.deepEqual(sockets.map((s) => s.sent), [[], ["F1"], []]);
-  assert.equal(rooms.broadcast("none", msg(1)), 0);
+  rooms.broadcast("none", msg(1));
 });
 
 Deno.test("RoomRegistry never sends an offset twice to a member", () => {
@@ -87,8 +93,32 @@ Deno.test("RoomRegistry.broadcast() goes on past failing and slow members", () =
   const healthy = new FakeSocket();
   const members = [conn("f", failing), conn("s", slow), conn("h", healthy)];
   for (const m of members) joinLive(rooms, "x", m);
-  assert.equal(rooms.broadcast("x", msg(1)), 1);
+  rooms.broadcast("x", msg(1));
   assert.deepEqual(healthy.sent, ["F1"]);
   assert.equal(failing.closedWith?.code, 1011);
   assert.equal(slow.closedWith?.code, 1013);
+});
+
+Deno.test("RoomRegistry coalesces a burst into one frame for batch members only", async () => {
+  let now = 0;
+  const rooms = new RoomRegistry({ coalesceMs: 1, now: () => now });
+  const batchSocket = new FakeSocket();
+  const plainSocket = new FakeSocket();
+  const excluded = new FakeSocket();
+  joinLive(rooms, "x", conn("b", batchSocket, 1024, true));
+  joinLive(rooms, "x", conn("p", plainSocket));
+  joinLive(rooms, "x", conn("e", excluded, 1024, true));
+  rooms.broadcast("x", msg(1)); // after a quiet period: at once, to everyone
+  assert.deepEqual(batchSocket.sent, ["F1"]);
+  rooms.broadcast("x", msg(2)); // within 1 ms: queued for batch members
+  rooms.broadcast("x", msg(3, "e")); // not for "e"
+  now = 0.5;
+  rooms.broadcast("x", msg(4));
+  assert.deepEqual(plainSocket.sent, ["F1", "F2", "F3", "F4"]); // never waits
+  assert.deepEqual(batchSocket.sent, ["F1"]);
+  await new Promise((resolve) => setTimeout(resolve, 0)); // the flush tick
+  assert.deepEqual(batchSocket.sent, ["F1", "[F2,F3,F4]"]);
+  // The excluded member gets its messages one by one, without its own.
+  assert.deepEqual(excluded.sent, ["F1", "F2", "F4"]);
+  rooms.close();
 });

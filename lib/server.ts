@@ -109,6 +109,7 @@ export async function startServer(
       rateLimitBurst: config.rateLimitBurst,
       rateLimitStrikes: config.rateLimitStrikes,
       maxRoomsPerConnection: config.maxRoomsPerConnection,
+      coalesceMs: config.coalesceMs,
     },
   });
   const verifier = await verifierFor(config);

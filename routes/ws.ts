@@ -14,7 +14,11 @@ import type { ConnectOptions, Hub } from "../lib/hub.ts";
 import { jsonError } from "../lib/http_error.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Metrics } from "../lib/metrics.ts";
-import { isValidRoomName, SUBPROTOCOL } from "../lib/protocol.ts";
+import {
+  isValidRoomName,
+  SUBPROTOCOL,
+  SUBPROTOCOL_BATCH,
+} from "../lib/protocol.ts";
 import { KeyedLimiter } from "../lib/rate_limit.ts";
 import { OpenSockets } from "./_open_sockets.ts";
 
@@ -114,12 +118,19 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       });
     }
 
-    // Answer with our fixed protocol name only, never with a token entry.
+    // Answer with one of our fixed protocol names, never with a token entry;
+    // batch frames when the client offers them.
+    const batch = offered.includes(SUBPROTOCOL_BATCH);
+    const protocol = batch
+      ? SUBPROTOCOL_BATCH
+      : offered.includes(SUBPROTOCOL)
+      ? SUBPROTOCOL
+      : undefined;
     let upgraded: { socket: WebSocket; response: Response };
     try {
       upgraded = Deno.upgradeWebSocket(req, {
         idleTimeout: config.idleTimeoutS,
-        ...(offered.includes(SUBPROTOCOL) ? { protocol: SUBPROTOCOL } : {}),
+        ...(protocol === undefined ? {} : { protocol }),
       });
     } catch (error) {
       return jsonError(
@@ -133,7 +144,7 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     const { socket, response } = upgraded;
     sockets.add(socket, ip);
     socket.addEventListener("open", () => {
-      const connection = hub.connect(socket, who);
+      const connection = hub.connect(socket, { ...who, batch });
       socket.addEventListener(
         "message",
         (event) => hub.receive(connection, event.data),

@@ -90,15 +90,24 @@ export class TestClient implements AsyncDisposable {
   connectionId = "";
   /** The presence member id from `welcome`. */
   memberId = "";
+  /** Text frames received (a batch frame counts once). */
+  frames = 0;
 
   private constructor(socket: WebSocket) {
     this.socket = socket;
     socket.onmessage = (event: MessageEvent<unknown>) => {
       if (typeof event.data !== "string") return;
-      const message: ServerMessage = JSON.parse(event.data);
-      (message.type === "presence" ? this.#presence : this.#queue).push(
-        message,
-      );
+      this.frames += 1;
+      const parsed: unknown = JSON.parse(event.data);
+      // A batch frame (roomcast.v1.batch) carries several messages.
+      const messages: ServerMessage[] = Array.isArray(parsed)
+        ? parsed
+        : [parsed as ServerMessage];
+      for (const message of messages) {
+        (message.type === "presence" ? this.#presence : this.#queue).push(
+          message,
+        );
+      }
       for (const wake of this.#waiters.splice(0)) wake();
     };
     this.closed = new Promise((resolve) => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { startTestServer, TestClient } from "../_harness.ts";
+import { report, startTestServer, TestClient } from "../_harness.ts";
 
 Deno.test("GET /ws without an upgrade answers 426 with a JSON error", async () => {
   await using server = await startTestServer();
@@ -142,4 +142,34 @@ Deno.test("a server that cannot listen releases what it opened and says why", as
   await using client = await TestClient.open(first.wsUrl);
   client.send({ type: "ping", id: 1 });
   assert.equal((await client.next("pong")).id, 1);
+});
+
+Deno.test("roomcast.v1.batch: a burst reaches a batch client in fewer frames, same messages, same order", async () => {
+  // A wide window makes the coalescing deterministic for the test.
+  await using server = await startTestServer({ env: { COALESCE_MS: "1000" } });
+  await using batch = await TestClient.open(server.wsUrl, [
+    "roomcast.v1.batch",
+    "roomcast.v1",
+  ]);
+  assert.equal(batch.socket.protocol, "roomcast.v1.batch");
+  await using plain = await TestClient.open(server.wsUrl);
+  await using publisher = await TestClient.open(server.wsUrl);
+  for (const c of [batch, plain, publisher]) await c.join("r");
+  const framesBefore = { batch: batch.frames, plain: plain.frames };
+  for (let i = 1; i <= 200; i++) {
+    publisher.send({ type: "publish", room: "r", data: i, echo: false });
+  }
+  for (const client of [batch, plain]) {
+    for (let i = 1; i <= 200; i++) {
+      const m = await client.next("message");
+      assert.deepEqual([m.data, m.offset], [i, i]);
+    }
+  }
+  const batchFrames = batch.frames - framesBefore.batch;
+  const plainFrames = plain.frames - framesBefore.plain;
+  report(
+    `coalescing: 200 messages in ${batchFrames} batch frames vs ${plainFrames} plain frames`,
+  );
+  assert.equal(plainFrames, 200);
+  assert.ok(batchFrames < 200, `${batchFrames} frames`);
 });
