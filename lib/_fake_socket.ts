@@ -25,6 +25,24 @@ export class FakeSocket implements SocketLike {
     for (const wake of this.#onSend) wake();
   }
 
+  /** Resolves once `count` raw frames (of any kind) were sent. */
+  waitForFrames(count: number, timeoutMs = 10_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#onSend.delete(check);
+        reject(new Error(`Timed out waiting for ${count} frames`));
+      }, timeoutMs);
+      const check = () => {
+        if (this.sent.length < count) return;
+        this.#onSend.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#onSend.add(check);
+      check();
+    });
+  }
+
   /**
    * Resolves once `count` frames of `type` were sent; rejects after
    * `timeoutMs` (a safety net against a hung test, not a timing assertion).

@@ -137,7 +137,10 @@ export class Hub {
   constructor(options: HubOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#rooms = new RoomRegistry({ coalesceMs: options.limits.coalesceMs });
+    this.#rooms = new RoomRegistry({
+      coalesceMs: options.limits.coalesceMs,
+      metrics: options.metrics,
+    });
     this.#unsubscribe = options.bus.subscribe((event) =>
       this.#onBusEvent(event)
     );

@@ -36,6 +36,8 @@ export const METRIC_HELP = {
   "upgrades_refused_total":
     "Upgrades refused before authentication, by reason (origin, ip_rate, ip_connections, capacity, draining)",
   "rate_limited_total": "Client messages refused for rate",
+  "batch_frames_total": "Coalesced frames sent (roomcast.v1.batch clients)",
+  "batched_messages_total": "Messages sent inside coalesced frames",
   "token_expiries_total": "Connections closed because their token expired",
 } as const;
 

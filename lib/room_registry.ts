@@ -10,6 +10,7 @@
  */
 
 import type { Connection } from "./connection.ts";
+import type { Metrics } from "./metrics.ts";
 import type { StreamMessage } from "./room_stream.ts";
 
 /** Delivery state of one connection in one room. */
@@ -18,25 +19,29 @@ export interface Member {
   last: number;
   /** Live messages held while the join completes, or null once live. */
   pending: StreamMessage[] | null;
+  /** Coalescing: index in the room's queue where this member's held messages start, or -1. */
+  hold: number;
 }
 
 /** Per-room coalescing state. */
 interface BatchState {
   /** Members that accept batch frames. */
   batchers: number;
-  /** When the last message went out unqueued, ms. */
-  lastSend: number;
-  /** Messages waiting for the flush, if any. */
-  queue: StreamMessage[] | undefined;
+  /** Messages held for batch members until the flush. */
+  queue: StreamMessage[];
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** Options for {@linkcode RoomRegistry}. */
 export interface RoomRegistryOptions {
-  /** A message this soon after the previous send waits to share a frame, ms. @default {1} */
+  /**
+   * Frame coalescing for members that negotiated batch frames: messages wait
+   * at most this many ms and go out together in one frame. 0 disables.
+   * @default {1}
+   */
   coalesceMs?: number;
-  /** Monotonic clock, ms. @default {performance.now} */
-  now?: () => number;
+  /** Counts batch frames and the messages they carried. */
+  metrics?: Metrics;
 }
 
 /** Sends one message to one member, once, in order (or holds it while pending). */
@@ -59,12 +64,12 @@ export class RoomRegistry {
   #rooms = new Map<string, Map<Connection, Member>>();
   #batches = new Map<string, BatchState>();
   readonly #coalesceMs: number;
-  readonly #now: () => number;
+  readonly #metrics: Metrics | undefined;
 
   /** Creates an empty registry. */
   constructor(options: RoomRegistryOptions = {}) {
     this.#coalesceMs = options.coalesceMs ?? 1;
-    this.#now = options.now ?? (() => performance.now());
+    this.#metrics = options.metrics;
   }
 
   /** Number of rooms with at least one local member. */
@@ -83,7 +88,7 @@ export class RoomRegistry {
       this.#rooms.set(room, members);
     }
     if (members.has(connection)) return undefined;
-    const member: Member = { last: 0, pending: [] };
+    const member: Member = { last: 0, pending: [], hold: -1 };
     members.set(connection, member);
     connection.rooms.add(room);
     if (connection.batch) this.#batchState(room).batchers += 1;
@@ -134,58 +139,69 @@ export class RoomRegistry {
    * (except `message.except`) that has not had its offset yet; pending
    * members hold it. A failing member never stops the loop.
    *
-   * Frame coalescing: members that negotiated batch frames get a message at
-   * once after a quiet period, but messages following the previous send
-   * within `coalesceMs` wait (at most one timer tick) and go out together as
-   * one frame `[m1,m2,…]`, built once per room, not per member.
+   * Frame coalescing: for members that negotiated batch frames, messages
+   * wait at most `coalesceMs` and go out together as one frame
+   * `[m1,m2,…]`, built once for every member holding the same run. (The
+   * isolate is single-threaded: by the time the next publish is read, the
+   * previous writes are done, so a backlog never shows; waiting is the only
+   * way to gather a batch, and a client opts into it by negotiating.)
    */
   broadcast(room: string, message: StreamMessage): void {
     const members = this.#rooms.get(room);
     if (members === undefined) return;
-    const state = this.#batchState(room);
-    const now = this.#now();
-    const queue = state.batchers > 0 && this.#coalesceMs > 0 &&
-      (state.queue !== undefined || now - state.lastSend < this.#coalesceMs);
-    if (queue) {
-      if (state.queue === undefined) {
-        state.queue = [];
-        state.timer = setTimeout(() => this.#flush(room), 0);
-      }
-      state.queue.push(message);
-    } else {
-      state.lastSend = now;
-    }
+    const state = this.#batches.get(room);
+    const coalesce = state !== undefined && state.batchers > 0 &&
+      this.#coalesceMs > 0;
+    let queued = false;
     // A send may close a slow member, which leaves the room mid-loop: a Map
     // iterator tolerates that (deleted members are simply not visited).
     for (const [connection, member] of members) {
-      if (queue && connection.batch && member.pending === null) continue;
+      if (coalesce && connection.batch && member.pending === null) {
+        if (!queued) {
+          queued = true;
+          state.queue.push(message);
+          state.timer ??= setTimeout(
+            () => this.#flush(room),
+            this.#coalesceMs,
+          );
+        }
+        if (member.hold < 0) member.hold = state.queue.length - 1;
+        continue;
+      }
       deliver(connection, member, message);
     }
   }
 
   #flush(room: string): void {
     const state = this.#batches.get(room);
-    const messages = state?.queue;
-    if (state === undefined || messages === undefined) return;
-    state.queue = undefined;
-    state.timer = undefined;
-    state.lastSend = this.#now();
     const members = this.#rooms.get(room);
-    if (members === undefined || messages.length === 0) return;
-    const first = messages[0]!.offset;
-    const excluded = new Set(messages.map((m) => m.except));
-    let frame: string | undefined;
+    if (state === undefined || members === undefined) return;
+    const queue = state.queue;
+    state.queue = [];
+    state.timer = undefined;
+    const frames = new Map<number, string>();
     for (const [connection, member] of members) {
-      if (!connection.batch || member.pending !== null) continue;
-      const clean = messages.length > 1 && member.last < first &&
-        !excluded.has(connection.id);
+      if (member.hold < 0) continue;
+      const held = queue.slice(member.hold);
+      member.hold = -1;
+      const first = held[0];
+      const clean = held.length > 1 && first !== undefined &&
+        member.last < first.offset &&
+        held.every((m) => m.except !== connection.id);
       if (!clean) {
-        for (const message of messages) deliver(connection, member, message);
+        for (const message of held) deliver(connection, member, message);
         continue;
       }
-      frame ??= `[${messages.map((m) => m.frame).join(",")}]`;
-      member.last = messages.at(-1)!.offset;
-      connection.send(frame);
+      let frame = frames.get(held.length);
+      if (frame === undefined) {
+        frame = `[${held.map((m) => m.frame).join(",")}]`;
+        frames.set(held.length, frame);
+      }
+      member.last = held.at(-1)!.offset;
+      if (connection.send(frame)) {
+        this.#metrics?.inc("batch_frames_total");
+        this.#metrics?.inc("batched_messages_total", held.length);
+      }
     }
   }
 
@@ -202,8 +218,7 @@ export class RoomRegistry {
     if (state === undefined) {
       state = {
         batchers: 0,
-        lastSend: -Infinity,
-        queue: undefined,
+        queue: [],
         timer: undefined,
       };
       this.#batches.set(room, state);

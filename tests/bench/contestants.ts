@@ -80,9 +80,11 @@ export interface RoomcastVariant {
   /** Isolates (`main.ts --parallel` with `WORKERS`); 1 runs a single isolate. */
   isolates?: number;
   placement?: Placement;
-  /** Extra environment, e.g. a future coalescing switch. */
+  /** Extra environment. */
   env?: Record<string, string>;
   group?: string;
+  /** Negotiate frame coalescing (`roomcast.v1.batch`). */
+  batch?: boolean;
 }
 
 /** A roomcast server started as `deno run -A main.ts [--parallel]`. */
@@ -93,7 +95,7 @@ export function roomcastContestant(variant: RoomcastVariant): Contestant {
     group: variant.group ?? variant.id,
     short: variant.short,
     label: variant.label,
-    proto: "roomcast",
+    proto: variant.batch ? "roomcast-batch" : "roomcast",
     path: "/ws",
     peer: false,
     ...(variant.placement ? { placement: variant.placement } : {}),
@@ -129,6 +131,13 @@ export const CONTESTANTS: readonly Contestant[] = [
     id: "roomcast",
     short: "roomcast",
     label: "roomcast, one isolate (`deno run -A main.ts`)",
+  }),
+  roomcastContestant({
+    id: "roomcast-batch",
+    short: "roomcast batch",
+    label:
+      "roomcast, one isolate, frame coalescing negotiated (`roomcast.v1.batch`)",
+    batch: true,
   }),
   roomcastContestant({
     id: "roomcast-par",

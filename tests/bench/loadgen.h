@@ -46,6 +46,7 @@ struct cfg {
   int port;
   const char *path;
   int proto;
+  int batch; /* roomcast: offer roomcast.v1.batch (frame coalescing) */
   int mode;
   int placement;
   uint32_t subs;    /* fan-out subscribers, or storm connections */

@@ -8,7 +8,7 @@
 import { capture, spawnWatched } from "./processes.ts";
 
 /** The wire protocol the generator speaks. */
-export type Proto = "roomcast" | "raw" | "socketio";
+export type Proto = "roomcast" | "roomcast-batch" | "raw" | "socketio";
 
 /** Generator modes (see the comment at the top of loadgen.c). */
 export type GenMode = "window" | "rate" | "rooms" | "storm";

@@ -25,7 +25,8 @@ static int pick(const char *name, const char *v, const char *const *names,
 }
 
 void parse_args(int argc, char **argv) {
-  static const char *const protos[] = {"roomcast", "raw", "socketio"};
+  static const char *const protos[] = {"roomcast", "raw", "socketio",
+                                       "roomcast-batch"};
   static const char *const modes[] = {"window", "rate", "storm", "rooms"};
   static const char *const places[] = {"any", "same", "cross"};
   static const struct option opts[] = {
@@ -49,7 +50,13 @@ void parse_args(int argc, char **argv) {
     case 'h': G_cfg.host = optarg; break;
     case 'p': G_cfg.port = (int)num_arg(name, optarg); break;
     case 'P': G_cfg.path = optarg; break;
-    case 'x': G_cfg.proto = pick(name, optarg, protos, 3); break;
+    case 'x':
+      G_cfg.proto = pick(name, optarg, protos, 4);
+      if (G_cfg.proto == 3) { /* roomcast with batch frames */
+        G_cfg.proto = P_ROOMCAST;
+        G_cfg.batch = 1;
+      }
+      break;
     case 'm': G_cfg.mode = pick(name, optarg, modes, 4); break;
     case 'l': G_cfg.placement = pick(name, optarg, places, 3); break;
     case 'n': G_cfg.subs = num_arg(name, optarg); break;

@@ -161,7 +161,15 @@ static void deliver(struct conn *c, const uint8_t *p, size_t n,
 void on_data(struct conn *c, const uint8_t *p, size_t n) {
   const uint8_t *m = memmem(p, n, "~s=", 3);
   if (m) {
-    deliver(c, p, n, m);
+    /* One message per frame, or several in a batch frame "[m1,m2,...]":
+       each runs from its "~s=" marker to the next one. */
+    const uint8_t *end = p + n;
+    while (m) {
+      const uint8_t *next =
+          memmem(m + 3, (size_t)(end - m - 3), "~s=", 3);
+      deliver(c, m, (size_t)((next ? next : end) - m), m);
+      m = next;
+    }
     return;
   }
   if (memmem(p, n, "~p~", 3)) {

@@ -185,9 +185,10 @@ static void send_upgrade(struct conn *c) {
                    "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                    "Sec-WebSocket-Version: 13\r\n%s\r\n",
                    path, G_cfg.host, G_cfg.port, key,
-                   G_cfg.proto == P_ROOMCAST
-                       ? "Sec-WebSocket-Protocol: roomcast.v1\r\n"
-                       : "");
+                   G_cfg.proto != P_ROOMCAST ? ""
+                   : G_cfg.batch
+                       ? "Sec-WebSocket-Protocol: roomcast.v1.batch, roomcast.v1\r\n"
+                       : "Sec-WebSocket-Protocol: roomcast.v1\r\n");
   c->state = C_HTTP;
   set_events(c, EPOLLIN);
   if (write_all(c, (const uint8_t *)req, (size_t)n) < 0)

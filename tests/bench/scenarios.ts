@@ -39,6 +39,7 @@ export interface BenchCase {
 /** Main contestants (every scenario except the cross-isolate hop). */
 export const MAIN_CONTESTANTS: readonly string[] = [
   "roomcast",
+  "roomcast-batch",
   "roomcast-par",
   "deno-bare",
   "ws",
