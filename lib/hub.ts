@@ -158,6 +158,13 @@ export class Hub {
       );
       const { offset, epoch, frame } = stored;
       options.bus.publish({ kind: "message", room, offset, epoch, frame });
+    }, (count, ms) => {
+      options.metrics.inc("history_appends_total");
+      options.metrics.inc("history_appended_messages_total", count);
+      options.metrics.inc(
+        "history_append_ms_total",
+        Math.round(ms * 1000) / 1000,
+      );
     });
   }
 

@@ -37,6 +37,10 @@ export const METRIC_HELP = {
     "Upgrades refused before authentication, by reason (origin, ip_rate, ip_connections, capacity, draining)",
   "rate_limited_total": "Client messages refused for rate",
   "batch_frames_total": "Coalesced frames sent (roomcast.v1.batch clients)",
+  "history_appends_total": "Appends to the room log (each carries a batch)",
+  "history_appended_messages_total": "Messages appended to the room log",
+  "history_append_ms_total":
+    "Time spent in room log appends, ms (divide by appends for the mean)",
   "batched_messages_total": "Messages sent inside coalesced frames",
   "token_expiries_total": "Connections closed because their token expired",
 } as const;

@@ -32,12 +32,21 @@ interface Waiter {
 export class Publisher {
   #log: RoomLog;
   #onStored: OnStored;
+  #onAppend: ((count: number, ms: number) => void) | undefined;
   #queues = new Map<string, Waiter[]>();
 
-  /** Appends to `log`; `onStored` delivers each message once it has an offset. */
-  constructor(log: RoomLog, onStored: OnStored) {
+  /**
+   * Appends to `log`; `onStored` delivers each message once it has an
+   * offset; `onAppend` hears each append's size and duration.
+   */
+  constructor(
+    log: RoomLog,
+    onStored: OnStored,
+    onAppend?: (count: number, ms: number) => void,
+  ) {
     this.#log = log;
     this.#onStored = onStored;
+    this.#onAppend = onAppend;
   }
 
   /** Resolves with the stored message once the log has assigned its offset. */
@@ -56,7 +65,9 @@ export class Publisher {
   async #flush(room: string, batch: Waiter[]): Promise<void> {
     while (batch.length > 0) {
       try {
+        const started = performance.now();
         const stored = await this.#log.append(room, batch.map((w) => w.item));
+        this.#onAppend?.(batch.length, performance.now() - started);
         for (let i = 0; i < batch.length; i++) {
           this.#onStored(room, stored[i]!, batch[i]!.item);
         }
