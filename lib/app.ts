@@ -30,6 +30,8 @@ export interface AppDeps {
   nodeId: string;
   /** Checks client tokens; undefined when no key is configured. */
   verifier?: Verifier;
+  /** Readiness for `/readyz`. @default {() => true} */
+  ready?: () => boolean;
   /** Process start, ms since the Unix epoch. @default {Date.now()} */
   startedAt?: number;
   /** Folder served at `/`. @default {the repository's static/ folder} */
@@ -73,6 +75,7 @@ export function createApp(deps: AppDeps): App {
     hub: deps.hub,
     nodeId: deps.nodeId,
     startedAt: deps.startedAt ?? Date.now(),
+    ...(deps.ready === undefined ? {} : { ready: deps.ready }),
   });
   mountApi(app, {
     hub: deps.hub,

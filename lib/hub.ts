@@ -535,8 +535,11 @@ export class Hub {
         stampName(message.meta ?? null, connection.access.name),
       )
       : [];
-    this.#sendJoined(connection, room, after, stream.position.epoch, recovered);
-    this.#rooms.release(connection, member, after, replay);
+    const epoch = recovered === true && since !== undefined
+      ? since.epoch
+      : stream.position.epoch;
+    this.#sendJoined(connection, room, after, epoch, recovered);
+    this.#rooms.release(connection, member, { offset: after, epoch }, replay);
     this.#presence.announce(changes, connection);
   }
 
@@ -573,6 +576,18 @@ export class Hub {
           count,
           after: position.offset,
         });
+        // Never silently: members learn it as they would on a failed resume.
+        this.#rooms.notify(
+          room,
+          encodeServerMessage({
+            type: "joined",
+            room,
+            offset: position.offset + count,
+            epoch: position.epoch,
+            recovered: false,
+            members: this.#presence.members(room),
+          }),
+        );
       },
       onError: (error) =>
         log.error("History read failed", { room, error: String(error) }),

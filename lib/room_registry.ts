@@ -15,8 +15,10 @@ import type { StreamMessage } from "./room_stream.ts";
 
 /** Delivery state of one connection in one room. */
 export interface Member {
-  /** Highest offset sent to this member. */
+  /** Highest offset sent to this member, in `epoch`. */
   last: number;
+  /** The sequence `last` belongs to; a message of another epoch starts a new one. */
+  epoch: string;
   /** Live messages held while the join completes, or null once live. */
   pending: StreamMessage[] | null;
   /** Coalescing: index in the room's queue where this member's held messages start, or -1. */
@@ -54,6 +56,11 @@ function deliver(
     member.pending.push(message);
     return;
   }
+  if (message.epoch !== member.epoch) {
+    // The room's sequence was recreated (history lost): offsets restart.
+    member.epoch = message.epoch;
+    member.last = 0;
+  }
   if (message.offset <= member.last || connection.id === message.except) return;
   member.last = message.offset;
   connection.send(message.frame);
@@ -88,7 +95,7 @@ export class RoomRegistry {
       this.#rooms.set(room, members);
     }
     if (members.has(connection)) return undefined;
-    const member: Member = { last: 0, pending: [], hold: -1 };
+    const member: Member = { last: 0, epoch: "", pending: [], hold: -1 };
     members.set(connection, member);
     connection.rooms.add(room);
     if (connection.batch) this.#batchState(room).batchers += 1;
@@ -187,7 +194,9 @@ export class RoomRegistry {
       const first = held[0];
       const clean = held.length > 1 && first !== undefined &&
         member.last < first.offset &&
-        held.every((m) => m.except !== connection.id);
+        held.every((m) =>
+          m.except !== connection.id && m.epoch === member.epoch
+        );
       if (!clean) {
         for (const message of held) deliver(connection, member, message);
         continue;
@@ -238,24 +247,22 @@ export class RoomRegistry {
   }
 
   /**
-   * Makes a pending member live: sends `replay` then its held messages, in
-   * order, skipping offsets at or below `after` and any already sent.
+   * Makes a pending member live at `position`: sends `replay` then its held
+   * messages, in order, skipping offsets at or below the position and any
+   * already sent.
    */
   release(
     connection: Connection,
     member: Member,
-    after: number,
+    position: { offset: number; epoch: string },
     replay: readonly StreamMessage[] = [],
   ): void {
     const held = member.pending ?? [];
     member.pending = null;
-    member.last = Math.max(member.last, after);
+    member.epoch = position.epoch;
+    member.last = position.offset;
     for (const message of [...replay, ...held]) {
-      if (message.offset <= member.last || connection.id === message.except) {
-        continue;
-      }
-      member.last = message.offset;
-      connection.send(message.frame);
+      deliver(connection, member, message);
     }
   }
 }

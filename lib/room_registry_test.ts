@@ -28,7 +28,7 @@ function msg(offset: number, except?: string): StreamMessage {
 function joinLive(rooms: RoomRegistry, room: string, c: Connection, after = 0) {
   const member = rooms.join(room, c);
   assert.ok(member);
-  rooms.release(c, member, after);
+  rooms.release(c, member, { offset: after, epoch: "e" });
 }
 
 Deno.test("RoomRegistry joins, leaves and frees empty rooms", () => {
@@ -79,7 +79,7 @@ Deno.test("RoomRegistry holds a pending member's messages until release, then re
   rooms.broadcast("x", msg(5));
   assert.deepEqual(socket.sent, []);
   // Replay 2..4 from history, then the held 4 (duplicate) and 5.
-  rooms.release(a, member, 1, [msg(2), msg(3), msg(4)]);
+  rooms.release(a, member, { offset: 1, epoch: "e" }, [msg(2), msg(3), msg(4)]);
   rooms.broadcast("x", msg(6));
   assert.deepEqual(socket.sent, ["F2", "F3", "F4", "F5", "F6"]);
 });
@@ -126,4 +126,15 @@ Deno.test("RoomRegistry with coalescing off sends batch members each message at 
   rooms.broadcast("x", msg(1));
   rooms.broadcast("x", msg(2));
   assert.deepEqual(socket.sent, ["F1", "F2"]);
+});
+
+Deno.test("RoomRegistry starts over when a room's epoch changes (history lost)", () => {
+  const rooms = new RoomRegistry();
+  const socket = new FakeSocket();
+  joinLive(rooms, "x", conn("a", socket), 7);
+  rooms.broadcast("x", msg(8));
+  // The sequence was recreated: offsets restart at 1 under a new epoch.
+  rooms.broadcast("x", { offset: 1, epoch: "e2", frame: "N1" });
+  rooms.broadcast("x", { offset: 2, epoch: "e2", frame: "N2" });
+  assert.deepEqual(socket.sent, ["F8", "N1", "N2"]);
 });

@@ -37,6 +37,11 @@ export interface RoomStreamOptions extends StreamEvents {
   log: RoomLog;
   /** How long a hole may stay open before the log is asked. */
   repairDelayMs: number;
+  /**
+   * How long a hole the log cannot fill may still be waited for on the bus
+   * (a post can be late rather than lost) before it is skipped. @default {2000}
+   */
+  giveUpMs?: number;
   /** Receives every message once, in offset order. */
   deliver(message: StreamMessage): void;
 }
@@ -52,6 +57,8 @@ export class RoomStream {
   #retired = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #repairing = false;
+  /** When the current hole was first seen (performance.now ms), or undefined. */
+  #holeSince: number | undefined;
   /** Resolves once the stream knows the room's head and delivers. */
   readonly ready: Promise<void>;
 
@@ -111,8 +118,10 @@ export class RoomStream {
       next = this.#buffer.get(this.#delivered + 1);
     }
     if (this.#buffer.size > 0) {
+      this.#holeSince ??= performance.now();
       this.#scheduleRepair();
     } else {
+      this.#holeSince = undefined;
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
@@ -133,10 +142,11 @@ export class RoomStream {
     try {
       const result = await this.#options.log.since(this.#options.room, from);
       if (this.#closed) return;
-      if (from.offset !== this.#delivered || from.epoch !== this.#epoch) {
-        return; // the hole closed by itself meanwhile
-      }
-      if (result.recovered) {
+      const stale = from.offset !== this.#delivered ||
+        from.epoch !== this.#epoch; // the hole moved or closed meanwhile
+      if (stale) {
+        // Nothing to do: drain below reschedules if a hole remains.
+      } else if (result.recovered) {
         let repaired = 0;
         for (const stored of result.messages) {
           if (!this.#buffer.has(stored.offset)) repaired += 1;
@@ -147,9 +157,14 @@ export class RoomStream {
         }
         if (repaired > 0) this.#options.onRepair?.(repaired);
       } else {
-        const first = Math.min(...this.#buffer.keys());
-        this.#options.onLoss?.(first - this.#delivered - 1, from);
-        this.#delivered = first - 1;
+        const open = performance.now() - (this.#holeSince ?? 0);
+        // Maybe late, not lost: below the deadline, ask again after the
+        // repair delay (drain reschedules); past it, skip and say so.
+        if (open >= (this.#options.giveUpMs ?? 2_000)) {
+          const first = Math.min(...this.#buffer.keys());
+          this.#options.onLoss?.(first - this.#delivered - 1, from);
+          this.#delivered = first - 1;
+        }
       }
     } catch (error) {
       this.#options.onError?.(error);

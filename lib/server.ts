@@ -17,8 +17,8 @@ import type { Config } from "./config.ts";
 import { Hub } from "./hub.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { Metrics } from "./metrics.ts";
+import { type Engine, openEngine } from "./engine.ts";
 import type { RoomLog } from "./history/history.ts";
-import { KvLog } from "./history/kv.ts";
 import { MemoryLog } from "./history/memory.ts";
 
 /** Overrides for {@linkcode startServer}; tests inject transports and loggers. */
@@ -50,6 +50,8 @@ export interface RunningServer {
   shutdown(code?: number, reason?: string): Promise<void>;
   /** Resolves when the listener has stopped. */
   finished: Promise<void>;
+  /** Whether the server can take traffic: not draining, and its engine connected. */
+  ready(): boolean;
 }
 
 /**
@@ -73,7 +75,16 @@ export async function startServer(
       level: config.logLevel,
       base: { node: nodeId.slice(0, 8) },
     });
-  const transport = options.transport ??
+  // The engine: embedded (KV or memory log, BroadcastChannel), or Redis.
+  let engine: Engine | undefined;
+  let history: RoomLog;
+  if (options.history !== undefined) {
+    history = options.history;
+  } else {
+    engine = await openEngine(config, log);
+    history = engine.history;
+  }
+  const transport = options.transport ?? engine?.transport ??
     (config.bus === "broadcast-channel"
       ? broadcastChannelTransport(config.busChannel)
       : new MemoryNetwork().connect());
@@ -88,8 +99,6 @@ export async function startServer(
       log.warn("Invalid bus post ignored", { reason });
     },
   });
-  const history = options.history ?? await openHistory(config);
-  const ownsHistory = options.history === undefined;
   const sweep = history instanceof MemoryLog
     ? setInterval(() => history.sweep(), config.historyTtlMs)
     : undefined;
@@ -120,6 +129,7 @@ export async function startServer(
     config,
     nodeId,
     ...(verifier === undefined ? {} : { verifier }),
+    ready: () => engine?.ready() ?? true,
     ...(options.staticRoot === undefined
       ? {}
       : { staticRoot: options.staticRoot }),
@@ -140,7 +150,7 @@ export async function startServer(
     hub.shutdown();
     await bus.close();
     clearInterval(sweep);
-    if (ownsHistory) await history.close();
+    await engine?.close();
     throw error;
   }
   let stopping: Promise<void> | undefined;
@@ -154,7 +164,7 @@ export async function startServer(
     await bus.close();
     await server.shutdown();
     clearInterval(sweep);
-    if (ownsHistory) await history.close();
+    await engine?.close();
   }
   return {
     addr: server.addr,
@@ -162,6 +172,7 @@ export async function startServer(
     bus,
     metrics,
     finished: server.finished,
+    ready: () => stopping === undefined && (engine?.ready() ?? true),
     shutdown(code = CLOSE_CODE.SERVICE_RESTART, reason = "Server restart") {
       stopping ??= stop(code, reason);
       return stopping;
@@ -210,19 +221,4 @@ async function readTls(
     cert: await Deno.readTextFile(tlsCertFile),
     key: await Deno.readTextFile(tlsKeyFile),
   };
-}
-
-/** Opens the configured room log (creating the KV file's folder). */
-export async function openHistory(config: Config): Promise<RoomLog> {
-  const limits = {
-    maxMessages: config.historySize,
-    ttlMs: config.historyTtlMs,
-  };
-  if (config.history === "memory") return new MemoryLog(limits);
-  if (config.kvPath === "") return await KvLog.open(undefined, limits);
-  if (config.kvPath !== ":memory:") {
-    const folder = config.kvPath.replace(/[^/]*$/, "");
-    if (folder !== "") await Deno.mkdir(folder, { recursive: true });
-  }
-  return await KvLog.open(config.kvPath, limits);
 }

@@ -40,7 +40,7 @@ export async function startWorkers(
 ): Promise<WorkerGroup> {
   const { env, count, log } = options;
   const config = parseConfig(new Map(Object.entries(env)));
-  if (config.history === "memory" && count > 1) {
+  if (config.history === "memory" && config.redisUrl === "" && count > 1) {
     throw new RangeError(
       "Invalid HISTORY: memory keeps one sequence per isolate; use HISTORY=kv with several isolates",
     );

@@ -1,5 +1,6 @@
 /**
- * `GET /healthz`: liveness with uptime and counts.
+ * `GET /healthz`: liveness with uptime and counts. `GET /readyz`: whether
+ * a load balancer should send traffic here.
  *
  * @module
  */
@@ -7,16 +8,18 @@
 import type { Hono } from "hono";
 import type { Hub } from "../lib/hub.ts";
 
-/** What the health route reports on. */
+/** What the health routes report on. */
 export interface HealthDeps {
   hub: Hub;
   nodeId: string;
+  /** Whether the server can take traffic (engine connected, not draining). @default {() => true} */
+  ready?: () => boolean;
   /** Process start, ms since the Unix epoch. */
   startedAt: number;
   now?: () => number;
 }
 
-/** Mounts `GET /healthz`. */
+/** Mounts `GET /healthz` (liveness) and `GET /readyz` (readiness: 503 while the engine is unreachable or the server drains). */
 export function mountHealth(app: Hono, deps: HealthDeps): void {
   const now = deps.now ?? Date.now;
   app.get("/healthz", (c) => {
@@ -28,5 +31,14 @@ export function mountHealth(app: Hono, deps: HealthDeps): void {
       rooms,
       node: deps.nodeId,
     });
+  });
+  app.get("/readyz", (c) => {
+    const ready = !deps.hub.draining && (deps.ready?.() ?? true);
+    return c.json(
+      {
+        status: ready ? "ready" : deps.hub.draining ? "draining" : "not ready",
+      },
+      ready ? 200 : 503,
+    );
   });
 }

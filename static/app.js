@@ -3,12 +3,17 @@
 // textContent. In the developer console: `roomcast` is the client and
 // `await ping()` measures the round-trip time.
 //
+// Sign-in (auth.js): in development mode the SDK gets a demo token from
+// POST /token before every connection, and the display name is the token's;
+// against a server without /token the demo connects anonymously.
+//
 // Page URL parameters (for tests and debugging): `?user=<id>` overrides the
 // member id kept in localStorage (tabs of one browser profile share it, so
 // they are one member), and `minReconnectDelayMs` / `maxReconnectDelayMs`
 // override the SDK's reconnect backoff.
 
 import { createClient } from "/sdk.js";
+import { demoAuth } from "/auth.js";
 
 /** @param {string} id */
 function byId(id) {
@@ -22,6 +27,7 @@ const nameInput = byId("name");
 const roomInput = byId("room");
 const textInput = byId("text");
 const sendButton = byId("send");
+const identityLabel = byId("identity");
 const currentRoom = byId("current-room");
 const members = byId("members");
 const messages = byId("messages");
@@ -55,23 +61,61 @@ function urlOptions() {
   return options;
 }
 
-const client = createClient(new URL("/ws", location.href), {
+// Before the client: its first token carries the stored name.
+nameInput.value = localStorage.getItem("roomcast.name") ?? "";
+
+const auth = demoAuth({
   user: userId(),
+  name: () => nameInput.value.trim(),
+  changed: showIdentity,
+});
+
+const client = createClient(new URL("/ws", location.href), {
+  user: auth.identity.user, // Anonymous mode; a token names the member itself.
+  token: auth.token,
   ...urlOptions(),
 });
 
 /** The room shown ("" before the first join). */
 let room = "";
 
-nameInput.value = localStorage.getItem("roomcast.name") ?? "";
 nameInput.addEventListener("change", () => {
   localStorage.setItem("roomcast.name", nameInput.value.trim());
+  auth.renamed();
+  // Others see the token's name: a new name needs a new token.
+  if (auth.stale()) client.reconnect();
 });
+
+/** The name to show: the token's, or the one typed in (anonymous). */
+function displayName() {
+  const { mode, name } = auth.identity;
+  return (mode === "token" ? name : nameInput.value.trim()) || "anonymous";
+}
+
+/** @param {import("/auth.js").Identity} identity */
+function showIdentity(identity) {
+  identityLabel.dataset.mode = identity.mode;
+  if (identity.mode === "pending") {
+    identityLabel.textContent = "";
+    return;
+  }
+  identityLabel.textContent = `as ${identity.name || "anonymous"}`;
+  identityLabel.title = identity.mode === "token"
+    ? `Demo token for user ${identity.user}` +
+      (identity.expiresAt === undefined
+        ? ""
+        : `, valid until ${new Date(identity.expiresAt).toLocaleTimeString()}`)
+    : `Anonymous (the server mints no tokens), user ${identity.user}`;
+}
 
 /** @param {string} state */
 function showState(state) {
   status.dataset.state = state;
-  status.textContent = state;
+  // A refused token and an unreachable server look alike: say it is retrying.
+  const failed = client.failedConnects;
+  status.textContent = state === "connecting" && failed >= 3
+    ? `connecting (${failed} attempts failed)`
+    : state;
 }
 showState(client.state);
 client.on("state", ({ newState }) => showState(newState));
@@ -79,8 +123,9 @@ client.on("state", ({ newState }) => showState(newState));
 byId("join-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const next = roomInput.value.trim();
+  if (auth.stale()) client.reconnect(); // Before the join: once is enough.
   if (next === room) return;
-  const name = nameInput.value.trim() || "anonymous";
+  const name = displayName();
   try {
     client.join(next, { meta: { name } });
   } catch (error) {
@@ -171,13 +216,14 @@ client.on("error", (error) => {
 });
 client.on("close", ({ code, reason, willReconnect }) => {
   if (!willReconnect) notice(`Disconnected (${code}) ${reason}`);
+  else showState(client.state);
 });
 
 byId("send-form").addEventListener("submit", (event) => {
   event.preventDefault();
   const text = textInput.value.trim();
   if (text === "" || room === "") return;
-  const name = nameInput.value.trim() || "anonymous";
+  const name = displayName();
   textInput.value = "";
   // While offline the SDK queues it and sends it after the rejoin.
   client.publish(room, { name, text }).catch((error) => {

@@ -5,19 +5,26 @@
  */
 
 import { isValidRoomName } from "../protocol.ts";
+import { checkToken, type TokenOption } from "./_token.ts";
 import type { ClientOptions, WebSocketConstructor } from "./types.ts";
 
 /** Every option resolved to a value (`user` goes into the URL instead). */
-export type Settings = Required<Omit<ClientOptions, "WebSocket" | "user">> & {
-  WebSocket: WebSocketConstructor;
-};
+export type Settings =
+  & Required<Omit<ClientOptions, "WebSocket" | "user" | "token">>
+  & {
+    WebSocket: WebSocketConstructor;
+    /** The `token` option (a string one checked). */
+    token: TokenOption | undefined;
+  };
 
 /**
  * Fills in the defaults documented on {@linkcode ClientOptions}.
  *
  * @throws {RangeError} when a time or size is negative or not finite, or the reconnect delays are inconsistent.
+ * @throws {TypeError} when a `token` string cannot travel as a subprotocol.
  */
 export function resolveOptions(options: ClientOptions): Settings {
+  const { token } = options;
   const settings: Settings = {
     minReconnectDelayMs: options.minReconnectDelayMs ?? 500,
     maxReconnectDelayMs: options.maxReconnectDelayMs ?? 20_000,
@@ -29,6 +36,7 @@ export function resolveOptions(options: ClientOptions): Settings {
     WebSocket: options.WebSocket ?? globalThis.WebSocket,
     random: options.random ?? Math.random,
     now: options.now ?? (() => performance.now()),
+    token: typeof token === "string" ? checkToken(token) : token,
   };
   for (const [name, value] of Object.entries(settings)) {
     if (typeof value === "number" && !(Number.isFinite(value) && value >= 0)) {

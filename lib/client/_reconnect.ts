@@ -20,6 +20,7 @@ export interface ReconnectOptions {
 export class Reconnect {
   readonly #options: ReconnectOptions;
   #attempt = 0;
+  #failures = 0;
   #upSince: number | undefined;
   #timer: ReturnType<typeof setTimeout> | undefined;
 
@@ -33,13 +34,24 @@ export class Reconnect {
     return this.#attempt;
   }
 
+  /** Attempts in a row that ended before a `welcome`. */
+  get failures(): number {
+    return this.#failures;
+  }
+
   /** A connection was established (the server's `welcome`). */
   up(): void {
     this.#upSince = this.#options.now();
+    this.#failures = 0;
   }
 
-  /** The connection ended: the counter resets if it lasted `minUptimeMs`. */
-  down(): void {
+  /**
+   * The connection ended: the counter resets if it lasted `minUptimeMs`;
+   * an attempt that never got its `welcome` counts as a failure unless
+   * `failed` is false.
+   */
+  down(failed = true): void {
+    if (this.#upSince === undefined && failed) this.#failures++;
     if (
       this.#upSince !== undefined &&
       this.#options.now() - this.#upSince >= this.#options.minUptimeMs

@@ -3,6 +3,15 @@
  * `error` whose `ref` is their id) and pings (settled by `pong`), each with
  * a timeout, plus the bounded queue of publishes not sent yet (internal).
  *
+ * A publish is `queued` while there is no connection, `held` once handed to
+ * the connection's outbox (which may hold it for the rate limit) and `sent`
+ * once written. A connection that ends sends its `held` publishes back to
+ * the queue: they were never written, so they are sent again, in order, on
+ * the next connection. Its timeout runs while it is `queued` (waiting for a
+ * connection) and again, from the start, once `sent` (waiting for the
+ * `ack`); not while `held`, a wait the client imposes on itself and that
+ * `maxQueueSize` bounds.
+ *
  * @module
  */
 
@@ -14,6 +23,7 @@ import type {
   PongMessage,
   PublishMessage,
 } from "../protocol.ts";
+import type { Outgoing } from "./_outbox.ts";
 import { RoomcastError } from "./errors.ts";
 
 /** What a publish resolves to once the server acknowledged it. */
@@ -22,8 +32,10 @@ export interface PublishResult {
   offset: number;
 }
 
-/** Sends one frame on the current connection. */
-export type Send = (frame: PublishMessage | PingMessage) => void;
+/** Hands one frame to the current connection (its hooks track the write). */
+export type Send = (
+  item: Outgoing & { frame: PublishMessage | PingMessage },
+) => void;
 
 /** Settings of {@linkcode Requests}. */
 export interface RequestsOptions {
@@ -35,16 +47,17 @@ export interface RequestsOptions {
 interface Pending<T> {
   resolve(value: T): void;
   reject(error: Error): void;
-  timer: ReturnType<typeof setTimeout>;
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 interface PendingPublish extends Pending<PublishResult> {
   frame: PublishMessage;
-  sent: boolean;
+  state: "queued" | "held" | "sent";
 }
 
 interface PendingPing extends Pending<number> {
-  sentAt: number;
+  /** When the ping was written; undefined while held. */
+  sentAt: number | undefined;
 }
 
 /** Tracks publishes and pings until they are answered, time out or fail. */
@@ -64,29 +77,32 @@ export class Requests {
     this.#options = options;
   }
 
-  /** Publishes not sent yet. */
+  /** Publishes not written yet: queued while offline, or held for the rate limit. */
   get queued(): number {
     let count = 0;
-    for (const entry of this.#publishes.values()) if (!entry.sent) count++;
+    for (const entry of this.#publishes.values()) {
+      if (entry.state !== "sent") count++;
+    }
     return count;
   }
 
   /**
    * Registers a publish and sends it with `send`, or queues it when `send`
    * is undefined (not connected). Rejects with `too_big` when its frame
-   * exceeds {@linkcode Requests.maxBytes}, with `queue_full` when the queue
-   * is full and with `timeout` when no answer came in time.
+   * exceeds {@linkcode Requests.maxBytes}, with `queue_full` when
+   * `maxQueueSize` publishes are already waiting to be written (offline or
+   * held for the rate limit) and with `timeout` when no answer came in time.
    */
   publish(
     message: Omit<PublishMessage, "id">,
     send: Send | undefined,
   ): Promise<PublishResult> {
-    const { maxQueueSize, timeoutMs } = this.#options;
-    if (send === undefined && this.queued >= maxQueueSize) {
+    const { maxQueueSize } = this.#options;
+    if (this.queued >= maxQueueSize) {
       return Promise.reject(
         new RoomcastError(
           "queue_full",
-          `Send queue is full: ${maxQueueSize} messages wait for the connection`,
+          `Send queue is full: ${maxQueueSize} messages wait to be sent`,
         ),
       );
     }
@@ -95,11 +111,15 @@ export class Requests {
     const tooBig = this.#tooBig(frame);
     if (tooBig !== undefined) return Promise.reject(tooBig);
     return new Promise<PublishResult>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#publishes.delete(id);
-        reject(timeoutError("Publish", timeoutMs));
-      }, timeoutMs);
-      this.#publishes.set(id, { resolve, reject, timer, frame, sent: false });
+      const entry: PendingPublish = {
+        resolve,
+        reject,
+        timer: undefined,
+        frame,
+        state: "queued",
+      };
+      this.#publishes.set(id, entry);
+      this.#arm(id, entry);
       if (send !== undefined) this.#send(id, send);
     });
   }
@@ -107,11 +127,14 @@ export class Requests {
   /** Sends every queued publish, oldest first. */
   flush(send: Send): void {
     for (const [id, entry] of this.#publishes) {
-      if (!entry.sent) this.#send(id, send);
+      if (entry.state === "queued") this.#send(id, send);
     }
   }
 
-  /** Sends a ping with a fresh id; resolves with the round-trip time in ms. */
+  /**
+   * Sends a ping with a fresh id; resolves with the round-trip time in ms,
+   * counted from the moment it was written.
+   */
   ping(send: Send): Promise<number> {
     const { timeoutMs, now } = this.#options;
     const id = this.#nextId++;
@@ -120,8 +143,13 @@ export class Requests {
         this.#pings.delete(id);
         reject(timeoutError("Ping", timeoutMs));
       }, timeoutMs);
-      this.#pings.set(id, { resolve, reject, timer, sentAt: now() });
-      send({ type: "ping", id });
+      const entry: PendingPing = { resolve, reject, timer, sentAt: undefined };
+      this.#pings.set(id, entry);
+      send({
+        frame: { type: "ping", id },
+        wanted: () => this.#pings.get(id) === entry,
+        written: () => entry.sentAt = now(),
+      });
     });
   }
 
@@ -135,7 +163,8 @@ export class Requests {
   /** Settles the ping answered by `pong`; false if it is not ours. */
   pong(pong: PongMessage): boolean {
     const entry = take(this.#pings, pong.id);
-    entry?.resolve(Math.max(0, this.#options.now() - entry.sentAt));
+    const now = this.#options.now();
+    entry?.resolve(Math.max(0, now - (entry.sentAt ?? now)));
     return entry !== undefined;
   }
 
@@ -149,34 +178,59 @@ export class Requests {
 
   /**
    * Rejects what the connection took with it: every ping, every sent
-   * publish, and (when `queuedToo`) the queued publishes as well.
+   * publish, and (when `queuedToo`) the publishes not written as well;
+   * otherwise those (held ones included) go back to the queue.
    */
   fail(error: RoomcastError, queuedToo: boolean): void {
     for (const id of [...this.#pings.keys()]) {
       take(this.#pings, id)?.reject(error);
     }
     for (const [id, entry] of [...this.#publishes]) {
-      if (entry.sent || queuedToo) take(this.#publishes, id)?.reject(error);
+      if (entry.state === "sent" || queuedToo) {
+        take(this.#publishes, id)?.reject(error);
+      } else if (entry.state === "held") {
+        entry.state = "queued";
+        this.#arm(id, entry);
+      }
     }
   }
 
-  /** Rejects the queued publishes to `room` (the client left it). */
+  /** Rejects the publishes to `room` not written yet (the client left it). */
   failQueued(room: string, error: RoomcastError): void {
     for (const [id, entry] of [...this.#publishes]) {
-      if (!entry.sent && entry.frame.room === room) {
+      if (entry.state !== "sent" && entry.frame.room === room) {
         take(this.#publishes, id)?.reject(error);
       }
     }
   }
 
-  /** Sends a registered publish, unless the server's limit is now below it. */
+  /** Hands a registered publish over, unless the server's limit is now below it. */
   #send(id: number, send: Send): void {
     const entry = this.#publishes.get(id);
     if (entry === undefined) return;
     const tooBig = this.#tooBig(entry.frame);
     if (tooBig !== undefined) return take(this.#publishes, id)?.reject(tooBig);
-    entry.sent = true;
-    send(entry.frame);
+    entry.state = "held";
+    clearTimeout(entry.timer);
+    send({
+      frame: entry.frame,
+      // Settled (left room, closed) or back in the queue: not written.
+      wanted: () => this.#publishes.get(id) === entry && entry.state === "held",
+      written: () => {
+        entry.state = "sent";
+        this.#arm(id, entry);
+      },
+    });
+  }
+
+  /** (Re)starts the timeout of a publish. */
+  #arm(id: number, entry: PendingPublish): void {
+    clearTimeout(entry.timer);
+    const { timeoutMs } = this.#options;
+    entry.timer = setTimeout(() => {
+      this.#publishes.delete(id);
+      entry.reject(timeoutError("Publish", timeoutMs));
+    }, timeoutMs);
   }
 
   /** The `too_big` error for `frame`, or undefined when it fits. */

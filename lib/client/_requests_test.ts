@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { mock } from "node:test";
 import type { PingMessage, PublishMessage } from "../protocol.ts";
+import type { Outgoing } from "./_outbox.ts";
 import { Requests } from "./_requests.ts";
 import { RoomcastError } from "./errors.ts";
 
@@ -15,7 +16,11 @@ function setup(maxQueueSize = 10) {
   return {
     requests,
     sent,
-    send: (frame: PublishMessage | PingMessage) => sent.push(frame),
+    /** Writes at once, as an unpaced outbox does. */
+    send: (item: Outgoing & { frame: PublishMessage | PingMessage }) => {
+      sent.push(item.frame);
+      item.written?.();
+    },
     [Symbol.dispose]: () => mock.timers.reset(),
   };
 }
@@ -95,4 +100,52 @@ Deno.test("Requests ignores answers that are not its own", () => {
     }),
     false,
   );
+});
+
+Deno.test("Requests sends held publishes again after a drop and withdraws settled ones", async () => {
+  using t = setup(3);
+  const held: Outgoing[] = [];
+  const hold = (item: Outgoing) => held.push(item);
+  const a = t.requests.publish({ type: "publish", room: "r", data: 1 }, hold);
+  const b = t.requests.publish({ type: "publish", room: "s", data: 2 }, hold);
+  const c = t.requests.publish({ type: "publish", room: "r", data: 3 }, hold);
+  // Held publishes count against the queue.
+  assert.equal(t.requests.queued, 3);
+  await assert.rejects(
+    t.requests.publish({ type: "publish", room: "r", data: 4 }, hold),
+    { code: "queue_full" },
+  );
+  // The first one is written; the connection drops before the others are.
+  held[0]!.written?.();
+  t.requests.fail(new RoomcastError("disconnected", "Lost"), false);
+  await assert.rejects(a, { code: "disconnected" });
+  assert.equal(t.requests.queued, 2);
+  // Their old outbox entries are stale now.
+  assert.deepEqual(held.slice(1).map((item) => item.wanted?.()), [
+    false,
+    false,
+  ]);
+  t.requests.flush(hold);
+  assert.deepEqual(held.slice(3).map((item) => item.frame), [
+    { type: "publish", room: "s", data: 2, id: 2 },
+    { type: "publish", room: "r", data: 3, id: 3 },
+  ]);
+  t.requests.failQueued("s", new RoomcastError("not_joined", "Left"));
+  await assert.rejects(b, { code: "not_joined" });
+  assert.equal(held[3]!.wanted?.(), false);
+  assert.equal(held[4]!.wanted?.(), true);
+  held[4]!.written?.();
+  t.requests.ack({ type: "ack", id: 3, offset: 7 });
+  assert.deepEqual(await c, { offset: 7 });
+});
+
+Deno.test("Requests times a ping from its write", async () => {
+  using t = setup();
+  let item: Outgoing | undefined;
+  const rtt = t.requests.ping((held) => item = held);
+  mock.timers.tick(300); // Held for the rate limit.
+  item?.written?.();
+  mock.timers.tick(40);
+  t.requests.pong({ type: "pong", id: 1, ts: 0 });
+  assert.equal(await rtt, 40);
 });

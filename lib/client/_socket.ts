@@ -5,7 +5,6 @@
  */
 
 import { CLOSE_CODE } from "../codes.ts";
-import { SUBPROTOCOL } from "../protocol.ts";
 import type { WebSocketConstructor, WebSocketLike } from "./types.ts";
 
 /** Whether a socket is open, as `WebSocket.OPEN`. */
@@ -23,16 +22,18 @@ export interface SocketHandlers {
 }
 
 /**
- * Opens a socket offering the `roomcast.v1` subprotocol.
+ * Opens a socket offering `protocols` (`roomcast.v1`, and the token entry
+ * when there is a token).
  *
  * @throws whatever the constructor throws (`SyntaxError` for a bad URL).
  */
 export function openSocket(
   WebSocket: WebSocketConstructor,
   url: string,
+  protocols: string[],
   handlers: SocketHandlers,
 ): WebSocketLike {
-  const socket = new WebSocket(url, [SUBPROTOCOL]);
+  const socket = new WebSocket(url, protocols);
   socket.onmessage = (event) => handlers.message(event.data);
   // Deno reports a connection lost without a close frame as 0; browsers,
   // like RFC 6455, as 1006.

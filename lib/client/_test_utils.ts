@@ -15,6 +15,8 @@ export class FakeSocket implements WebSocketLike {
   readyState = 0;
   /** Frames the client sent, parsed. */
   readonly sent: unknown[] = [];
+  /** When each frame of {@linkcode FakeSocket.sent} was sent (`Date.now()`). */
+  readonly sentAt: number[] = [];
   /** The code passed to `close()`, once called. */
   closedWith: number | undefined;
   onmessage: ((event: MessageEvent) => void) | null = null;
@@ -33,6 +35,7 @@ export class FakeSocket implements WebSocketLike {
   send(data: string): void {
     if (this.readyState !== 1) throw new Error("Fake socket is not open");
     this.sent.push(JSON.parse(data));
+    this.sentAt.push(Date.now());
   }
 
   /** Records the close; the handshake never completes (like a dead link). */
@@ -42,13 +45,14 @@ export class FakeSocket implements WebSocketLike {
   }
 
   /**
-   * Opens the socket and sends `welcome` (with `maxMessageBytes` when
-   * given; the member id is the connection id).
+   * Opens the socket and sends `welcome` (with `maxMessageBytes` and
+   * `rateLimit` when given; the member id is the connection id).
    */
   welcome(
     heartbeatMs = 25_000,
     connectionId = "c1",
     maxMessageBytes?: number,
+    rateLimit?: { perSecond: number; burst: number },
   ): void {
     this.readyState = 1;
     this.receive({
@@ -58,6 +62,7 @@ export class FakeSocket implements WebSocketLike {
       protocol: 1,
       memberId: connectionId,
       ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }),
+      ...(rateLimit === undefined ? {} : { rateLimit }),
     });
   }
 

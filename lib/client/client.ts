@@ -1,28 +1,36 @@
 /**
  * {@linkcode RoomcastClient}: the SDK's connection state machine. One socket
  * at a time; every way a connection can end goes through `#disconnect`, and
- * every state change through `#setState`. Browser compatible.
+ * every state change through `#setState`; every frame leaves through the
+ * outbox, which paces it to the server's rate limit. Browser compatible.
  *
  * @module
  */
 
 import { isRetryableClose } from "../codes.ts";
-import {
-  type ClientMessage,
-  type Json,
-  type PresenceMember,
-  type ServerMessage,
-  type WelcomeMessage,
+import type {
+  ClientMessage,
+  Json,
+  PresenceMember,
+  WelcomeMessage,
 } from "../protocol.ts";
 import { Emitter, type Handler } from "./_emitter.ts";
-import { decodeFrame } from "./_frame.ts";
+import { attempt } from "./_attempt.ts";
+import { receive, type Routes } from "./_frame.ts";
 import { Heartbeat } from "./_heartbeat.ts";
 import { resolveOptions, type Settings, toWebSocketUrl } from "./_options.ts";
-import { type PublishResult, Requests } from "./_requests.ts";
+import { Outbox } from "./_outbox.ts";
+import { type PublishResult, Requests, type Send } from "./_requests.ts";
 import { Reconnect } from "./_reconnect.ts";
 import { Membership } from "./_membership.ts";
-import { dropSocket, OPEN, openSocket } from "./_socket.ts";
-import { CLIENT_CLOSE_CODE, closedError, RoomcastError } from "./errors.ts";
+import { dropSocket } from "./_socket.ts";
+import {
+  CLIENT_CLOSE_CODE,
+  closedError,
+  lostError,
+  offlineError,
+  stoppedError,
+} from "./errors.ts";
 import type {
   ClientEvents,
   ClientOptions,
@@ -33,10 +41,11 @@ import type {
 } from "./types.ts";
 
 /**
- * A roomcast connection that reconnects on its own, rejoins its rooms with
- * their last positions, drops duplicates, queues publishes while offline,
- * keeps each room's member list and detects dead links with an app-level
- * heartbeat. Create it with `createClient()`.
+ * A roomcast connection that reconnects on its own (with a fresh token from
+ * its provider each time), rejoins its rooms with their last positions,
+ * drops duplicates, queues publishes while offline, paces what it sends to
+ * the server's rate limit, keeps each room's member list and detects dead
+ * links with an app-level heartbeat. Create it with `createClient()`.
  */
 export class RoomcastClient {
   readonly #url: string;
@@ -48,22 +57,41 @@ export class RoomcastClient {
   );
   readonly #requests: Requests;
   readonly #reconnect: Reconnect;
+  readonly #outbox: Outbox;
   #state: ClientState = "disconnected";
   #socket: WebSocketLike | undefined;
   #welcome: WelcomeMessage | undefined;
   #closed = false;
   #generation = 0;
   readonly #heartbeat = new Heartbeat({
-    ping: () => this.#send({ type: "ping" }),
+    // Skipped while frames wait for the rate limit: their answers prove the link.
+    ping: () => this.#outbox.send({ frame: { type: "ping" } }, "optional"),
     timeout: (code, reason) => this.#disconnect(code, reason, true),
   });
+  readonly #sendPublish: Send = (item) => this.#outbox.send(item);
+  readonly #sendPing: Send = (item) => this.#outbox.send(item, "first");
+  readonly #routes: Routes;
 
-  /** Starts connecting to `url` (`ws:`/`wss:`, or `http:`/`https:` mapped to them). */
+  /**
+   * Starts connecting to `url` (`ws:`/`wss:`, or `http:`/`https:` mapped to them).
+   *
+   * @throws {TypeError} for a bad URL, `user` or `token` string.
+   * @throws {RangeError} for an option out of range.
+   */
   constructor(url: string | URL, options: ClientOptions = {}) {
     this.#url = toWebSocketUrl(url, options.user);
     this.#settings = resolveOptions(options);
     this.#requests = new Requests(this.#settings);
     this.#reconnect = new Reconnect(this.#settings);
+    this.#outbox = new Outbox(this.#settings.now);
+    this.#routes = {
+      welcome: (message) => this.#onWelcome(message),
+      rooms: this.#rooms,
+      requests: this.#requests,
+      error: (message) => this.#events.emit("error", message),
+      invalid: (reason) =>
+        this.#disconnect(CLIENT_CLOSE_CODE.BAD_FRAME, reason, true),
+    };
     this.#connect();
   }
 
@@ -80,6 +108,17 @@ export class RoomcastClient {
   /** The member id the server shows this client under in presence, while connected. */
   get memberId(): string | undefined {
     return this.#welcome?.memberId;
+  }
+
+  /**
+   * Connection attempts in a row that ended before the server's `welcome`
+   * (0 once connected). A refused token (401) and an unreachable server
+   * look alike to a browser, and the client retries both with backoff for
+   * as long as it runs: this count lets an app tell its user, or give up
+   * with `close()`.
+   */
+  get failedConnects(): number {
+    return this.#reconnect.failures;
   }
 
   /** The rooms this client is in or joining, in join order. */
@@ -117,11 +156,11 @@ export class RoomcastClient {
    */
   join(room: string, options: JoinOptions = {}): void {
     if (this.#rooms.join(room, options.meta) && this.#welcome !== undefined) {
-      this.#send(this.#rooms.joinFrame(room));
+      this.#outbox.send({ frame: this.#rooms.joinFrame(room) });
     }
   }
 
-  /** Leaves `room`; publishes to it still queued are rejected with `not_joined`. */
+  /** Leaves `room`; publishes to it not sent yet are rejected with `not_joined`. */
   leave(room: string): void {
     if (this.#rooms.leave(room)) this.#sendNow({ type: "leave", room });
   }
@@ -129,10 +168,12 @@ export class RoomcastClient {
   /**
    * Publishes `data` to a joined `room`. Resolves with the server's `ack`;
    * rejects with a {@linkcode RoomcastError} on an `error` frame for it, on
-   * timeout (`timeoutMs`), when the queue is full (while not connected),
-   * when its frame exceeds the server's `maxMessageBytes` (`too_big`, not
-   * sent), or when the connection drops before the `ack` (`disconnected`:
-   * it may or may not have been published).
+   * timeout (`timeoutMs`), when the queue is full (`maxQueueSize`
+   * publishes wait: offline, or held for the server's rate limit), when its
+   * frame exceeds the server's `maxMessageBytes` (`too_big`, not sent), or
+   * when the connection drops after it was sent and before the `ack`
+   * (`disconnected`: it may or may not have been published). One not sent
+   * yet when the connection drops stays queued for the next.
    */
   publish(
     room: string,
@@ -140,32 +181,27 @@ export class RoomcastClient {
     options: PublishOptions = {},
   ): Promise<PublishResult> {
     if (this.#state === "disconnected") {
-      return Promise.reject(
-        this.#closed ? closedError() : new RoomcastError(
-          "closed",
-          "The client is disconnected: call connect() first",
-        ),
-      );
+      return Promise.reject(stoppedError(this.#closed));
     }
     const message = this.#rooms.publishFrame(room, data, options);
     if (message instanceof Error) return Promise.reject(message);
     return this.#requests.publish(
       message,
-      this.#welcome === undefined ? undefined : (frame) => this.#send(frame),
+      this.#welcome === undefined ? undefined : this.#sendPublish,
     );
   }
 
-  /** Measures the round-trip time to the server in ms (rejects when not connected). */
+  /**
+   * Measures the round-trip time to the server in ms (rejects when not
+   * connected). The ping goes ahead of frames held for the rate limit.
+   */
   ping(): Promise<number> {
     if (this.#welcome === undefined) {
       return Promise.reject(
-        new RoomcastError(
-          this.#closed ? "closed" : "disconnected",
-          "Cannot ping: not connected",
-        ),
+        offlineError(this.#closed, "Cannot ping: not connected"),
       );
     }
-    return this.#requests.ping((frame) => this.#send(frame));
+    return this.#requests.ping(this.#sendPing);
   }
 
   /** Connects again after the server closed for good; no-op unless disconnected. */
@@ -174,6 +210,23 @@ export class RoomcastClient {
     if (this.#state !== "disconnected") return;
     this.#reconnect.reset();
     this.#connect();
+  }
+
+  /**
+   * Replaces the connection at once (no backoff), asking the `token`
+   * provider for a new token: for when the user's identity changed. The
+   * current connection ends with a `close` event (code 3006,
+   * `CLIENT_CLOSE_CODE.RECONNECT`); its unanswered requests are rejected
+   * with `disconnected`, publishes not sent yet stay queued. When
+   * disconnected, the same as {@linkcode RoomcastClient.connect}.
+   *
+   * @throws {RoomcastError} `closed` after `close()`.
+   */
+  reconnect(): void {
+    if (this.#closed) throw closedError();
+    this.#reconnect.reset();
+    if (this.#state === "disconnected") return this.#connect();
+    this.#disconnect(CLIENT_CLOSE_CODE.RECONNECT, "reconnect() called", true);
   }
 
   /** Disconnects for good: no reconnect; pending requests are rejected with `closed`. */
@@ -185,73 +238,34 @@ export class RoomcastClient {
     this.#disconnect(CLIENT_CLOSE_CODE.CLOSED, "Client closed", false);
   }
 
+  /** One attempt: the token (a provider may take a while), then the socket. */
   #connect(): void {
-    this.#generation++;
+    const generation = ++this.#generation;
     this.#setState("connecting");
-    try {
-      this.#socket = openSocket(this.#settings.WebSocket, this.#url, {
-        message: (data) => this.#onFrame(data),
-        close: (code, reason) =>
-          this.#disconnect(code, reason, isRetryableClose(code)),
-      });
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      this.#disconnect(
-        CLIENT_CLOSE_CODE.CONNECT_FAILED,
-        `Cannot open a WebSocket: ${detail}`,
-        false,
-      );
-      return;
-    }
     this.#heartbeat.connecting(this.#settings.connectTimeoutMs);
-  }
-
-  #onFrame(data: unknown): void {
-    this.#heartbeat.frame();
-    let message: ServerMessage | undefined;
-    try {
-      message = decodeFrame(data);
-    } catch (error) {
-      const detail = error instanceof Error ? error.message : String(error);
-      return this.#disconnect(
-        CLIENT_CLOSE_CODE.BAD_FRAME,
-        `Invalid frame from the server: ${detail}`,
-        true,
-      );
-    }
-    if (message === undefined) return; // A type this SDK does not know.
-    switch (message.type) {
-      case "welcome":
-        return this.#onWelcome(message);
-      case "joined":
-        return this.#rooms.onJoined(message);
-      case "message":
-        return this.#rooms.onMessage(message);
-      case "ack":
-        this.#requests.ack(message);
-        return;
-      case "pong":
-        this.#requests.pong(message);
-        return;
-      case "presence":
-        return this.#rooms.onPresence(message);
-      case "error":
-        if (this.#requests.error(message)) return;
-        if (this.#rooms.onJoinError(message)) return;
-        return this.#events.emit("error", message);
-      case "left":
-        return;
-    }
+    attempt({ ...this.#settings, url: this.#url }, {
+      current: () => generation === this.#generation,
+      opened: (socket) => this.#socket = socket,
+      failed: (code, reason, retry) => this.#disconnect(code, reason, retry),
+      message: (data) => {
+        this.#heartbeat.frame();
+        receive(data, this.#routes);
+      },
+      close: (code, reason) =>
+        this.#disconnect(code, reason, isRetryableClose(code)),
+    });
   }
 
   #onWelcome(welcome: WelcomeMessage): void {
+    if (this.#socket === undefined) return;
     this.#welcome = welcome;
     this.#requests.maxBytes = welcome.maxMessageBytes;
     this.#reconnect.up();
+    this.#outbox.open(this.#socket, welcome.rateLimit);
     // Rejoin and flush before `connected` is announced, so that frames sent
     // by state handlers come after the joins (the server keeps frame order).
-    for (const frame of this.#rooms.joinFrames()) this.#send(frame);
-    this.#requests.flush((frame) => this.#send(frame));
+    for (const frame of this.#rooms.joinFrames()) this.#sendNow(frame);
+    this.#requests.flush(this.#sendPublish);
     this.#heartbeat.start(welcome.heartbeatMs, this.#settings.heartbeatGraceMs);
     this.#setState("connected");
   }
@@ -260,25 +274,20 @@ export class RoomcastClient {
   #disconnect(code: number, reason: string, reconnect: boolean): void {
     if (this.#socket !== undefined) dropSocket(this.#socket, code);
     this.#socket = undefined;
+    this.#outbox.close();
     this.#heartbeat.stop();
-    this.#reconnect.down();
+    const requested = code === CLIENT_CLOSE_CODE.RECONNECT;
+    this.#reconnect.down(reconnect && !requested);
     this.#reconnect.cancel();
     this.#welcome = undefined;
     const willReconnect = reconnect && !this.#closed;
-    this.#requests.fail(
-      willReconnect
-        ? new RoomcastError(
-          "disconnected",
-          `Connection lost: ${code} ${reason}`.trimEnd(),
-        )
-        : closedError(code, reason),
-      !willReconnect,
-    );
+    this.#requests.fail(lostError(code, reason, willReconnect), !willReconnect);
     const generation = ++this.#generation;
     this.#events.emit("close", { code, reason, willReconnect });
     // A `close` handler that called close() has taken over.
     if (generation !== this.#generation) return;
     if (!willReconnect) return this.#setState("disconnected");
+    if (requested) return this.#connect();
     this.#reconnect.schedule(() => this.#connect());
     this.#setState("connecting");
   }
@@ -290,18 +299,8 @@ export class RoomcastClient {
     this.#events.emit("state", { oldState, newState });
   }
 
-  /** Sends when the server has welcomed us; otherwise the welcome will. */
+  /** Sends (paced) once the server has welcomed us; before, the welcome will. */
   #sendNow(frame: ClientMessage): void {
-    if (this.#welcome !== undefined) this.#send(frame);
-  }
-
-  #send(frame: ClientMessage): void {
-    const socket = this.#socket;
-    if (socket === undefined || socket.readyState !== OPEN) return;
-    try {
-      socket.send(JSON.stringify(frame));
-    } catch {
-      // The socket is going away; its `close` event runs the reconnect.
-    }
+    if (this.#welcome !== undefined) this.#outbox.send({ frame });
   }
 }

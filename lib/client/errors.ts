@@ -22,6 +22,10 @@ export const CLIENT_CLOSE_CODE = {
   BAD_FRAME: 3003,
   /** The WebSocket could not even be created (for example a bad URL). */
   CONNECT_FAILED: 3004,
+  /** The `token` provider threw or rejected: the attempt failed, the client retries after a backoff delay. */
+  TOKEN_FAILED: 3005,
+  /** `reconnect()` was called: the connection is replaced at once. */
+  RECONNECT: 3006,
 } as const;
 
 /** Why a request failed on the client side, without an `error` frame. */
@@ -62,6 +66,36 @@ export class RoomcastError extends Error {
     this.name = "RoomcastError";
     this.code = code;
   }
+}
+
+/**
+ * The error for requests a connection took with it: `disconnected` when
+ * the client reconnects, `closed` when it stops.
+ */
+export function lostError(
+  code: number,
+  reason: string,
+  willReconnect: boolean,
+): RoomcastError {
+  return willReconnect
+    ? new RoomcastError(
+      "disconnected",
+      `Connection lost: ${code} ${reason}`.trimEnd(),
+    )
+    : closedError(code, reason);
+}
+
+/** The error for a request made while not connected: `closed` after `close()`, else `disconnected`. */
+export function offlineError(closed: boolean, message: string): RoomcastError {
+  return new RoomcastError(closed ? "closed" : "disconnected", message);
+}
+
+/** The error for a publish while disconnected for good (`close()`, or a terminal close code). */
+export function stoppedError(closedByApp: boolean): RoomcastError {
+  return closedByApp ? closedError() : new RoomcastError(
+    "closed",
+    "The client is disconnected: call connect() first",
+  );
 }
 
 /** The error for requests cut short by `close()` or a terminal server close. */

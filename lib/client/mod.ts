@@ -10,10 +10,22 @@
  *   4500–4999 end the client's attempts and say why in the `close` event.
  * - Rooms survive reconnects: each is rejoined with the last `{offset, epoch}`
  *   seen, duplicates are dropped, and a `recovery` event reports gaps.
+ * - Tokens: the `token` option takes a token or a function returning one,
+ *   called before every connection attempt, so an expired token (the server
+ *   closes with 4401) is replaced on the reconnect. It travels as the
+ *   subprotocol `roomcast.token.<token>` beside `roomcast.v1`, never in the
+ *   URL. `reconnect()` starts over at once with a fresh token.
  * - `publish()` resolves on the server's `ack`; while offline publishes wait
  *   in a bounded queue and are sent after the rejoin. A message larger than
  *   the server accepts (`welcome.maxMessageBytes`) is refused locally
  *   (`too_big`) rather than getting the connection closed.
+ * - Pacing: when the server announces its per-connection rate limit
+ *   (`welcome.rateLimit`), every frame the client sends (rejoins, the
+ *   offline queue, publishes, pings) goes through a token bucket of 90% of
+ *   that budget, held in order until a token is there, so the server never
+ *   refuses one (`rate_limited`, then 4029). `ping()` goes ahead of held
+ *   frames; heartbeat pings are skipped while frames are held (their
+ *   answers prove the link alive). Without `rateLimit`, nothing is paced.
  * - Presence: the `user` option names the member (a user's tabs are one
  *   member), `join(room, { meta })` describes it, `members(room)` lists who
  *   is in a room, and the `presence` and `members` events follow changes.
@@ -24,7 +36,10 @@
  * ```ts ignore
  * import { createClient } from "./mod.ts";
  *
- * const client = createClient("wss://chat.example.com/ws", { user: "ann" });
+ * const client = createClient("wss://chat.example.com/ws", {
+ *   // Called before every connection attempt: tokens may expire.
+ *   token: async () => (await (await fetch("/token")).json()).token,
+ * });
  * client.on("state", ({ newState }) => console.log("now", newState));
  * client.on("message", (message) => console.log(message.from, message.data));
  * client.on("members", ({ room, members }) => {

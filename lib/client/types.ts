@@ -167,6 +167,34 @@ export interface ClientOptions {
    * it, the server names each connection a member of its own.
    */
   user?: string;
+  /**
+   * The access token the server verifies (a JWT), or a function returning
+   * one. A function is called before every connection attempt, the first
+   * and each reconnect, so that tokens can expire: the server closes with
+   * 4401 when the token expires (a retryable code) and the client
+   * reconnects with a fresh token, then resumes its rooms.
+   *
+   * The token travels as a WebSocket subprotocol, `roomcast.token.<token>`,
+   * offered after `roomcast.v1` (browsers cannot set headers; URLs end up
+   * in logs, so never there). It may only hold RFC 7230 token characters
+   * (letters, digits and ``!#$%&'*+-.^_`|~``: a JWT fits). An empty string
+   * connects without a token (anonymous, where the server allows it).
+   *
+   * A function that throws or rejects fails the attempt like a failed
+   * connect: a `close` event with code 3005
+   * (`CLIENT_CLOSE_CODE.TOKEN_FAILED`) and the error's message, then a
+   * retry after the backoff delay. Its time counts towards
+   * `connectTimeoutMs`.
+   *
+   * A server that refuses a token answers the upgrade with 401, which a
+   * browser reports as a failed connection (1006, no status): the client
+   * cannot tell it from a network failure, so it keeps retrying, with the
+   * backoff growing to `maxReconnectDelayMs`, for as long as it runs, and
+   * calls the function again each time. `failedConnects` counts the
+   * attempts in a row that got no `welcome`; an app may give up with
+   * `close()` (for example from a `close` handler).
+   */
+  token?: string | (() => string | Promise<string>);
   /** Smallest reconnect delay, and the base of the exponential backoff. @default {500} */
   minReconnectDelayMs?: number;
   /** Largest reconnect delay (the backoff cap). @default {20000} */
@@ -183,15 +211,24 @@ export interface ClientOptions {
    * @default {10000}
    */
   heartbeatGraceMs?: number;
-  /** Longest wait for `welcome` after starting to connect. @default {10000} */
+  /** Longest wait for `welcome` after starting to connect (getting the `token` included). @default {10000} */
   connectTimeoutMs?: number;
   /**
-   * Longest wait for the `ack` of a publish (counted from the `publish()`
-   * call, time in the send queue included) or the `pong` of a ping.
+   * Longest wait for an answer: for a connection, while a publish waits in
+   * the offline queue (counted from the `publish()` call), then for its
+   * `ack` once it is sent (counted again from the write), and for the
+   * `pong` of a ping. Time a publish is held back to stay within the
+   * server's rate limit does not count: the client imposes it, and
+   * `maxQueueSize` bounds it.
    * @default {10000}
    */
   timeoutMs?: number;
-  /** Publishes kept while not connected; more are rejected with `queue_full`. @default {100} */
+  /**
+   * Publishes kept while waiting to be sent: while not connected, or held
+   * back to stay within the server's rate limit. More are rejected with
+   * `queue_full`.
+   * @default {100}
+   */
   maxQueueSize?: number;
   /** The WebSocket implementation. @default {globalThis.WebSocket} */
   WebSocket?: WebSocketConstructor;

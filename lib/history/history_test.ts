@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import type { NewMessage, RoomLog } from "./history.ts";
 import { KvLog } from "./kv.ts";
 import { MemoryLog } from "./memory.ts";
+import { RedisLog } from "./redis.ts";
+import { skipWithoutRedis, startRedis } from "../../tests/_redis.ts";
 
 interface Backend {
   name: string;
@@ -15,6 +17,26 @@ const backends: Backend[] = [
   { name: "MemoryLog", open: (o) => Promise.resolve(new MemoryLog(o)) },
   { name: "KvLog", open: (o) => KvLog.open(":memory:", o) },
 ];
+// Each test gets its own redis-server; closing the log stops it. Without
+// redis-server the backend is left out (loudly), except under CI=true.
+if (!skipWithoutRedis()) {
+  backends.push({
+    name: "RedisLog",
+    async open(o) {
+      const server = await startRedis();
+      const log = await RedisLog.open(server.url, o);
+      return {
+        append: (room, items) => log.append(room, items),
+        head: (room) => log.head(room),
+        since: (room, position) => log.since(room, position),
+        async close() {
+          await log.close();
+          await server.kill();
+        },
+      };
+    },
+  });
+}
 
 function msg(i: number, ts = 1_000): NewMessage {
   return { data: { i }, ts, from: "c1" };

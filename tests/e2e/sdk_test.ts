@@ -1,63 +1,17 @@
 /**
  * The SDK (lib/client/) in Deno against a real server on port 0: publish
  * and ack, echo, ping, reconnect and rejoin after a server restart, the
- * local `too_big` refusal, presence, and a lossless resume through
- * connection cuts. Waits on SDK events, never on the clock.
+ * local `too_big` refusal, presence, and expiring tokens (4401, a fresh
+ * token, a lossless resume). Waits on SDK events, never on the clock.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
-import {
-  type ClientEvents,
-  type ClientOptions,
-  createClient,
-  type RoomcastClient,
-} from "../../lib/client/mod.ts";
+import { signHs256 } from "../../lib/auth.ts";
+import type { RoomcastClient } from "../../lib/client/mod.ts";
 import { report, startTestServer } from "../_harness.ts";
-import { startProxy } from "./_proxy.ts";
-
-/** Creates clients whose sockets can be awaited until fully closed. */
-function tracker() {
-  const closed: Promise<unknown>[] = [];
-  class TrackedWebSocket extends WebSocket {
-    constructor(url: string, protocols: string[]) {
-      super(url, protocols);
-      closed.push(
-        new Promise((resolve) => this.addEventListener("close", resolve)),
-      );
-    }
-  }
-  return {
-    open(url: string, options: ClientOptions = {}): RoomcastClient {
-      return createClient(url, { WebSocket: TrackedWebSocket, ...options });
-    },
-    /** Resolves once every socket ever opened has closed. */
-    async settled(): Promise<void> {
-      await Promise.all(closed);
-    },
-  };
-}
-
-/** The next `event` of `client` that satisfies `accept`. */
-function next<K extends keyof ClientEvents>(
-  client: RoomcastClient,
-  event: K,
-  accept: (payload: ClientEvents[K]) => boolean = () => true,
-): Promise<ClientEvents[K]> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`Timed out waiting for "${event}"`));
-    }, 5_000);
-    const off = client.on(event, (payload) => {
-      if (!accept(payload)) return;
-      clearTimeout(timer);
-      off();
-      resolve(payload);
-    });
-  });
-}
+import { next, tracker } from "./_sdk.ts";
 
 Deno.test("SDK publishes with acks, echoes and pings against a real server", async () => {
   await using server = await startTestServer();
@@ -208,69 +162,101 @@ Deno.test("SDK keeps member lists: one member per user, whatever its tabs", asyn
   }
 });
 
-Deno.test("SDK resumes after its connection is cut, and gets every one of 500 messages once, in order", async () => {
+/** 32 characters, as `AUTH_SECRET` wants at least 16. */
+const SECRET = "e2e-secret-for-hs256-tokens-0032";
+
+/** A token for `sub` that expires `ttlS` seconds from now (whole seconds, as JWTs do). */
+function mint(sub: string, ttlS: number): Promise<string> {
+  const exp = Math.floor(Date.now() / 1000) + ttlS;
+  return signHs256({ sub, name: sub.toUpperCase(), exp }, SECRET);
+}
+
+Deno.test("SDK with expiring tokens: closed with 4401 on expiry, reconnects with a fresh token, misses nothing", async () => {
   await using server = await startTestServer({
-    env: { HISTORY_SIZE: "2000" },
+    env: { AUTH_SECRET: SECRET, ALLOW_ANONYMOUS: "0", AUTH_LEEWAY_S: "0" },
   });
-  await using proxy = startProxy(server.addr.port);
   const sockets = tracker();
-  // The reader goes through the proxy, the writer straight to the server.
-  const reader = sockets.open(proxy.wsUrl, {
-    minReconnectDelayMs: 10,
-    maxReconnectDelayMs: 50,
+  const issued: string[] = [];
+  const reader = sockets.open(server.wsUrl, {
+    // exp = now + 2 s: each token lasts 1 to 2 s.
+    token: async () => {
+      const token = await mint("reader", 2);
+      issued.push(token);
+      return token;
+    },
+    minReconnectDelayMs: 100,
+    maxReconnectDelayMs: 200,
+    minUptimeMs: 500,
   });
-  const writer = sockets.open(server.wsUrl);
-  const TOTAL = 500;
-  const CUTS = [100, 250, 400];
+  const writer = sockets.open(server.wsUrl, {
+    token: await mint("writer", 60),
+  });
+  const EXPIRIES = 2;
   const received: unknown[] = [];
-  const closes: number[] = [];
+  const closes: Array<{ code: number; at: number }> = [];
+  const resumedAfterMs: number[] = [];
+  let sent = 0;
+  let away = 0; // Messages acked while the reader was disconnected.
+  let connected = true;
   const recoveries: unknown[] = [];
-  let resumes = 0;
-  /** The writer's latest acked offset. */
-  let head = 0;
-  /** Messages the writer had published past the reader's position when it resumed. */
-  let replayed = 0;
-  reader.on("message", (message) => received.push(message.data));
-  reader.on("close", ({ code }) => closes.push(code));
   reader.on("recovery", (event) => recoveries.push(event));
-  reader.on("joined", ({ resumed, offset }) => {
-    if (!resumed) return;
-    resumes++;
-    replayed += head - offset;
+  reader.on("message", (message) => received.push(message.data));
+  reader.on("close", ({ code }) => {
+    connected = false;
+    closes.push({ code, at: performance.now() });
+  });
+  reader.on("joined", ({ resumed }) => {
+    connected = true;
+    if (resumed) resumedAfterMs.push(performance.now() - closes.at(-1)!.at);
   });
   try {
     const joined = [next(reader, "joined"), next(writer, "joined")];
-    reader.join("lobby");
+    reader.join("lobby", { meta: { name: "claimed" } });
     writer.join("lobby");
     await Promise.all(joined);
-    let rejoined: Promise<unknown> = Promise.resolve();
-    for (let i = 0; i < TOTAL; i++) {
-      if (CUTS.includes(i)) {
-        await rejoined; // The previous cut is over: the reader is back.
-        rejoined = next(reader, "joined", (event) => event.resumed);
-        assert.equal(proxy.cut(), 1);
-      }
-      head = (await writer.publish("lobby", i)).offset;
+    assert.equal(reader.memberId, "reader");
+    // The server stamps the token's name over the claimed one.
+    assert.deepEqual(
+      reader.members("lobby").find((member) => member.id === "reader"),
+      { id: "reader", meta: { name: "READER" } },
+    );
+    // Publish steadily until the reader went through EXPIRIES expiries.
+    while (resumedAfterMs.length < EXPIRIES) {
+      await writer.publish("lobby", sent++);
+      if (!connected) away++;
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    await rejoined;
-    // The writer's last word: once the reader has it, it has the rest.
     const done = next(reader, "message", (message) => message.data === "done");
     await writer.publish("lobby", "done");
     await done;
     received.pop();
 
     const unique = new Set(received);
-    const expected = Array.from({ length: TOTAL }, (_, i) => i);
-    const lost = expected.filter((i) => !unique.has(i)).length;
+    const lost = sent - unique.size;
     const duplicated = received.length - unique.size;
     report(
-      `sdk resume through ${CUTS.length} cuts: sent=${TOTAL} received=${received.length} lost=${lost} duplicated=${duplicated} (about ${replayed} published while the reader was away)`,
+      `sdk token expiry: expiries=${closes.length} tokens=${issued.length} sent=${sent} received=${received.length} lost=${lost} duplicated=${duplicated} published-while-away=${away} reconnect-ms=${
+        resumedAfterMs.map((ms) => ms.toFixed(0)).join(",")
+      }`,
     );
-    assert.deepEqual(received, expected);
-    // A cut is an abnormal closure: no close frame.
-    assert.deepEqual(closes, CUTS.map(() => 1006));
-    assert.equal(resumes, CUTS.length);
+    assert.deepEqual(received, Array.from({ length: sent }, (_, i) => i));
+    assert.deepEqual(closes.map(({ code }) => code), [4401, 4401]);
+    assert.ok(away > 0, "messages were published while the reader was away");
     assert.deepEqual(recoveries, []);
+    // One token per connection, each fresh, never in the URL.
+    assert.equal(issued.length, EXPIRIES + 1);
+    assert.equal(new Set(issued).size, issued.length);
+    const readerSockets = sockets.opened.filter(({ protocols }) =>
+      protocols.some((p) => issued.includes(p.slice("roomcast.token.".length)))
+    );
+    assert.deepEqual(
+      readerSockets.map(({ protocols }) => protocols),
+      issued.map((token) => ["roomcast.v1", `roomcast.token.${token}`]),
+    );
+    for (const { url, socket } of sockets.opened) {
+      assert.equal(url, server.wsUrl);
+      assert.equal(socket.protocol, "roomcast.v1");
+    }
   } finally {
     reader.close();
     writer.close();

@@ -1,0 +1,120 @@
+/**
+ * The engine: where offsets, history and fan-out live. Embedded by default
+ * (Deno KV or memory for the room log, BroadcastChannel between the isolates
+ * of one process); the Redis engine when `REDIS_URL` is set (room log in
+ * Redis, bus over Redis pub/sub), so rooms span processes and machines.
+ * Presence rides the bus either way.
+ *
+ * The Redis client library is loaded only by the Redis engine.
+ *
+ * @module
+ */
+
+import type { BusTransport } from "./bus/bus.ts";
+import { redisTransport } from "./bus/redis.ts";
+import type { Config } from "./config.ts";
+import type { RoomLog } from "./history/history.ts";
+import { KvLog } from "./history/kv.ts";
+import { MemoryLog } from "./history/memory.ts";
+import { RedisLog } from "./history/redis.ts";
+import type { Logger } from "./log.ts";
+import { openRedis } from "./redis/client.ts";
+import { busChannel, DEFAULT_PREFIX } from "./redis/keys.ts";
+
+/** What a server runs on. */
+export interface Engine {
+  /** The room log: offsets and history. */
+  history: RoomLog;
+  /** The bus transport, or undefined to keep the server's default (BroadcastChannel). */
+  transport: BusTransport | undefined;
+  /** Whether the engine can serve now (Redis connected); always true when embedded. */
+  ready(): boolean;
+  /** Releases the room log and any connection; call after the bus is closed. */
+  close(): Promise<void>;
+}
+
+/** Options for {@linkcode openEngine}. */
+export interface OpenEngineOptions {
+  /** Namespace of the Redis keys and bus channel. @default {"roomcast"} */
+  redisPrefix?: string;
+  /** A Redis command without a reply after this long fails, in ms. @default {5000} */
+  redisCommandTimeoutMs?: number;
+}
+
+/**
+ * Opens the configured engine. With `config.redisUrl` set, an unreachable
+ * Redis is not an error: the engine logs it, retries with backoff and
+ * reports `ready()` false until it connects.
+ *
+ * @example Usage
+ * ```ts
+ * import { openEngine } from "./engine.ts";
+ * import { parseConfig } from "./config.ts";
+ * import { silentLogger } from "./log.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const config = parseConfig(new Map([["HISTORY", "memory"]]));
+ * const engine = await openEngine(config, silentLogger);
+ * assert.equal(engine.transport, undefined); // embedded: BroadcastChannel
+ * assert.equal(engine.ready(), true);
+ * await engine.close();
+ * ```
+ */
+export async function openEngine(
+  config: Config,
+  log: Logger,
+  options: OpenEngineOptions = {},
+): Promise<Engine> {
+  const limits = {
+    maxMessages: config.historySize,
+    ttlMs: config.historyTtlMs,
+  };
+  if (config.redisUrl === "") {
+    const history = await openEmbeddedHistory(config);
+    return {
+      history,
+      transport: undefined,
+      ready: () => true,
+      close: () => history.close(),
+    };
+  }
+  const prefix = options.redisPrefix ?? DEFAULT_PREFIX;
+  const redis = await openRedis(config.redisUrl, {
+    log,
+    ...(options.redisCommandTimeoutMs === undefined
+      ? {}
+      : { commandTimeoutMs: options.redisCommandTimeoutMs }),
+  });
+  const transport = redisTransport(redis, {
+    channel: busChannel(prefix),
+    log,
+  });
+  log.info("Redis engine: rooms span every node on this Redis", { prefix });
+  return {
+    history: new RedisLog(redis, { ...limits, prefix }),
+    transport,
+    ready: () => redis.ready(),
+    async close() {
+      transport.close();
+      await redis.close();
+    },
+  };
+}
+
+/**
+ * Opens the embedded room log: `memory`, or Deno KV (creating the database
+ * file's folder; an empty path is the platform's KV on Deno Deploy).
+ */
+export async function openEmbeddedHistory(config: Config): Promise<RoomLog> {
+  const limits = {
+    maxMessages: config.historySize,
+    ttlMs: config.historyTtlMs,
+  };
+  if (config.history === "memory") return new MemoryLog(limits);
+  if (config.kvPath === "") return await KvLog.open(undefined, limits);
+  if (config.kvPath !== ":memory:") {
+    const folder = config.kvPath.replace(/[^/]*$/, "");
+    if (folder !== "") await Deno.mkdir(folder, { recursive: true });
+  }
+  return await KvLog.open(config.kvPath, limits);
+}

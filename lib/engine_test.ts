@@ -1,0 +1,77 @@
+/** openEngine(): embedded without REDIS_URL, Redis with it, patient with a Redis that is not there yet. */
+import assert from "node:assert/strict";
+import { parseConfig } from "./config.ts";
+import { openEngine } from "./engine.ts";
+import { MemoryLog } from "./history/memory.ts";
+import { type LogFields, type Logger, silentLogger } from "./log.ts";
+import {
+  freePort,
+  skipWithoutRedis,
+  startRedis,
+  waitFor,
+} from "../tests/_redis.ts";
+
+/** A logger that keeps what it is told. */
+function recorder(): Logger & { lines: string[] } {
+  const lines: string[] = [];
+  const keep = (level: string) => (msg: string, fields?: LogFields) =>
+    lines.push(`${level} ${msg} ${JSON.stringify(fields ?? {})}`);
+  return {
+    lines,
+    debug: () => {},
+    info: keep("info"),
+    warn: keep("warn"),
+    error: keep("error"),
+  };
+}
+
+Deno.test("openEngine() without REDIS_URL: the embedded log, the default bus", async () => {
+  const config = parseConfig(new Map([["HISTORY", "memory"]]));
+  const engine = await openEngine(config, silentLogger);
+  assert.ok(engine.history instanceof MemoryLog);
+  assert.equal(engine.transport, undefined);
+  assert.equal(engine.ready(), true);
+  await engine.close();
+});
+
+Deno.test({
+  name:
+    "openEngine() with Redis not there yet: not ready, logs once, fails fast, then connects by itself",
+  ignore: skipWithoutRedis(),
+  async fn() {
+    const port = freePort();
+    const log = recorder();
+    const config = parseConfig(
+      new Map([["REDIS_URL", `redis://127.0.0.1:${port}`]]),
+    );
+    const engine = await openEngine(config, log);
+    assert.equal(engine.ready(), false);
+    assert.ok(engine.transport !== undefined);
+    await assert.rejects(engine.history.head("r"));
+    await waitFor(
+      () => log.lines.some((l) => l.startsWith("error")),
+      "the error line",
+    );
+    const errors = log.lines.filter((l) => l.startsWith("error"));
+    assert.equal(errors.length, 1, errors.join("\n")); // once per outage
+    assert.match(errors[0]!, /Redis unreachable: retrying with backoff/);
+    assert.match(errors[0]!, new RegExp(`127\\.0\\.0\\.1:${port}`));
+    await using redis = await startRedis({ port });
+    await waitFor(engine.ready, "the engine connects", 15_000);
+    assert.equal((await engine.history.head("r")).offset, 0);
+    assert.equal(redis.port, port);
+    await engine.close();
+    assert.equal(engine.ready(), false);
+    // Wrong credentials: retried like an outage, and never written to the log.
+    const denied = recorder();
+    const url = `redis://someone:secret@127.0.0.1:${port}`;
+    const locked = await openEngine(
+      parseConfig(new Map([["REDIS_URL", url]])),
+      denied,
+    );
+    await waitFor(() => denied.lines.length > 0, "the error line");
+    assert.equal(locked.ready(), false);
+    assert.doesNotMatch(denied.lines.join("\n"), /secret/);
+    await locked.close();
+  },
+});
