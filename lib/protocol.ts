@@ -161,6 +161,7 @@ export interface LeftMessage {
 
 /** A message published to a room. `ts` is server time in ms since the epoch. */
 export interface RoomMessage {
+  /** Discriminant. */
   type: "message";
   /** The room it was published to. */
   room: string;
@@ -192,6 +193,7 @@ export interface PongMessage {
 
 /** A request failed; the connection stays open. `ref` is the failed message's `id`. */
 export interface ErrorMessage {
+  /** Discriminant. */
   type: "error";
   /** Stable error code: branch on it. */
   code: ErrorCode;
@@ -378,7 +380,12 @@ export function parseServerMessage(text: string): ServerMessage {
   return parseServerValue(parseJson(text));
 }
 
-function parseServerValue(value: unknown): ServerMessage {
+/**
+ * Validates one already-parsed server message (an element of a batch frame).
+ *
+ * @throws {ProtocolError} when it is not a known server message.
+ */
+export function parseServerValue(value: unknown): ServerMessage {
   if (!isRecord(value)) {
     throw new ProtocolError(ERROR_CODE.BAD_MESSAGE, "Not a JSON object");
   }

@@ -28,6 +28,8 @@ export interface AttemptOptions {
   url: string;
   /** The `token` option. */
   token: TokenOption | undefined;
+  /** Offer batch frames. */
+  batch: boolean;
 }
 
 /**
@@ -61,13 +63,13 @@ export function attempt(options: AttemptOptions, hooks: AttemptHooks): void {
 }
 
 function open(
-  { WebSocket, url }: AttemptOptions,
+  { WebSocket, url, batch }: AttemptOptions,
   token: string | undefined,
   hooks: AttemptHooks,
 ): void {
   let socket: WebSocketLike;
   try {
-    socket = openSocket(WebSocket, url, protocolsFor(token), hooks);
+    socket = openSocket(WebSocket, url, protocolsFor(token, batch), hooks);
   } catch (error) {
     return hooks.failed(
       CLIENT_CLOSE_CODE.CONNECT_FAILED,

@@ -7,7 +7,7 @@
 import { ERROR_CODE } from "../codes.ts";
 import {
   type ErrorMessage,
-  parseServerMessage,
+  parseServerValue,
   ProtocolError,
   type ServerMessage,
   type WelcomeMessage,
@@ -16,29 +16,38 @@ import type { Membership } from "./_membership.ts";
 import type { Requests } from "./_requests.ts";
 
 /**
- * Validates one inbound frame with `parseServerMessage`. Returns undefined
- * for a well-formed frame of a type this SDK does not know, so that newer
- * servers can add message types without breaking older clients.
+ * Validates one inbound frame: one message, or several in a batch frame
+ * (`[m1, m2, …]`, on `roomcast.v1.batch`). Messages of a type this SDK does
+ * not know are skipped, so that newer servers can add message types without
+ * breaking older clients.
  *
  * @throws {ProtocolError} for a frame that is not valid roomcast v1.
  */
-export function decodeFrame(data: unknown): ServerMessage | undefined {
+export function decodeFrame(data: unknown): ServerMessage[] {
   if (typeof data !== "string") {
     throw new ProtocolError(
       ERROR_CODE.BAD_MESSAGE,
       "Binary frame: roomcast v1 speaks JSON text frames only",
     );
   }
+  let value: unknown;
   try {
-    return parseServerMessage(data);
-  } catch (error) {
-    if (
-      error instanceof ProtocolError && error.code === ERROR_CODE.UNKNOWN_TYPE
-    ) {
-      return undefined;
-    }
-    throw error;
+    value = JSON.parse(data);
+  } catch {
+    throw new ProtocolError(ERROR_CODE.BAD_JSON, "Frame is not valid JSON");
   }
+  const items: unknown[] = Array.isArray(value) ? value : [value];
+  const messages: ServerMessage[] = [];
+  for (const item of items) {
+    try {
+      messages.push(parseServerValue(item));
+    } catch (error) {
+      const unknownType = error instanceof ProtocolError &&
+        error.code === ERROR_CODE.UNKNOWN_TYPE;
+      if (!unknownType) throw error;
+    }
+  }
+  return messages;
 }
 
 /** Where {@linkcode route} sends each kind of server message. */
@@ -59,18 +68,19 @@ export interface Routes {
 }
 
 /**
- * Decodes one inbound frame and routes its message; a frame of a type this
- * SDK does not know is skipped, an invalid one reported to `to.invalid`.
+ * Decodes one inbound frame and routes its messages in order; a message of
+ * a type this SDK does not know is skipped, an invalid frame reported to
+ * `to.invalid`.
  */
 export function receive(data: unknown, to: Routes): void {
-  let message: ServerMessage | undefined;
+  let messages: ServerMessage[];
   try {
-    message = decodeFrame(data);
+    messages = decodeFrame(data);
   } catch (error) {
     const detail = error instanceof Error ? error.message : String(error);
     return to.invalid(`Invalid frame from the server: ${detail}`);
   }
-  if (message !== undefined) route(message, to);
+  for (const message of messages) route(message, to);
 }
 
 /** Hands a server message to the part of the client it concerns. */

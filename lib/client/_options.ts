@@ -33,6 +33,7 @@ export function resolveOptions(options: ClientOptions): Settings {
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     timeoutMs: options.timeoutMs ?? 10_000,
     maxQueueSize: options.maxQueueSize ?? 100,
+    batch: options.batch ?? false,
     WebSocket: options.WebSocket ?? globalThis.WebSocket,
     random: options.random ?? Math.random,
     now: options.now ?? (() => performance.now()),

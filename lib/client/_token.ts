@@ -6,7 +6,7 @@
  * @module
  */
 
-import { SUBPROTOCOL } from "../protocol.ts";
+import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../protocol.ts";
 
 /** The `token` option: a token, or a function returning a fresh one. */
 export type TokenOption = string | (() => string | Promise<string>);
@@ -67,11 +67,17 @@ export function nextToken(
 }
 
 /**
- * The subprotocols to offer: always `roomcast.v1` (the only one the server
- * answers), then `roomcast.token.<token>` when there is a token.
+ * The subprotocols to offer: `roomcast.v1.batch` first when batch frames are
+ * wanted, always `roomcast.v1` (the server answers with one of these two),
+ * then `roomcast.token.<token>` when there is a token.
  */
-export function protocolsFor(token: string | undefined): string[] {
-  return token === undefined || token === ""
-    ? [SUBPROTOCOL]
-    : [SUBPROTOCOL, TOKEN_PROTOCOL_PREFIX + token];
+export function protocolsFor(
+  token: string | undefined,
+  batch = false,
+): string[] {
+  const protocols = batch ? [SUBPROTOCOL_BATCH, SUBPROTOCOL] : [SUBPROTOCOL];
+  if (token !== undefined && token !== "") {
+    protocols.push(TOKEN_PROTOCOL_PREFIX + token);
+  }
+  return protocols;
 }

@@ -224,6 +224,14 @@ export interface ClientOptions {
    */
   timeoutMs?: number;
   /**
+   * Accept batch frames (`roomcast.v1.batch`): the server may hold messages
+   * up to its `COALESCE_MS` (1 ms by default) and send several in one frame,
+   * which roughly halves its CPU per delivery in a busy room. Leave it off
+   * when every message must go out at once.
+   * @default {false}
+   */
+  batch?: boolean;
+  /**
    * Publishes kept while waiting to be sent: while not connected, or held
    * back to stay within the server's rate limit. More are rejected with
    * `queue_full`.

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { signHs256 } from "../../lib/auth.ts";
-import type { RoomcastClient } from "../../lib/client/mod.ts";
+import { createClient, type RoomcastClient } from "../../lib/client/mod.ts";
 import { report, startTestServer } from "../_harness.ts";
 import { next, tracker } from "./_sdk.ts";
 
@@ -261,5 +261,37 @@ Deno.test("SDK with expiring tokens: closed with 4401 on expiry, reconnects with
     reader.close();
     writer.close();
     await sockets.settled();
+  }
+});
+
+Deno.test("SDK with batch: true gets coalesced frames and delivers every message once, in order", async () => {
+  await using server = await startTestServer({ env: { COALESCE_MS: "20" } });
+  const reader = createClient(server.wsUrl, { batch: true });
+  const writer = createClient(server.wsUrl);
+  try {
+    const got: number[] = [];
+    const all = new Promise<void>((resolve) =>
+      reader.on("message", (m) => {
+        got.push(Number(m.data));
+        if (got.length === 100) resolve();
+      })
+    );
+    const joined = (client: typeof reader) =>
+      new Promise<void>((resolve) => client.on("joined", () => resolve()));
+    const ready = Promise.all([joined(reader), joined(writer)]);
+    reader.join("r");
+    writer.join("r");
+    await ready;
+    await Promise.all(
+      Array.from({ length: 100 }, (_, i) => writer.publish("r", i + 1)),
+    );
+    await all;
+    assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => i + 1));
+    const batches = server.metrics.get("batch_frames_total");
+    report(`SDK batch: 100 messages, ${batches} batch frames`);
+    assert.ok(batches > 0, "no batch frame was sent");
+  } finally {
+    reader.close();
+    writer.close();
   }
 });
