@@ -69,6 +69,7 @@ export function createApp(deps: AppDeps): App {
     metrics: deps.metrics,
     log: deps.log,
     verifier: deps.verifier,
+    ...(deps.ready === undefined ? {} : { ready: deps.ready }),
   });
   if (deps.config.dev) mountToken(app, deps.config);
   mountHealth(app, {

@@ -55,6 +55,8 @@ export interface Config {
   presenceTimeoutMs: number;
   /** Redis engine (fan-out, offsets, history, presence across processes); empty means the embedded engine. `REDIS_URL`. @default {""} */
   redisUrl: string;
+  /** Namespace of roomcast's Redis keys and bus channel (several deployments on one Redis). `REDIS_PREFIX`. @default {"roomcast"} */
+  redisPrefix: string;
   /** HS256 secret for client tokens. `AUTH_SECRET`. @default {""} (no HMAC tokens) */
   authSecret: string;
   /** PEM public key (SPKI) for RS256/ES256 client tokens. `AUTH_PUBLIC_KEY`. @default {""} */
@@ -126,6 +128,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   presenceIntervalMs: 5_000,
   presenceTimeoutMs: 15_000,
   redisUrl: "",
+  redisPrefix: "roomcast",
   authSecret: "",
   authPublicKey: "",
   authPublicKeyAlg: "RS256",
@@ -209,6 +212,7 @@ export function parseConfig(
     ),
     presenceTimeoutMs: int(env, "PRESENCE_TIMEOUT_MS", d.presenceTimeoutMs, 20),
     redisUrl: redisUrl(env),
+    redisPrefix: str(env, "REDIS_PREFIX", d.redisPrefix),
     authSecret: env.get("AUTH_SECRET") ?? d.authSecret,
     authPublicKey: env.get("AUTH_PUBLIC_KEY") ?? d.authPublicKey,
     authPublicKeyAlg: oneOf(

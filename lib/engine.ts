@@ -78,7 +78,7 @@ export async function openEngine(
       close: () => history.close(),
     };
   }
-  const prefix = options.redisPrefix ?? DEFAULT_PREFIX;
+  const prefix = options.redisPrefix ?? config.redisPrefix ?? DEFAULT_PREFIX;
   const redis = await openRedis(config.redisUrl, {
     log,
     ...(options.redisCommandTimeoutMs === undefined

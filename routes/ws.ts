@@ -36,6 +36,8 @@ export interface WsDeps {
   log: Logger;
   /** Checks tokens; undefined when no key is configured. */
   verifier: Verifier | undefined;
+  /** Whether the engine can serve (Redis connected). @default {() => true} */
+  ready?: () => boolean;
   now?: () => number;
 }
 
@@ -77,6 +79,16 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       return refuse(503, "draining", "The server is shutting down; reconnect", {
         "retry-after": "1",
       });
+    }
+    if (deps.ready !== undefined && !deps.ready()) {
+      return refuse(
+        503,
+        "not_ready",
+        "The server's engine is not connected yet",
+        {
+          "retry-after": "1",
+        },
+      );
     }
     if (!originAllowed(req, config.allowedOrigins)) {
       return refuse(403, "forbidden_origin", "Origin not allowed");

@@ -66,6 +66,12 @@ export async function startTestServer(
     ...(options.transport ? { transport: options.transport } : {}),
     ...(options.history ? { history: options.history } : {}),
   });
+  // An engine that connects in the background (Redis) refuses upgrades
+  // until it is ready: wait for it, as a load balancer polling /readyz would.
+  const deadline = Date.now() + 10_000;
+  while (!server.ready() && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
   const url = `http://127.0.0.1:${server.addr.port}`;
   return {
     ...server,

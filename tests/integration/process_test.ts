@@ -145,3 +145,22 @@ Deno.test("main.ts refuses a bad configuration and names the variable", async ()
   assert.equal(code, 2);
   assert.match(new TextDecoder().decode(stderr), /Invalid PORT/);
 });
+
+Deno.test("main.ts refuses to start without a token key unless anonymous clients are allowed", async () => {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", MAIN],
+    env: {
+      PORT: "0",
+      HOST: "127.0.0.1",
+      AUTH_SECRET: "",
+      ALLOW_ANONYMOUS: "0",
+    },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  assert.equal(code, 2);
+  assert.match(
+    new TextDecoder().decode(stderr),
+    /Refusing to start without AUTH_SECRET/,
+  );
+});
