@@ -205,3 +205,46 @@ Deno.test("MemoryLog.sweep() forgets idle rooms whose messages expired", async (
   log.sweep();
   assert.equal(log.size, 0);
 });
+
+Deno.test("KvLog: appends to many rooms in one tick share commits and stay exact, even against another writer", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/log.kv`;
+  const limits = { maxMessages: 1_000, ttlMs: 60_000 };
+  const a = await KvLog.open(path, limits);
+  const b = await KvLog.open(path, limits);
+  const rooms = Array.from({ length: 150 }, (_, i) => `room-${i}`);
+  const appends: Array<Promise<{ room: string; offsets: number[] }>> = [];
+  for (let round = 0; round < 3; round++) {
+    for (const room of rooms) {
+      for (const log of [a, b]) {
+        appends.push(
+          log.append(room, [msg(round, Date.now()), msg(round, Date.now())])
+            .then((stored) => ({
+              room,
+              offsets: stored.map((m) => m.offset),
+            })),
+        );
+      }
+    }
+  }
+  const byRoom = new Map<string, number[]>();
+  for (const { room, offsets } of await Promise.all(appends)) {
+    byRoom.set(room, [...(byRoom.get(room) ?? []), ...offsets]);
+  }
+  for (const room of rooms) {
+    // 3 rounds × 2 writers × 2 messages: offsets 1..12, each once.
+    const offsets = byRoom.get(room)!.sort((x, y) => x - y);
+    assert.deepEqual(
+      offsets,
+      Array.from({ length: 12 }, (_, i) => i + 1),
+      room,
+    );
+    const { epoch } = await a.head(room);
+    const replay = await a.since(room, { offset: 0, epoch });
+    assert.ok(replay.recovered);
+    assert.equal(replay.messages.length, 12);
+  }
+  await a.close();
+  await b.close();
+  await Deno.remove(dir, { recursive: true });
+});

@@ -44,12 +44,27 @@ const BATCH_ITEMS = 200;
 /** Most frame characters per atomic operation (KV allows 800 KiB in total). */
 const BATCH_CHARS = 200_000;
 const MAX_ATTEMPTS = 100;
+/** Appends of at most this many messages may share a commit with other rooms'. */
+const COMBINE_ITEMS = 50;
+/** Most rooms in one combined commit (KV allows 100 checks). */
+const COMBINE_ROOMS = 100;
+/** Most messages in one combined commit (two mutations each, plus the heads). */
+const COMBINE_TOTAL_ITEMS = 400;
+
+/** An append waiting for the tick's combined commit. */
+interface Waiting {
+  room: string;
+  items: readonly NewMessage[];
+  resolve(stored: StoredMessage[]): void;
+  reject(error: unknown): void;
+}
 
 /** Room log in Deno KV. */
 export class KvLog implements RoomLog {
   #kv: Deno.Kv;
   #options: KvLogOptions;
   #now: () => number;
+  #waiting: Waiting[] = [];
 
   /** Wraps an open KV database; {@linkcode KvLog.close} closes it. */
   constructor(kv: Deno.Kv, options: KvLogOptions) {
@@ -66,7 +81,23 @@ export class KvLog implements RoomLog {
     return new KvLog(await Deno.openKv(path), options);
   }
 
-  async append(
+  /**
+   * Appends within one tick for different rooms share one atomic commit (up
+   * to {@linkcode COMBINE_ROOMS} rooms); a large append, or a combined commit
+   * that conflicts with another writer, takes the per-room path.
+   */
+  append(
+    room: string,
+    items: readonly NewMessage[],
+  ): Promise<StoredMessage[]> {
+    if (items.length > COMBINE_ITEMS) return this.#appendRoom(room, items);
+    return new Promise((resolve, reject) => {
+      this.#waiting.push({ room, items, resolve, reject });
+      if (this.#waiting.length === 1) queueMicrotask(() => this.#combine());
+    });
+  }
+
+  async #appendRoom(
     room: string,
     items: readonly NewMessage[],
   ): Promise<StoredMessage[]> {
@@ -76,6 +107,83 @@ export class KvLog implements RoomLog {
       stored.push(...await this.#appendBatch(room, batch));
     }
     return stored;
+  }
+
+  /** Commits what waited this tick, in groups of distinct rooms, in order. */
+  async #combine(): Promise<void> {
+    const waiting = this.#waiting.splice(0);
+    const groups: Waiting[][] = [];
+    let group: Waiting[] = [];
+    let rooms = new Set<string>();
+    let items = 0;
+    for (const w of waiting) {
+      const full = group.length >= COMBINE_ROOMS ||
+        items + w.items.length > COMBINE_TOTAL_ITEMS || rooms.has(w.room);
+      if (full && group.length > 0) {
+        groups.push(group);
+        group = [];
+        rooms = new Set();
+        items = 0;
+      }
+      group.push(w);
+      rooms.add(w.room);
+      items += w.items.length;
+    }
+    if (group.length > 0) groups.push(group);
+    for (const g of groups) await this.#commitGroup(g);
+  }
+
+  async #commitGroup(group: Waiting[]): Promise<void> {
+    if (group.length > 1) {
+      try {
+        const stored = await this.#tryCombined(group);
+        if (stored !== undefined) {
+          group.forEach((w, i) => w.resolve(stored[i]!));
+          return;
+        }
+      } catch (error) {
+        if (!isLocked(error)) {
+          for (const w of group) w.reject(error);
+          return;
+        }
+      }
+    }
+    // One room, a conflict with another writer, or a locked file: per room.
+    await Promise.all(
+      group.map((w) =>
+        this.#appendRoom(w.room, w.items).then(w.resolve, w.reject)
+      ),
+    );
+  }
+
+  /** One atomic commit for several rooms; undefined when it conflicted. */
+  async #tryCombined(
+    group: Waiting[],
+  ): Promise<StoredMessage[][] | undefined> {
+    const keys = group.map((w) => key(w.room, "head"));
+    const entries: Deno.KvEntryMaybe<unknown>[] = [];
+    for (let i = 0; i < keys.length; i += 10) {
+      entries.push(...await this.#kv.getMany(keys.slice(i, i + 10)));
+    }
+    const op = this.#kv.atomic();
+    let chars = 0;
+    const stored = group.map((w, i) => {
+      const entry = entries[i]!;
+      const head = parseHead(entry.value) ?? { epoch: newEpoch(), offset: 0 };
+      const messages = w.items.map((item, j) =>
+        storeMessage(w.room, item, head.offset + 1 + j, head.epoch)
+      );
+      op.check(entry).set(
+        key(w.room, "head"),
+        { epoch: head.epoch, offset: head.offset + w.items.length },
+        { expireIn: this.#metaTtl() },
+      );
+      this.#addMessages(op, w.room, messages);
+      for (const m of messages) chars += m.frame.length;
+      return messages;
+    });
+    if (chars > BATCH_CHARS) return undefined; // too large together
+    return (await op.commit()).ok ? stored : undefined;
   }
 
   async head(room: string): Promise<StreamPosition> {
@@ -141,11 +249,35 @@ export class KvLog implements RoomLog {
     return Promise.resolve();
   }
 
+  /** Adds one room's messages (and the trim of its window) to `op`. */
+  #addMessages(
+    op: Deno.AtomicOperation,
+    room: string,
+    stored: readonly StoredMessage[],
+  ): void {
+    const { maxMessages, ttlMs } = this.#options;
+    for (const { offset, frame, ts } of stored) {
+      if (frame.length <= PART_CHARS) {
+        op.set(key(room, "m", offset), { ts, frame }, { expireIn: ttlMs });
+      } else {
+        const parts = Math.ceil(frame.length / PART_CHARS);
+        op.set(key(room, "m", offset), { ts, parts }, { expireIn: ttlMs });
+        for (let i = 0; i < parts; i++) {
+          const part = frame.slice(i * PART_CHARS, (i + 1) * PART_CHARS);
+          op.set(key(room, "c", offset, i), part, { expireIn: ttlMs });
+        }
+      }
+      // Keep at most maxMessages: drop the one that falls out of the window.
+      if (offset > maxMessages) {
+        op.delete(key(room, "m", offset - maxMessages));
+      }
+    }
+  }
+
   async #appendBatch(
     room: string,
     items: readonly NewMessage[],
   ): Promise<StoredMessage[]> {
-    const { maxMessages, ttlMs } = this.#options;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let entry: Deno.KvEntryMaybe<unknown>;
       try {
@@ -172,23 +304,7 @@ export class KvLog implements RoomLog {
         { epoch: head.epoch, offset: last },
         { expireIn: this.#metaTtl() },
       );
-      for (const message of stored) {
-        const { offset, frame, ts } = message;
-        if (frame.length <= PART_CHARS) {
-          op.set(key(room, "m", offset), { ts, frame }, { expireIn: ttlMs });
-        } else {
-          const parts = Math.ceil(frame.length / PART_CHARS);
-          op.set(key(room, "m", offset), { ts, parts }, { expireIn: ttlMs });
-          for (let i = 0; i < parts; i++) {
-            const part = frame.slice(i * PART_CHARS, (i + 1) * PART_CHARS);
-            op.set(key(room, "c", offset, i), part, { expireIn: ttlMs });
-          }
-        }
-        // Keep at most maxMessages: drop the one that falls out of the window.
-        if (offset > maxMessages) {
-          op.delete(key(room, "m", offset - maxMessages));
-        }
-      }
+      this.#addMessages(op, room, stored);
       try {
         if ((await op.commit()).ok) return stored;
       } catch (error) {
