@@ -33,6 +33,8 @@ export const CLOSE_CODE = {
   RATE_LIMITED: 4029,
   /** The token expired while connected: reconnect with a fresh token. */
   TOKEN_EXPIRED: 4401,
+  /** The backend ended this member's connections (logout, ban): do not reconnect. */
+  TERMINATED: 4500,
 } as const;
 
 /** One of the values of {@linkcode CLOSE_CODE}. */

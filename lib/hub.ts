@@ -111,7 +111,10 @@ export class Hub {
       limits,
       now: this.#now,
     });
-    this.#unsubscribe = bus.subscribe((event) => this.#rooms.onBusEvent(event));
+    this.#unsubscribe = bus.subscribe((event) => {
+      if (event.kind === "terminate") this.#terminateLocal(event.member);
+      else this.#rooms.onBusEvent(event);
+    });
     this.#publisher = new Publisher(history, (room, stored, item) => {
       this.#rooms.offer(room, stored, item.except);
       const { offset, epoch, frame } = stored;
@@ -243,6 +246,27 @@ export class Hub {
       const ref = "id" in message ? message.id : undefined;
       this.#sendError(connection, ERROR_CODE.INTERNAL, "Internal error", ref);
     }
+  }
+
+  /**
+   * Closes every connection of `member` on every node with 4500 (terminal:
+   * clients do not reconnect), e.g. after a logout or a ban. Returns how
+   * many were closed on this node.
+   */
+  terminate(member: string): number {
+    this.#options.bus.publish({ kind: "terminate", member });
+    return this.#terminateLocal(member);
+  }
+
+  #terminateLocal(member: string): number {
+    let closed = 0;
+    for (const connection of [...this.#connections.keys()]) {
+      if (connection.memberId !== member) continue;
+      connection.close(CLOSE_CODE.TERMINATED, "Terminated by the server");
+      closed += 1;
+    }
+    if (closed > 0) this.#options.metrics.inc("terminations_total", closed);
+    return closed;
   }
 
   /**

@@ -43,6 +43,8 @@ export const METRIC_HELP = {
     "Time spent in room log appends, ms (divide by appends for the mean)",
   "batched_messages_total": "Messages sent inside coalesced frames",
   "token_expiries_total": "Connections closed because their token expired",
+  "terminations_total":
+    "Connections closed by POST /api/members/:member/terminate (on this node)",
 } as const;
 
 /** The name of a known metric. */

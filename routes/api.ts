@@ -68,6 +68,18 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
 
   app.get("/api/rooms", (c) => c.json({ rooms: hub.roomList() }));
 
+  // Logout or ban: every connection of the member, on every node, closes
+  // with 4500 (terminal). Pair it with revoking the user's tokens.
+  app.post("/api/members/:member/terminate", (c) => {
+    const member = c.req.param("member");
+    if (member === "" || member.length > 128) {
+      return jsonError(400, "bad_member", "Member ids are 1-128 characters");
+    }
+    const closedHere = hub.terminate(member);
+    log.info("Member terminated", { member, closedHere });
+    return c.json({ member, closedHere }, 202);
+  });
+
   app.get("/api/rooms/:room", async (c) => {
     const room = c.req.param("room");
     if (!isValidRoomName(room)) return jsonError(400, "bad_room", ROOM_RULE);

@@ -53,8 +53,15 @@ export interface BusPresenceSync {
   node: string;
 }
 
+/** Close every connection of a member, on every node (logout, ban). */
+export interface BusTerminate {
+  kind: "terminate";
+  member: string;
+}
+
 /** Everything an isolate can tell the others. */
 export type BusEvent =
+  | BusTerminate
   | BusRoomMessage
   | BusPresenceUpdate
   | BusPresenceSnapshot
@@ -240,6 +247,11 @@ export function parseBusEvent(event: unknown): BusEvent | string {
         ? snapshot
         : { kind: "presence-snapshot", snapshot };
     }
+    case "terminate":
+      return typeof event.member === "string" && event.member !== "" &&
+          event.member.length <= 128
+        ? { kind: "terminate", member: event.member }
+        : "bad terminate event";
     case "node-down":
     case "presence-sync":
       return typeof event.node === "string" && event.node !== ""

@@ -228,6 +228,41 @@ for (const engine of ENGINES) {
   });
 }
 
+for (const engine of ENGINES) {
+  Deno.test({
+    name:
+      `${engine.name}: terminating a member closes its connections on every node (4500), nobody else's`,
+    ignore: engine.ignore,
+    async fn() {
+      await using shared = await engine.open();
+      await using pair = await nodes(shared.env, { API_KEY: "engines-key" });
+      const annA = await TestClient.open(`${pair.a.wsUrl}?user=ann`);
+      const annB = await TestClient.open(`${pair.b.wsUrl}?user=ann`);
+      await using bob = await TestClient.open(`${pair.b.wsUrl}?user=bob`);
+      await joinAll("team", [annA, annB, bob]);
+      const res = await fetch(`${pair.a.url}/api/members/ann/terminate`, {
+        method: "POST",
+        headers: { authorization: "Bearer engines-key" },
+      });
+      assert.equal(res.status, 202);
+      assert.deepEqual(await res.json(), { member: "ann", closedHere: 1 });
+      const [closeA, closeB] = await Promise.all([annA.closed, annB.closed]);
+      assert.equal(closeA.code, 4500);
+      assert.equal(closeB.code, 4500);
+      // Bob stays, and sees ann leave.
+      while (true) {
+        const p = await bob.next("presence");
+        if (p.event === "leave" && p.member.id === "ann") break;
+      }
+      bob.send({ type: "ping", id: "still here" });
+      assert.equal((await bob.next("pong")).id, "still here");
+      report(
+        `${engine.name}: terminate ann → 2 connections on 2 nodes closed with 4500; bob unaffected`,
+      );
+    },
+  });
+}
+
 Deno.test("an unreachable Redis: /readyz says 503 and upgrades are refused with 503 until it comes up", async () => {
   // A port nobody listens on: connect attempts fail at once and are retried.
   const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
