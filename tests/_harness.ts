@@ -198,6 +198,15 @@ export class TestClient implements AsyncDisposable {
     return await this.next("joined");
   }
 
+  /** Presence events received but not consumed yet (and consumes them). */
+  pendingPresence(): Extract<ServerMessage, { type: "presence" }>[] {
+    const events: Extract<ServerMessage, { type: "presence" }>[] = [];
+    for (const m of this.#presence.splice(0)) {
+      if (m.type === "presence") events.push(m);
+    }
+    return events;
+  }
+
   /** Messages received but not consumed yet. */
   get pending(): readonly ServerMessage[] {
     return this.#queue;

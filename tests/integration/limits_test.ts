@@ -174,3 +174,53 @@ Deno.test("limit: a slow consumer is closed (1013) while the room keeps flowing"
   await watcher.close();
   slow.conn.close();
 });
+
+Deno.test("cycles: 500 clients that join and drop their TCP connection leave no connection, room or presence ghost", async () => {
+  await using server = await startTestServer();
+  const watcher = await TestClient.open(server.wsUrl);
+  watcher.send({ type: "join", room: "churn", presence: true });
+  await watcher.next("joined");
+  const rssBefore = Deno.memoryUsage().rss;
+  const join = new TextEncoder().encode(
+    '{"type":"join","room":"churn","presence":true}',
+  );
+  const mask = [9, 8, 7, 6];
+  const frame = new Uint8Array([0x81, 0x80 | join.length, ...mask, ...join]);
+  for (let i = 6; i < frame.length; i++) frame[i]! ^= mask[(i - 6) % 4]!;
+  const cycles = 500;
+  for (let i = 0; i < cycles; i++) {
+    const client = await rawUpgrade(server.addr.port, `/ws?user=c${i}`);
+    assert.equal(client.status, 101);
+    await client.conn.write(frame);
+    // Half mid-frame: a torn frame, then the abrupt close.
+    if (i % 2 === 0) await client.conn.write(new Uint8Array([0x81, 0x85, 1]));
+    client.conn.close(); // no close frame: the server sees the TCP go away
+  }
+  // The server sees each disconnect after the client does: wait on its count.
+  const deadline = Date.now() + 10_000;
+  while (server.hub.stats().connections > 1 && Date.now() < deadline) {
+    watcher.send({ type: "ping" });
+    await watcher.next("pong");
+  }
+  // One more round trip: every presence frame sent so far is now received.
+  watcher.send({ type: "ping" });
+  await watcher.next("pong");
+  const stats = server.hub.stats();
+  // Every presence join the watcher saw is matched by a leave: no ghosts.
+  let present = 0;
+  for (const p of watcher.pendingPresence()) {
+    present += p.event === "join" ? 1 : -1;
+  }
+  const rssMb = (Deno.memoryUsage().rss - rssBefore) / 1e6;
+  report(
+    `cycles: ${cycles} connect/join/abort cycles → connections ${
+      stats.connections - 1
+    }, ` +
+      `rooms ${stats.rooms - 1}, presence ghosts ${present}; test-process RSS ${
+        rssMb >= 0 ? "+" : ""
+      }${rssMb.toFixed(1)} MB`,
+  );
+  assert.deepEqual(stats, { connections: 1, rooms: 1 }); // the watcher alone
+  assert.equal(present, 0);
+  await watcher.close();
+});
