@@ -6,7 +6,7 @@
  * @module
  */
 
-import { TestClient, type TestServer } from "./_harness.ts";
+import { TestClient } from "./_harness.ts";
 
 /** A member and a publisher in `room`; dispose to close both. */
 export interface Bystander extends AsyncDisposable {
@@ -16,9 +16,9 @@ export interface Bystander extends AsyncDisposable {
   readonly probes: number;
 }
 
-/** Opens the two clients and joins them to `room`. */
+/** Opens the two clients on `server` (a test server, or any `wsUrl`) and joins them to `room`. */
 export async function withBystander(
-  server: TestServer,
+  server: { wsUrl: string },
   room = "bystanders",
 ): Promise<Bystander> {
   const member = await TestClient.open(server.wsUrl);

@@ -11,6 +11,7 @@ import { type Config, parseConfig } from "../lib/config.ts";
 import { type Logger, silentLogger } from "../lib/log.ts";
 import { type ServerMessage, SUBPROTOCOL } from "../lib/protocol.ts";
 import { type RunningServer, startServer } from "../lib/server.ts";
+import { startWorkers, type WorkerGroup } from "../lib/supervisor.ts";
 
 /**
  * Settings every test server starts with: anonymous clients, and limits high
@@ -227,4 +228,75 @@ export class TestClient implements AsyncDisposable {
 export function report(line: string): void {
   // deno-lint-ignore no-console
   console.log(line);
+}
+
+/** The isolate serving a client: the node part of its connection id (`<node>-<n>`). */
+export function nodeOf(client: TestClient): string {
+  return client.connectionId.split("-")[0] ?? "";
+}
+
+/**
+ * Opens clients to `url` until each of `isolates` isolates serves at least
+ * `perIsolate` of them (the kernel spreads SO_REUSEPORT connections by hash).
+ * Returns them by node, in opening order. `user(i)` names the i-th client's
+ * presence member.
+ */
+export async function openAcrossIsolates(
+  url: string,
+  options: {
+    perIsolate: number;
+    isolates?: number;
+    user?: (i: number) => string;
+  },
+): Promise<Map<string, TestClient[]>> {
+  const isolates = options.isolates ?? 2;
+  const byNode = new Map<string, TestClient[]>();
+  const enough = () =>
+    [...byNode.values()].filter((c) => c.length >= options.perIsolate)
+      .length >= isolates;
+  for (let i = 0; !enough(); i++) {
+    if (i >= 100) throw new Error("Connections never spread over the isolates");
+    const target = options.user ? `${url}?user=${options.user(i)}` : url;
+    const client = await TestClient.open(target);
+    byNode.set(nodeOf(client), [...(byNode.get(nodeOf(client)) ?? []), client]);
+  }
+  return byNode;
+}
+
+/** A group of Workers on one port for one test; `await using` drains it and removes its KV file. */
+export interface TestWorkers extends AsyncDisposable {
+  group: WorkerGroup;
+  wsUrl: string;
+  /** Drains every Worker (clients get 1012); idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/** Starts `count` Workers sharing a fresh KV file and BroadcastChannel, with {@linkcode TEST_ENV}. */
+export async function startTestWorkers(
+  env: Record<string, string> = {},
+  count = 2,
+): Promise<TestWorkers> {
+  const dir = await Deno.makeTempDir();
+  const group = await startWorkers({
+    env: {
+      ...TEST_ENV,
+      PORT: "0",
+      KV_PATH: `${dir}/roomcast.kv`,
+      BUS_CHANNEL: `test-${crypto.randomUUID()}`,
+      ...env,
+    },
+    count,
+    log: silentLogger,
+  });
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => (stopping ??= group.shutdown());
+  return {
+    group,
+    wsUrl: `ws://127.0.0.1:${group.port}/ws`,
+    shutdown,
+    async [Symbol.asyncDispose]() {
+      await shutdown();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
 }

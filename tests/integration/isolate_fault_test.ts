@@ -7,10 +7,14 @@ import assert from "node:assert/strict";
 import { broadcastChannelTransport } from "../../lib/bus/broadcast_channel.ts";
 import type { BusTransport } from "../../lib/bus/bus.ts";
 import { KvLog } from "../../lib/history/kv.ts";
-import { silentLogger } from "../../lib/log.ts";
 import type { RoomMessage, StreamPosition } from "../../lib/protocol.ts";
-import { startWorkers } from "../../lib/supervisor.ts";
-import { report, startTestServer, TEST_ENV, TestClient } from "../_harness.ts";
+import {
+  openAcrossIsolates,
+  report,
+  startTestServer,
+  startTestWorkers,
+  TestClient,
+} from "../_harness.ts";
 
 interface Tally {
   sent: number;
@@ -47,31 +51,17 @@ async function until(client: TestClient, last: number, into: RoomMessage[]) {
 }
 
 Deno.test("a Worker killed mid-stream: its clients resume elsewhere, the others see no gap, presence drops its members", async () => {
-  const dir = await Deno.makeTempDir();
-  const group = await startWorkers({
-    env: {
-      PORT: "0",
-      HOST: "127.0.0.1",
-      KV_PATH: `${dir}/roomcast.kv`,
-      BUS_CHANNEL: `test-${crypto.randomUUID()}`,
-      ...TEST_ENV,
-      HISTORY_SIZE: "10000",
-      PRESENCE_INTERVAL_MS: "100",
-      PRESENCE_TIMEOUT_MS: "600",
-      LOG_LEVEL: "error",
-    },
-    count: 2,
-    log: silentLogger,
+  await using workers = await startTestWorkers({
+    HISTORY_SIZE: "10000",
+    PRESENCE_INTERVAL_MS: "100",
+    PRESENCE_TIMEOUT_MS: "600",
   });
-  const base = `ws://127.0.0.1:${group.port}/ws`;
-  const byNode = new Map<string, TestClient[]>();
-  let n = 0;
-  while ([...byNode.values()].filter((c) => c.length >= 3).length < 2) {
-    assert.ok(n < 100, "connections never spread over both isolates");
-    const client = await TestClient.open(`${base}?user=u${n++}`);
-    const node = client.connectionId.split("-")[0]!;
-    byNode.set(node, [...(byNode.get(node) ?? []), client]);
-  }
+  const { group } = workers;
+  const base = workers.wsUrl;
+  const byNode = await openAcrossIsolates(base, {
+    perIsolate: 3,
+    user: (i) => `u${i}`,
+  });
   const [survivorNode, victimNode] = group.nodes.map((id) => id.slice(0, 8));
   const survivors = byNode.get(survivorNode!)!;
   const victims = byNode.get(victimNode!)!;
@@ -136,8 +126,6 @@ Deno.test("a Worker killed mid-stream: its clients resume elsewhere, the others 
   assert.equal(sum("lost"), 0);
   assert.equal(sum("duplicated"), 0);
   for (const c of [...survivors, ...reconnected]) await c.close();
-  await group.shutdown();
-  await Deno.remove(dir, { recursive: true });
 });
 
 /** Publishes 1..total from `publisher` and reads them all at each subscriber. */
@@ -157,33 +145,15 @@ async function burst(
 }
 
 Deno.test("a 20,000-message burst across Worker isolates: zero loss at the clients", async () => {
-  const dir = await Deno.makeTempDir();
-  const group = await startWorkers({
-    env: {
-      PORT: "0",
-      HOST: "127.0.0.1",
-      KV_PATH: `${dir}/roomcast.kv`,
-      BUS_CHANNEL: `test-${crypto.randomUUID()}`,
-      ...TEST_ENV,
-      HISTORY_SIZE: "30000",
-      // The burst outruns a JS test client: let it queue instead of being
-      // closed as a slow consumer (that policy has its own tests).
-      MAX_BUFFERED_BYTES: "100000000",
-      LOG_LEVEL: "error",
-    },
-    count: 2,
-    log: silentLogger,
+  await using workers = await startTestWorkers({
+    HISTORY_SIZE: "30000",
+    // The burst outruns a JS test client: let it queue instead of being
+    // closed as a slow consumer (that policy has its own tests).
+    MAX_BUFFERED_BYTES: "100000000",
   });
-  const url = `ws://127.0.0.1:${group.port}/ws`;
-  const clients: TestClient[] = [];
-  const nodes = () => new Set(clients.map((c) => c.connectionId.split("-")[0]));
-  while (nodes().size < 2 || clients.length < 4) {
-    assert.ok(
-      clients.length < 64,
-      "connections never reached a second isolate",
-    );
-    clients.push(await TestClient.open(url));
-  }
+  const clients = [
+    ...(await openAcrossIsolates(workers.wsUrl, { perIsolate: 2 })).values(),
+  ].flat();
   for (const c of clients) await c.join("burst");
   const publisher = clients[0]!;
   const remote = clients.filter((c) =>
@@ -203,8 +173,6 @@ Deno.test("a 20,000-message burst across Worker isolates: zero loss at the clien
     assert.equal(f.duplicated, 0);
   }
   for (const c of clients) await c.close();
-  await group.shutdown();
-  await Deno.remove(dir, { recursive: true });
 });
 
 /** A BroadcastChannel transport that loses a share of the posts it receives. */

@@ -3,33 +3,9 @@
  * the same server that keeps receiving (reliability.md group B).
  */
 import assert from "node:assert/strict";
-import {
-  report,
-  startTestServer,
-  TestClient,
-  type TestServer,
-} from "../_harness.ts";
+import { withBystander } from "../_bystander.ts";
+import { report, startTestServer, TestClient } from "../_harness.ts";
 import { rawUpgrade, upgradeStatus } from "../_upgrade.ts";
-
-/** A member of "room" that must keep receiving what a second member publishes. */
-async function bystander(server: TestServer) {
-  const reader = await TestClient.open(server.wsUrl);
-  const writer = await TestClient.open(server.wsUrl);
-  await reader.join("room");
-  await writer.join("room");
-  let n = 0;
-  return {
-    async stillReceives() {
-      const probe = `probe ${++n}`;
-      writer.send({ type: "publish", room: "room", data: probe, echo: false });
-      while ((await reader.next("message")).data !== probe);
-    },
-    async [Symbol.asyncDispose]() {
-      await reader.close();
-      await writer.close();
-    },
-  };
-}
 
 Deno.test("limit: a flood gets rate_limited errors, then 4029; others are unaffected", async () => {
   await using server = await startTestServer({
@@ -40,7 +16,7 @@ Deno.test("limit: a flood gets rate_limited errors, then 4029; others are unaffe
     },
   });
   // The bystanders stay within their own budget: 2 joins + 1 publish each.
-  await using room = await bystander(server);
+  await using room = await withBystander(server, "room");
   const flooder = await TestClient.open(server.wsUrl);
   for (let i = 0; i < 50; i++) flooder.send({ type: "ping", id: i });
   const pongs: unknown[] = [];
@@ -136,7 +112,7 @@ Deno.test("limit: a slow consumer is closed (1013) while the room keeps flowing"
   await using server = await startTestServer({
     env: { MAX_BUFFERED_BYTES: "262144", MAX_MESSAGE_BYTES: "70000" },
   });
-  await using room = await bystander(server);
+  await using room = await withBystander(server, "room");
   // A raw client that joins and then never reads again.
   const slow = await rawUpgrade(server.addr.port);
   assert.equal(slow.status, 101);

@@ -6,7 +6,8 @@
  * and checks that a bystander keeps receiving and that memory stays bounded.
  */
 import assert from "node:assert/strict";
-import { report, TestClient } from "../_harness.ts";
+import { withBystander } from "../_bystander.ts";
+import { report } from "../_harness.ts";
 import { rssMb, spawnMain } from "../_process.ts";
 import { OPCODE, RawWebSocket } from "../_raw_ws.ts";
 
@@ -25,29 +26,10 @@ async function settle(
   return rss;
 }
 
-async function bystander(url: string) {
-  const reader = await TestClient.open(url);
-  const writer = await TestClient.open(url);
-  await reader.join("room");
-  await writer.join("room");
-  let n = 0;
-  return {
-    async stillReceives() {
-      const probe = `probe ${++n}`;
-      writer.send({ type: "publish", room: "room", data: probe, echo: false });
-      while ((await reader.next("message")).data !== probe);
-    },
-    async close() {
-      await reader.close();
-      await writer.close();
-    },
-  };
-}
-
 Deno.test("B3: 80 × 1 MiB fragments are closed with 1009, the room keeps flowing, the peak stays near one message", async () => {
   await using server = await spawnMain({});
   const url = `ws://127.0.0.1:${server.port}/ws`;
-  const room = await bystander(url);
+  await using room = await withBystander({ wsUrl: url }, "room");
   await room.stillReceives();
   const before = await rssMb(server.process.pid);
   const flood = await RawWebSocket.open(server.port);
@@ -84,21 +66,15 @@ Deno.test("B3: 80 × 1 MiB fragments are closed with 1009, the room keeps flowin
     peak - before < 160,
     `peak ${(peak - before).toFixed(0)} MB over the baseline`,
   );
-  await room.close();
 });
 
 Deno.test("B4: 2,000,000 one-byte fragments without FIN cost little and go when the client does", async () => {
   await using server = await spawnMain({});
   const url = `ws://127.0.0.1:${server.port}/ws`;
-  const room = await bystander(url);
+  await using room = await withBystander({ wsUrl: url }, "room");
   await room.stillReceives();
   const before = await rssMb(server.process.pid);
   const flood = await RawWebSocket.open(server.port);
-  const one = {
-    opcode: OPCODE.CONTINUATION,
-    payload: new Uint8Array([0x61]),
-    fin: false,
-  };
   await flood.send({
     opcode: OPCODE.TEXT,
     payload: new Uint8Array([0x61]),
@@ -130,5 +106,4 @@ Deno.test("B4: 2,000,000 one-byte fragments without FIN cost little and go when 
     after - before < 16,
     `RSS stayed ${(after - before).toFixed(0)} MB above its baseline`,
   );
-  await room.close();
 });

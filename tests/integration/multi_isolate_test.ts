@@ -5,14 +5,13 @@
 import assert from "node:assert/strict";
 import { broadcastChannelTransport } from "../../lib/bus/broadcast_channel.ts";
 import { MemoryLog } from "../../lib/history/memory.ts";
-import { silentLogger } from "../../lib/log.ts";
-import { startWorkers } from "../../lib/supervisor.ts";
-import { report, startTestServer, TEST_ENV, TestClient } from "../_harness.ts";
-
-/** The isolate that serves a client: the node part of its id (`<node>-<n>`). */
-function nodeOf(client: TestClient): string {
-  return client.connectionId.split("-")[0] ?? "";
-}
+import {
+  openAcrossIsolates,
+  report,
+  startTestServer,
+  startTestWorkers,
+  TestClient,
+} from "../_harness.ts";
 
 /** Reads `count` messages and checks each publisher's sequence arrives in order. */
 async function receiveAll(client: TestClient, count: number) {
@@ -69,32 +68,10 @@ Deno.test("two isolates on one BroadcastChannel share rooms, in order", async ()
 });
 
 Deno.test("Workers sharing one port (SO_REUSEPORT) deliver to every member and drain with 1012", async () => {
-  const dir = await Deno.makeTempDir();
-  const group = await startWorkers({
-    env: {
-      PORT: "0",
-      HOST: "127.0.0.1",
-      BUS_CHANNEL: `test-${crypto.randomUUID()}`,
-      ...TEST_ENV,
-      LOG_LEVEL: "error",
-      KV_PATH: `${dir}/roomcast.kv`,
-    },
-    count: 2,
-    log: silentLogger,
-  });
-  const url = `ws://127.0.0.1:${group.port}/ws`;
-  const clients: TestClient[] = [];
-  const nodes = new Set<string>();
-  // The kernel spreads connections by hash: open until both isolates serve some.
-  while (nodes.size < 2 || clients.length < 6) {
-    assert.ok(
-      clients.length < 64,
-      "connections never reached a second isolate",
-    );
-    const client = await TestClient.open(url);
-    clients.push(client);
-    nodes.add(nodeOf(client));
-  }
+  await using workers = await startTestWorkers();
+  const clients = [
+    ...(await openAcrossIsolates(workers.wsUrl, { perIsolate: 3 })).values(),
+  ].flat();
   for (const client of clients) await client.join("lobby");
   const publisher = clients[0]!;
   for (let i = 1; i <= 300; i++) {
@@ -105,9 +82,8 @@ Deno.test("Workers sharing one port (SO_REUSEPORT) deliver to every member and d
     assert.equal(bySender.size, 1);
   }
   const closes = clients.map((c) => c.closed);
-  await group.shutdown();
+  await workers.shutdown();
   for (const close of await Promise.all(closes)) {
     assert.equal(close.code, 1012);
   }
-  await Deno.remove(dir, { recursive: true });
 });

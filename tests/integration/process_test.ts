@@ -3,7 +3,7 @@
  * and without `--parallel`, stopped by SIGTERM.
  */
 import assert from "node:assert/strict";
-import { TestClient } from "../_harness.ts";
+import { openAcrossIsolates, TestClient } from "../_harness.ts";
 import { MAIN, spawnMain } from "../_process.ts";
 
 Deno.test("main.ts: SIGTERM closes every client with 1012, then exits 0", async () => {
@@ -30,17 +30,9 @@ Deno.test("main.ts --parallel spreads clients over isolates; all get every messa
   await using server = await spawnMain({ WORKERS: "2" }, ["--parallel"]);
   assert.match(server.output(), /"isolates":2/);
   const url = `ws://127.0.0.1:${server.port}/ws`;
-  const clients: TestClient[] = [];
-  const nodes = new Set<string>();
-  while (nodes.size < 2 || clients.length < 6) {
-    assert.ok(
-      clients.length < 64,
-      "connections never reached a second isolate",
-    );
-    const client = await TestClient.open(url);
-    clients.push(client);
-    nodes.add(client.connectionId.split("-")[0]!);
-  }
+  const byNode = await openAcrossIsolates(url, { perIsolate: 3 });
+  const clients = [...byNode.values()].flat();
+  const nodes = new Set(byNode.keys());
   for (const client of clients) await client.join("lobby");
   // One publisher per isolate.
   const publishers = [...nodes].map((node) =>
