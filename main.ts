@@ -56,7 +56,6 @@ export async function main(args: string[]): Promise<void> {
   let port: number;
   if (count > 1) {
     const env = Deno.env.toObject();
-    if (env.WORKERS === undefined) env.WORKERS = String(count);
     const group = await startWorkers({ env, count, log }).catch((error) => {
       log.error("Cannot start", { error: String(error) });
       Deno.exit(2);

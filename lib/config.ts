@@ -15,6 +15,9 @@ export type BusKind = "broadcast-channel" | "none";
 /** Where room history (and the offset sequence) lives. */
 export type HistoryKind = "kv" | "memory";
 
+/** How the Deno KV history is written (see {@linkcode Config.historyWrite}). */
+export type HistoryWrite = "auto" | "behind" | "through";
+
 /** The service configuration. Every limit has a default and an environment variable. */
 export interface Config {
   /** TCP port. `PORT`. @default {8000} */
@@ -43,6 +46,16 @@ export interface Config {
   history: HistoryKind;
   /** Deno KV database path; empty means the platform default (Deno Deploy's KV). `KV_PATH`. @default {"./data/roomcast.kv", or "" on Deno Deploy} */
   kvPath: string;
+  /**
+   * How the Deno KV history is written: `behind` sequences in memory and
+   * flushes every `historyFlushMs` (one isolate owning the file), `through`
+   * commits each batch before delivery (several isolates or processes on one
+   * database), `auto` picks `behind` for one isolate with a local file and
+   * `through` otherwise. `HISTORY_WRITE`. @default {"auto"}
+   */
+  historyWrite: HistoryWrite;
+  /** Longest a message waits before the write-behind flush starts, in ms. `HISTORY_FLUSH_MS`. @default {10} */
+  historyFlushMs: number;
   /** Messages kept per room for resume. `HISTORY_SIZE`. @default {300} */
   historySize: number;
   /** Age of the oldest message kept for resume, in ms. `HISTORY_TTL_MS`. @default {300000} */
@@ -122,6 +135,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   logLevel: "info",
   history: "kv",
   kvPath: "./data/roomcast.kv",
+  historyWrite: "auto",
+  historyFlushMs: 10,
   historySize: 300,
   historyTtlMs: 300_000,
   repairDelayMs: 100,
@@ -201,6 +216,13 @@ export function parseConfig(
     // On Deno Deploy the platform provides the database: no path.
     kvPath: env.get("KV_PATH")?.trim() ??
       (env.get("DENO_DEPLOYMENT_ID") === undefined ? d.kvPath : ""),
+    historyWrite: oneOf(
+      env,
+      "HISTORY_WRITE",
+      d.historyWrite,
+      ["auto", "behind", "through"] as const,
+    ),
+    historyFlushMs: int(env, "HISTORY_FLUSH_MS", d.historyFlushMs, 1, 10_000),
     historySize: int(env, "HISTORY_SIZE", d.historySize, 1, 100_000),
     historyTtlMs: int(env, "HISTORY_TTL_MS", d.historyTtlMs, 1_000),
     repairDelayMs: int(env, "REPAIR_DELAY_MS", d.repairDelayMs, 0, 60_000),

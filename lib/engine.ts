@@ -15,6 +15,7 @@ import { redisTransport } from "./bus/redis.ts";
 import type { Config } from "./config.ts";
 import type { RoomLog } from "./history/history.ts";
 import { KvLog } from "./history/kv.ts";
+import { KvBehindLog, type KvBehindStats } from "./history/kv_behind.ts";
 import { MemoryLog } from "./history/memory.ts";
 import { RedisLog } from "./history/redis.ts";
 import type { Logger } from "./log.ts";
@@ -35,6 +36,8 @@ export interface Engine {
 
 /** Options for {@linkcode openEngine}. */
 export interface OpenEngineOptions {
+  /** Hears each write-behind flush of the Deno KV history. */
+  onFlush?: (stats: KvBehindStats) => void;
   /** Namespace of the Redis keys and bus channel. @default {"roomcast"} */
   redisPrefix?: string;
   /** A Redis command without a reply after this long fails, in ms. @default {5000} */
@@ -70,7 +73,7 @@ export async function openEngine(
     ttlMs: config.historyTtlMs,
   };
   if (config.redisUrl === "") {
-    const history = await openEmbeddedHistory(config);
+    const history = await openEmbeddedHistory(config, log, options.onFlush);
     return {
       history,
       transport: undefined,
@@ -102,19 +105,49 @@ export async function openEngine(
 }
 
 /**
- * Opens the embedded room log: `memory`, or Deno KV (creating the database
- * file's folder; an empty path is the platform's KV on Deno Deploy).
+ * Whether the Deno KV history is written behind (see
+ * {@linkcode Config.historyWrite}): `auto` means one isolate on a local file;
+ * on Deno Deploy (no path) many isolates share the database.
  */
-export async function openEmbeddedHistory(config: Config): Promise<RoomLog> {
+export function writesBehind(config: Config): boolean {
+  if (config.historyWrite !== "auto") return config.historyWrite === "behind";
+  return config.workers === 1 && config.kvPath !== "";
+}
+
+/**
+ * Opens the embedded room log: `memory`, or Deno KV (creating the database
+ * file's folder; an empty path is the platform's KV on Deno Deploy), written
+ * behind or through ({@linkcode writesBehind}).
+ */
+export async function openEmbeddedHistory(
+  config: Config,
+  log?: Logger,
+  onFlush?: (stats: KvBehindStats) => void,
+): Promise<RoomLog> {
   const limits = {
     maxMessages: config.historySize,
     ttlMs: config.historyTtlMs,
   };
   if (config.history === "memory") return new MemoryLog(limits);
-  if (config.kvPath === "") return await KvLog.open(undefined, limits);
-  if (config.kvPath !== ":memory:") {
+  if (config.kvPath !== "" && config.kvPath !== ":memory:") {
     const folder = config.kvPath.replace(/[^/]*$/, "");
     if (folder !== "") await Deno.mkdir(folder, { recursive: true });
   }
-  return await KvLog.open(config.kvPath, limits);
+  const kv = await Deno.openKv(
+    config.kvPath === "" ? undefined : config.kvPath,
+  );
+  if (!writesBehind(config)) return new KvLog(kv, limits);
+  try {
+    return await KvBehindLog.open(kv, {
+      ...limits,
+      flushMs: config.historyFlushMs,
+      // A writer on another host may be letting go: wait out its lease.
+      waitMs: 6_000,
+      ...(log ? { log } : {}),
+      ...(onFlush ? { onFlush } : {}),
+    });
+  } catch (error) {
+    kv.close();
+    throw error;
+  }
 }

@@ -42,6 +42,12 @@ export const METRIC_HELP = {
   "history_append_ms_total":
     "Time spent in room log appends, ms (divide by appends for the mean)",
   "batched_messages_total": "Messages sent inside coalesced frames",
+  "history_backlog":
+    "Messages delivered but not yet flushed to Deno KV (HISTORY_WRITE=behind)",
+  "history_flush_commits_total":
+    "Deno KV commits made by write-behind flushes, lease renewals included",
+  "history_flush_failures_total":
+    "Write-behind flushes that failed and were retried (logged)",
   "token_expiries_total": "Connections closed because their token expired",
   "terminations_total":
     "Connections closed by POST /api/members/:member/terminate (on this node)",
@@ -51,7 +57,11 @@ export const METRIC_HELP = {
 export type MetricName = keyof typeof METRIC_HELP;
 
 /** Gauges; everything else is a counter. */
-const GAUGES: ReadonlySet<string> = new Set(["connections", "rooms"]);
+const GAUGES: ReadonlySet<string> = new Set([
+  "connections",
+  "rooms",
+  "history_backlog",
+]);
 
 /** Counters and gauges keyed by name and an optional single label. */
 export class Metrics {

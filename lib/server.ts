@@ -81,7 +81,13 @@ export async function startServer(
   if (options.history !== undefined) {
     history = options.history;
   } else {
-    engine = await openEngine(config, log);
+    engine = await openEngine(config, log, {
+      onFlush(stats) {
+        metrics.set("history_backlog", stats.backlog);
+        metrics.set("history_flush_commits_total", stats.commits);
+        metrics.set("history_flush_failures_total", stats.failures);
+      },
+    });
     history = engine.history;
   }
   const transport = options.transport ?? engine?.transport ??

@@ -38,11 +38,18 @@ export interface StartWorkersOptions {
 export async function startWorkers(
   options: StartWorkersOptions,
 ): Promise<WorkerGroup> {
-  const { env, count, log } = options;
+  const { count, log } = options;
+  // Every Worker knows how many share the room log (HISTORY_WRITE=auto).
+  const env = { ...options.env, WORKERS: String(count) };
   const config = parseConfig(new Map(Object.entries(env)));
   if (config.history === "memory" && config.redisUrl === "" && count > 1) {
     throw new RangeError(
       "Invalid HISTORY: memory keeps one sequence per isolate; use HISTORY=kv with several isolates",
+    );
+  }
+  if (config.historyWrite === "behind" && config.redisUrl === "" && count > 1) {
+    throw new RangeError(
+      "Invalid HISTORY_WRITE: behind needs one isolate owning the database; use auto or through with several isolates",
     );
   }
   const workers: Worker[] = [];

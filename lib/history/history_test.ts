@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import type { NewMessage, RoomLog } from "./history.ts";
 import { KvLog } from "./kv.ts";
+import { KvBehindLog } from "./kv_behind.ts";
 import { MemoryLog } from "./memory.ts";
 import { RedisLog } from "./redis.ts";
 import { skipWithoutRedis, startRedis } from "../../tests/_redis.ts";
@@ -16,6 +17,10 @@ interface Backend {
 const backends: Backend[] = [
   { name: "MemoryLog", open: (o) => Promise.resolve(new MemoryLog(o)) },
   { name: "KvLog", open: (o) => KvLog.open(":memory:", o) },
+  {
+    name: "KvBehindLog",
+    open: async (o) => KvBehindLog.open(await Deno.openKv(":memory:"), o),
+  },
 ];
 // Each test gets its own redis-server; closing the log stops it. Without
 // redis-server the backend is left out (loudly), except under CI=true.

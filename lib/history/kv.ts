@@ -4,20 +4,25 @@
  * on Deno Deploy) shares one sequence per room, and a restart loses nothing
  * inside the window.
  *
- * Layout, under `["roomcast", "v1", room]`:
- * - `"head"` → `{epoch, offset}`: the room's latest position (kept for
- *   `metaTtlMs` after the last message);
- * - `"m", offset` → `{ts, frame}` or `{ts, parts}`: one message, expiring
- *   after the window;
- * - `"c", offset, i` → one part of a frame too large for one KV value.
- *
- * An append is one atomic operation checked against the head's versionstamp,
- * retried on conflict, so offsets stay unique and gap-free whoever appends.
+ * This is the write-through log: a message is committed before it is
+ * delivered. An append is one atomic operation checked against the head's
+ * versionstamp, retried on conflict, so offsets stay unique and gap-free
+ * whoever appends; it also checks that no write-behind log holds the
+ * database (`kv_lease.ts`). Layout: `_kv_layout.ts`. A single-isolate server
+ * uses the faster write-behind log (`kv_behind.ts`) on the same layout.
  *
  * @module
  */
 
 import type { StreamPosition } from "../protocol.ts";
+import {
+  addMessages,
+  backoff,
+  isLocked,
+  parseHead,
+  readMessages,
+  roomKey as key,
+} from "./_kv_layout.ts";
 import {
   decideSince,
   type HistoryLimits,
@@ -28,6 +33,13 @@ import {
   type StoredMessage,
   storeMessage,
 } from "./history.ts";
+import {
+  isLive,
+  LEASE_KEY,
+  LeaseHeldError,
+  parseLease,
+  settleLease,
+} from "./kv_lease.ts";
 
 /** Options for {@linkcode KvLog}. */
 export interface KvLogOptions extends HistoryLimits {
@@ -37,8 +49,6 @@ export interface KvLogOptions extends HistoryLimits {
   now?: () => number;
 }
 
-/** Longest frame part stored in one KV value (KV values are capped at 64 KiB). */
-const PART_CHARS = 16_000;
 /** Most messages per atomic operation (two mutations each, KV allows 1000). */
 const BATCH_ITEMS = 200;
 /** Most frame characters per atomic operation (KV allows 800 KiB in total). */
@@ -46,8 +56,8 @@ const BATCH_CHARS = 200_000;
 const MAX_ATTEMPTS = 100;
 /** Appends of at most this many messages may share a commit with other rooms'. */
 const COMBINE_ITEMS = 50;
-/** Most rooms in one combined commit (KV allows 100 checks). */
-const COMBINE_ROOMS = 100;
+/** Most rooms in one combined commit (KV allows 100 checks; one is the lease). */
+const COMBINE_ROOMS = 99;
 /** Most messages in one combined commit (two mutations each, plus the heads). */
 const COMBINE_TOTAL_ITEMS = 400;
 
@@ -161,11 +171,16 @@ export class KvLog implements RoomLog {
     group: Waiting[],
   ): Promise<StoredMessage[][] | undefined> {
     const keys = group.map((w) => key(w.room, "head"));
-    const entries: Deno.KvEntryMaybe<unknown>[] = [];
-    for (let i = 0; i < keys.length; i += 10) {
+    const [lease, ...first] = await this.#kv.getMany([
+      LEASE_KEY,
+      ...keys.slice(0, 9),
+    ]);
+    const entries: Deno.KvEntryMaybe<unknown>[] = first;
+    for (let i = 9; i < keys.length; i += 10) {
       entries.push(...await this.#kv.getMany(keys.slice(i, i + 10)));
     }
-    const op = this.#kv.atomic();
+    if (!(await this.#leaseFree(lease!))) return undefined;
+    const op = this.#kv.atomic().check(lease!);
     let chars = 0;
     const stored = group.map((w, i) => {
       const entry = entries[i]!;
@@ -178,7 +193,7 @@ export class KvLog implements RoomLog {
         { epoch: head.epoch, offset: head.offset + w.items.length },
         { expireIn: this.#metaTtl() },
       );
-      this.#addMessages(op, w.room, messages);
+      addMessages(op, w.room, messages, this.#options);
       for (const m of messages) chars += m.frame.length;
       return messages;
     });
@@ -189,12 +204,18 @@ export class KvLog implements RoomLog {
   async head(room: string): Promise<StreamPosition> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       try {
-        const entry = await this.#kv.get(key(room, "head"));
-        const head = parseHead(entry.value);
-        if (head !== undefined) return head;
+        const [lease, entry] = await this.#kv.getMany([
+          LEASE_KEY,
+          key(room, "head"),
+        ]);
+        if (!(await this.#leaseFree(lease!))) continue;
+        const head = parseHead(entry!.value);
+        if (head !== undefined) {
+          return { epoch: head.epoch, offset: head.offset };
+        }
         // Create the head now, so the epoch a joiner sees is the one appends use.
         const fresh = { epoch: newEpoch(), offset: 0 };
-        const result = await this.#kv.atomic().check(entry)
+        const result = await this.#kv.atomic().check(lease!).check(entry!)
           .set(key(room, "head"), fresh, { expireIn: this.#metaTtl() })
           .commit();
         if (result.ok) return fresh;
@@ -225,22 +246,13 @@ export class KvLog implements RoomLog {
       return decideSince(position, head, []);
     }
     const oldest = this.#now() - this.#options.ttlMs;
-    const messages: StoredMessage[] = [];
-    const entries = this.#kv.list({
-      start: key(room, "m", position.offset + 1),
-      end: key(room, "m", head.offset + 1),
-    });
-    for await (const entry of entries) {
-      const offset = entry.key[4];
-      const value = parseStored(entry.value);
-      if (typeof offset !== "number" || value === undefined) continue;
-      if (value.ts < oldest) continue;
-      const frame = "frame" in value
-        ? value.frame
-        : await this.#readParts(room, offset, value.parts);
-      if (frame === undefined) continue;
-      messages.push({ offset, epoch: head.epoch, ts: value.ts, frame });
-    }
+    const messages = await readMessages(
+      this.#kv,
+      room,
+      head,
+      position.offset + 1,
+      oldest,
+    );
     return decideSince(position, head, messages);
   }
 
@@ -249,39 +261,16 @@ export class KvLog implements RoomLog {
     return Promise.resolve();
   }
 
-  /** Adds one room's messages (and the trim of its window) to `op`. */
-  #addMessages(
-    op: Deno.AtomicOperation,
-    room: string,
-    stored: readonly StoredMessage[],
-  ): void {
-    const { maxMessages, ttlMs } = this.#options;
-    for (const { offset, frame, ts } of stored) {
-      if (frame.length <= PART_CHARS) {
-        op.set(key(room, "m", offset), { ts, frame }, { expireIn: ttlMs });
-      } else {
-        const parts = Math.ceil(frame.length / PART_CHARS);
-        op.set(key(room, "m", offset), { ts, parts }, { expireIn: ttlMs });
-        for (let i = 0; i < parts; i++) {
-          const part = frame.slice(i * PART_CHARS, (i + 1) * PART_CHARS);
-          op.set(key(room, "c", offset, i), part, { expireIn: ttlMs });
-        }
-      }
-      // Keep at most maxMessages: drop the one that falls out of the window.
-      if (offset > maxMessages) {
-        op.delete(key(room, "m", offset - maxMessages));
-      }
-    }
-  }
-
   async #appendBatch(
     room: string,
     items: readonly NewMessage[],
   ): Promise<StoredMessage[]> {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let entry: Deno.KvEntryMaybe<unknown>;
+      let lease: Deno.KvEntryMaybe<unknown>;
       try {
-        entry = await this.#kv.get(key(room, "head"));
+        [lease, entry] = await this.#kv.getMany([LEASE_KEY, key(room, "head")]);
+        if (!(await this.#leaseFree(lease))) continue;
       } catch (error) {
         if (!isLocked(error)) throw error;
         await backoff(attempt);
@@ -299,12 +288,12 @@ export class KvLog implements RoomLog {
         return [...first, ...await this.#appendBatch(room, items.slice(half))];
       }
       const last = head.offset + items.length;
-      const op = this.#kv.atomic().check(entry).set(
+      const op = this.#kv.atomic().check(lease, entry).set(
         key(room, "head"),
         { epoch: head.epoch, offset: last },
         { expireIn: this.#metaTtl() },
       );
-      this.#addMessages(op, room, stored);
+      addMessages(op, room, stored, this.#options);
       try {
         if ((await op.commit()).ok) return stored;
       } catch (error) {
@@ -316,69 +305,20 @@ export class KvLog implements RoomLog {
     throw new Error(`Could not append to room "${room}": too much contention`);
   }
 
-  async #readParts(
-    room: string,
-    offset: number,
-    parts: number,
-  ): Promise<string | undefined> {
-    const keys = Array.from(
-      { length: parts },
-      (_, i) => key(room, "c", offset, i),
-    );
-    const values: string[] = [];
-    // getMany takes at most 10 keys.
-    for (let i = 0; i < keys.length; i += 10) {
-      for (const entry of await this.#kv.getMany(keys.slice(i, i + 10))) {
-        if (typeof entry.value !== "string") return undefined;
-        values.push(entry.value);
-      }
-    }
-    return values.join("");
+  /**
+   * Whether no write-behind log holds the database. Throws
+   * {@linkcode LeaseHeldError} when a live one does; after an unclean stop of
+   * one, first repairs its rooms and answers false (read again).
+   */
+  async #leaseFree(entry: Deno.KvEntryMaybe<unknown>): Promise<boolean> {
+    const lease = parseLease(entry.value);
+    if (lease === undefined || lease.clean) return true;
+    if (isLive(lease, this.#now())) throw new LeaseHeldError(lease);
+    await settleLease(this.#kv, { now: this.#now, headTtlMs: this.#metaTtl() });
+    return false;
   }
 
   #metaTtl(): number {
     return Math.max(this.#options.metaTtlMs ?? 86_400_000, this.#options.ttlMs);
   }
-}
-
-/**
- * SQLite-backed KV (local files) answers "database is locked" while another
- * handle in this process writes; that is a conflict to retry, not a failure.
- */
-function isLocked(error: unknown): boolean {
-  return error instanceof Error && /database is locked/i.test(error.message);
-}
-
-/** Jittered pause before retry number `attempt`. */
-function backoff(attempt: number): Promise<void> {
-  const ms = Math.random() * Math.min(20, 1 + attempt);
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function key(room: string, ...rest: Deno.KvKeyPart[]): Deno.KvKey {
-  return ["roomcast", "v1", room, ...rest];
-}
-
-function parseHead(value: unknown): StreamPosition | undefined {
-  if (typeof value !== "object" || value === null) return undefined;
-  const epoch: unknown = Reflect.get(value, "epoch");
-  const offset: unknown = Reflect.get(value, "offset");
-  if (typeof epoch !== "string" || typeof offset !== "number") return undefined;
-  return { epoch, offset };
-}
-
-type StoredValue = { ts: number; frame: string } | {
-  ts: number;
-  parts: number;
-};
-
-function parseStored(value: unknown): StoredValue | undefined {
-  if (typeof value !== "object" || value === null) return undefined;
-  const ts: unknown = Reflect.get(value, "ts");
-  const frame: unknown = Reflect.get(value, "frame");
-  const parts: unknown = Reflect.get(value, "parts");
-  if (typeof ts !== "number") return undefined;
-  if (typeof frame === "string") return { ts, frame };
-  if (typeof parts === "number") return { ts, parts };
-  return undefined;
 }

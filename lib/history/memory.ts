@@ -82,6 +82,25 @@ export class MemoryLog implements RoomLog {
     return Promise.resolve();
   }
 
+  /** Whether `room` has state here. */
+  has(room: string): boolean {
+    return this.#rooms.has(room);
+  }
+
+  /**
+   * Starts `room` at `head` with its stored window `entries` (ascending,
+   * contiguous, ending at `head.offset`), replacing any state: how a log
+   * backed by a database loads a room.
+   */
+  seed(room: string, head: StreamPosition, entries: StoredMessage[]): void {
+    this.#rooms.set(room, {
+      epoch: head.epoch,
+      offset: head.offset,
+      touched: this.#now(),
+      entries,
+    });
+  }
+
   /** Number of rooms with state (for tests of the cleanup). */
   get size(): number {
     return this.#rooms.size;
@@ -89,16 +108,20 @@ export class MemoryLog implements RoomLog {
 
   /**
    * Forgets rooms untouched for longer than the window whose messages have
-   * all expired. A forgotten room restarts under a new epoch.
+   * all expired, and returns them. A forgotten room restarts under a new
+   * epoch (unless a database seeds it again).
    */
-  sweep(): void {
+  sweep(): string[] {
     const idleSince = this.#now() - this.#options.ttlMs;
+    const forgotten: string[] = [];
     for (const [room, state] of this.#rooms) {
       this.#prune(state);
       if (state.entries.length === 0 && state.touched < idleSince) {
         this.#rooms.delete(room);
+        forgotten.push(room);
       }
     }
+    return forgotten;
   }
 
   #state(room: string): RoomState {

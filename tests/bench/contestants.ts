@@ -140,6 +140,13 @@ export const CONTESTANTS: readonly Contestant[] = [
     batch: true,
   }),
   roomcastContestant({
+    id: "roomcast-memory",
+    short: "roomcast memory",
+    label:
+      "roomcast, one isolate, history in memory (`HISTORY=memory`): the cost of delivery without the Deno KV commit",
+    env: { HISTORY: "memory" },
+  }),
+  roomcastContestant({
     id: "roomcast-par",
     short: "roomcast --parallel",
     label: "roomcast, 2 isolates (`main.ts --parallel`, WORKERS=2)",

@@ -40,6 +40,7 @@ export interface BenchCase {
 export const MAIN_CONTESTANTS: readonly string[] = [
   "roomcast",
   "roomcast-batch",
+  "roomcast-memory",
   "roomcast-par",
   "deno-bare",
   "ws",

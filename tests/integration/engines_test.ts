@@ -35,6 +35,8 @@ const ENGINES: Engine[] = [
         env: {
           HISTORY: "kv",
           KV_PATH: `${dir}/roomcast.kv`,
+          // Two servers share the database: each commits before delivering.
+          HISTORY_WRITE: "through",
           BUS: "broadcast-channel",
           BUS_CHANNEL: `engines-${crypto.randomUUID()}`,
         },

@@ -1,11 +1,13 @@
 /**
  * Resume: a client that comes back with `since` gets every message it missed
  * once, in order, then the live ones; a server restart with the KV backend
- * loses nothing inside the window; an unknown epoch gets recovered:false.
+ * loses nothing inside the window; an unknown epoch gets recovered:false, and
+ * so does a position a killed server delivered but never stored.
  */
 import assert from "node:assert/strict";
 import type { RoomMessage } from "../../lib/protocol.ts";
 import { report, startTestServer, TestClient } from "../_harness.ts";
+import { spawnMain } from "../_process.ts";
 
 /** Tallies what a consumer got against what was published. */
 function tally(name: string, sent: number, received: RoomMessage[]) {
@@ -172,4 +174,67 @@ Deno.test("a resume older than the window gets recovered:false, never a partial 
   client.send({ type: "publish", room: "r", data: 31 });
   // The first message the late client sees is the live one: no partial replay.
   assert.equal((await late.next("message")).offset, 31);
+});
+
+Deno.test("a killed server loses only unflushed history, and says so: the restart moves the room to a new epoch (recovered:false)", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = { HISTORY: "kv", KV_PATH: `${dir}/roomcast.kv` };
+  const publish = (client: TestClient, from: number, to: number) => {
+    for (let i = from; i <= to; i++) {
+      client.send({ type: "publish", room: "r", data: i, echo: false });
+    }
+  };
+  let position: { offset: number; epoch: string };
+  {
+    // Run 1 stops cleanly: offsets 1–10 are stored.
+    await using first = await spawnMain(env);
+    const url = `ws://127.0.0.1:${first.port}/ws`;
+    await using consumer = await TestClient.open(url);
+    const joined = await consumer.join("r");
+    await using publisher = await TestClient.open(url);
+    await publisher.join("r");
+    publish(publisher, 1, 10);
+    const got = await collect(consumer, 10);
+    position = { offset: got.at(-1)!.offset, epoch: joined.epoch };
+    first.process.kill("SIGTERM");
+    await first.process.status;
+  }
+  {
+    // Run 2 delivers 11–20 and is killed before its flush (10 s away).
+    await using second = await spawnMain({ ...env, HISTORY_FLUSH_MS: "10000" });
+    const url = `ws://127.0.0.1:${second.port}/ws`;
+    await using consumer = await TestClient.open(url);
+    consumer.send({ type: "join", room: "r", since: position });
+    assert.equal((await consumer.next("joined")).recovered, true);
+    await using publisher = await TestClient.open(url);
+    await publisher.join("r");
+    publish(publisher, 11, 20);
+    const got = await collect(consumer, 20);
+    position = { offset: got.at(-1)!.offset, epoch: position.epoch };
+    second.process.kill("SIGKILL"); // no final flush
+    await second.process.status;
+  }
+  // Run 3 starts at once (the dead holder's lease is recognised: same host,
+  // process gone) and finds the room stored up to 10 only.
+  await using third = await spawnMain(env);
+  const url = `ws://127.0.0.1:${third.port}/ws`;
+  await using back = await TestClient.open(url);
+  back.send({ type: "join", room: "r", since: position });
+  const resumed = await back.next("joined");
+  report(
+    `killed before flushing: resume from offset ${position.offset} → recovered ${resumed.recovered}, ` +
+      `epoch ${position.epoch} → ${resumed.epoch}, head ${resumed.offset}`,
+  );
+  assert.equal(resumed.recovered, false, "the client must learn of the loss");
+  assert.notEqual(
+    resumed.epoch,
+    position.epoch,
+    "offsets 11–20 are not reused",
+  );
+  assert.equal(resumed.offset, 10);
+  back.send({ type: "publish", room: "r", data: "after", id: "x" });
+  const next = await back.next("message");
+  assert.deepEqual([next.epoch, next.offset], [resumed.epoch, 11]);
+  assert.match(third.output(), /start a new epoch","rooms":1/);
+  await Deno.remove(dir, { recursive: true });
 });

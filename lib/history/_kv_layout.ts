@@ -1,0 +1,149 @@
+/**
+ * How room logs are laid out in Deno KV, shared by the write-through
+ * ({@linkcode KvLog}) and write-behind ({@linkcode KvBehindLog}) logs so a
+ * database written by one is read by the other.
+ *
+ * Under `["roomcast", "v1", room]`:
+ * - `"head"` → `{epoch, offset, gen?}`: the room's latest position; `gen` is
+ *   the write-behind generation that wrote it (absent when written through);
+ * - `"m", offset` → `{ts, frame}` or `{ts, parts}`: one message, expiring
+ *   after the window;
+ * - `"c", offset, i` → one part of a frame too large for one KV value.
+ *
+ * @module
+ */
+
+import type { StreamPosition } from "../protocol.ts";
+import type { HistoryLimits, StoredMessage } from "./history.ts";
+
+/** Longest frame part stored in one KV value (KV values are capped at 64 KiB). */
+export const PART_CHARS = 16_000;
+
+/** A head as stored: a position, and the write-behind generation that wrote it. */
+export interface StoredHead extends StreamPosition {
+  gen?: number;
+}
+
+/** The key of `room`'s `rest`. */
+export function roomKey(room: string, ...rest: Deno.KvKeyPart[]): Deno.KvKey {
+  return ["roomcast", "v1", room, ...rest];
+}
+
+/** Validates a stored head. */
+export function parseHead(value: unknown): StoredHead | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const epoch: unknown = Reflect.get(value, "epoch");
+  const offset: unknown = Reflect.get(value, "offset");
+  const gen: unknown = Reflect.get(value, "gen");
+  if (typeof epoch !== "string" || typeof offset !== "number") return undefined;
+  return typeof gen === "number" ? { epoch, offset, gen } : { epoch, offset };
+}
+
+/**
+ * Adds one room's messages, and the trim of its window, to `op`: each
+ * message expires after `ttlMs`, and the one that falls out of the last
+ * `maxMessages` is deleted.
+ */
+export function addMessages(
+  op: Deno.AtomicOperation,
+  room: string,
+  stored: readonly StoredMessage[],
+  { maxMessages, ttlMs }: HistoryLimits,
+): void {
+  for (const { offset, frame, ts } of stored) {
+    if (frame.length <= PART_CHARS) {
+      op.set(roomKey(room, "m", offset), { ts, frame }, { expireIn: ttlMs });
+    } else {
+      const parts = Math.ceil(frame.length / PART_CHARS);
+      op.set(roomKey(room, "m", offset), { ts, parts }, { expireIn: ttlMs });
+      for (let i = 0; i < parts; i++) {
+        const part = frame.slice(i * PART_CHARS, (i + 1) * PART_CHARS);
+        op.set(roomKey(room, "c", offset, i), part, { expireIn: ttlMs });
+      }
+    }
+    if (offset > maxMessages) {
+      op.delete(roomKey(room, "m", offset - maxMessages));
+    }
+  }
+}
+
+/**
+ * The stored messages of `room` with offsets in `[from, to]`, ascending,
+ * skipping those older than `oldest` (ms) or unreadable.
+ */
+export async function readMessages(
+  kv: Deno.Kv,
+  room: string,
+  head: StreamPosition,
+  from: number,
+  oldest: number,
+): Promise<StoredMessage[]> {
+  const messages: StoredMessage[] = [];
+  const entries = kv.list({
+    start: roomKey(room, "m", from),
+    end: roomKey(room, "m", head.offset + 1),
+  });
+  for await (const entry of entries) {
+    const offset = entry.key[4];
+    const value = parseStored(entry.value);
+    if (typeof offset !== "number" || value === undefined) continue;
+    if (value.ts < oldest) continue;
+    const frame = "frame" in value
+      ? value.frame
+      : await readParts(kv, room, offset, value.parts);
+    if (frame === undefined) continue;
+    messages.push({ offset, epoch: head.epoch, ts: value.ts, frame });
+  }
+  return messages;
+}
+
+async function readParts(
+  kv: Deno.Kv,
+  room: string,
+  offset: number,
+  parts: number,
+): Promise<string | undefined> {
+  const keys = Array.from(
+    { length: parts },
+    (_, i) => roomKey(room, "c", offset, i),
+  );
+  const values: string[] = [];
+  // getMany takes at most 10 keys.
+  for (let i = 0; i < keys.length; i += 10) {
+    for (const entry of await kv.getMany(keys.slice(i, i + 10))) {
+      if (typeof entry.value !== "string") return undefined;
+      values.push(entry.value);
+    }
+  }
+  return values.join("");
+}
+
+type StoredValue = { ts: number; frame: string } | {
+  ts: number;
+  parts: number;
+};
+
+function parseStored(value: unknown): StoredValue | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const ts: unknown = Reflect.get(value, "ts");
+  const frame: unknown = Reflect.get(value, "frame");
+  const parts: unknown = Reflect.get(value, "parts");
+  if (typeof ts !== "number") return undefined;
+  if (typeof frame === "string") return { ts, frame };
+  if (typeof parts === "number") return { ts, parts };
+  return undefined;
+}
+
+/**
+ * SQLite-backed KV (local files) answers "database is locked" while another
+ * handle in this process writes; that is a conflict to retry, not a failure.
+ */
+export function isLocked(error: unknown): boolean {
+  return error instanceof Error && /database is locked/i.test(error.message);
+}
+
+/** Jittered pause before retry number `attempt`. */
+export function backoff(attempt: number): Promise<void> {
+  const ms = Math.random() * Math.min(20, 1 + attempt);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
