@@ -10,7 +10,9 @@ import type { SocketLike } from "./connection.ts";
 /** An in-memory socket for unit tests. */
 export class FakeSocket implements SocketLike {
   readyState = 1;
-  bufferedAmount = 0;
+  #buffered = 0;
+  /** How many times `bufferedAmount` was read (a runtime call on a real socket). */
+  bufferedReads = 0;
   /** Text frames sent, in order. */
   readonly sent: string[] = [];
   /** The close code and reason, once closed. */
@@ -18,6 +20,15 @@ export class FakeSocket implements SocketLike {
   /** When set, `send` throws this. */
   failWith: Error | undefined;
   #onSend = new Set<() => void>();
+
+  /** Settable; reads are counted. */
+  get bufferedAmount(): number {
+    this.bufferedReads += 1;
+    return this.#buffered;
+  }
+  set bufferedAmount(value: number) {
+    this.#buffered = value;
+  }
 
   send(data: string): void {
     if (this.failWith) throw this.failWith;

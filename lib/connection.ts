@@ -7,7 +7,7 @@
  */
 
 import { CLOSE_CODE } from "./codes.ts";
-import type { Metrics } from "./metrics.ts";
+import type { MetricCell, Metrics } from "./metrics.ts";
 
 /** The part of a WebSocket the hub uses. `WebSocket` satisfies it. */
 export interface SocketLike {
@@ -61,6 +61,14 @@ export class Connection {
   #socket: SocketLike;
   #options: ConnectionOptions;
   #closed = false;
+  /**
+   * An upper bound of the socket's `bufferedAmount`: the value last read plus
+   * what was sent since. Reading the real value is a call into the runtime,
+   * so it happens only when this bound could pass `maxBufferedBytes`.
+   */
+  #bufferedBound = Infinity;
+  #messagesOut: MetricCell;
+  #bytesOut: MetricCell;
 
   /** Wraps `socket`; the caller owns the id's uniqueness. */
   constructor(id: string, socket: SocketLike, options: ConnectionOptions) {
@@ -70,6 +78,8 @@ export class Connection {
     this.batch = options.batch ?? false;
     this.#socket = socket;
     this.#options = options;
+    this.#messagesOut = options.metrics.cell("messages_out_total");
+    this.#bytesOut = options.metrics.cell("bytes_out_total");
   }
 
   /** Whether `close()` was called or the socket is no longer open. */
@@ -88,11 +98,17 @@ export class Connection {
       metrics.inc("dropped_messages_total", 1, "closed");
       return false;
     }
-    if (this.#socket.bufferedAmount > this.#options.maxBufferedBytes) {
-      metrics.inc("dropped_messages_total", 1, "slow");
-      metrics.inc("slow_consumers_total");
-      this.close(CLOSE_CODE.TRY_AGAIN_LATER, "Slow consumer");
-      return false;
+    // A UTF-16 code unit is at most 3 bytes of UTF-8.
+    const cost = frame.length * 3;
+    if (this.#bufferedBound + cost > this.#options.maxBufferedBytes) {
+      const buffered = this.#socket.bufferedAmount;
+      if (buffered > this.#options.maxBufferedBytes) {
+        metrics.inc("dropped_messages_total", 1, "slow");
+        metrics.inc("slow_consumers_total");
+        this.close(CLOSE_CODE.TRY_AGAIN_LATER, "Slow consumer");
+        return false;
+      }
+      this.#bufferedBound = buffered;
     }
     try {
       this.#socket.send(frame);
@@ -102,8 +118,9 @@ export class Connection {
       this.close(CLOSE_CODE.INTERNAL_ERROR, "Send failed");
       return false;
     }
-    metrics.inc("messages_out_total");
-    metrics.inc("bytes_out_total", frame.length);
+    this.#bufferedBound += cost;
+    this.#messagesOut.value += 1;
+    this.#bytesOut.value += frame.length;
     return true;
   }
 

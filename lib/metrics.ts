@@ -63,34 +63,49 @@ const GAUGES: ReadonlySet<string> = new Set([
   "history_backlog",
 ]);
 
+/** One series' value, shared so hot paths can add without a lookup. */
+export interface MetricCell {
+  value: number;
+}
+
 /** Counters and gauges keyed by name and an optional single label. */
 export class Metrics {
-  #values = new Map<string, Map<string, number>>();
+  #values = new Map<string, Map<string, MetricCell>>();
 
-  /** Adds `by` (default 1) to a counter, optionally under a label value. */
-  inc(name: MetricName, by = 1, label = ""): void {
+  /** The cell of one series, created at 0; hot paths keep it and add to `value`. */
+  cell(name: MetricName, label = ""): MetricCell {
     let series = this.#values.get(name);
     if (series === undefined) {
       series = new Map();
       this.#values.set(name, series);
     }
-    series.set(label, (series.get(label) ?? 0) + by);
+    let cell = series.get(label);
+    if (cell === undefined) {
+      cell = { value: 0 };
+      series.set(label, cell);
+    }
+    return cell;
+  }
+
+  /** Adds `by` (default 1) to a counter, optionally under a label value. */
+  inc(name: MetricName, by = 1, label = ""): void {
+    this.cell(name, label).value += by;
   }
 
   /** Sets a gauge. */
   set(name: MetricName, value: number): void {
-    this.#values.set(name, new Map([["", value]]));
+    this.cell(name).value = value;
   }
 
   /** Reads one series (0 when never touched). */
   get(name: MetricName, label = ""): number {
-    return this.#values.get(name)?.get(label) ?? 0;
+    return this.#values.get(name)?.get(label)?.value ?? 0;
   }
 
   /** The sum over every label of a metric. */
   total(name: MetricName): number {
     let sum = 0;
-    for (const v of this.#values.get(name)?.values() ?? []) sum += v;
+    for (const c of this.#values.get(name)?.values() ?? []) sum += c.value;
     return sum;
   }
 
@@ -104,8 +119,8 @@ export class Metrics {
       const metric = `roomcast_${name}`;
       const kind = GAUGES.has(name) ? "gauge" : "counter";
       lines.push(`# HELP ${metric} ${help}`, `# TYPE ${metric} ${kind}`);
-      const series = this.#values.get(name) ?? new Map([["", 0]]);
-      for (const [label, value] of series) {
+      const series = this.#values.get(name) ?? new Map([["", { value: 0 }]]);
+      for (const [label, { value }] of series) {
         const labels = { ...extraLabels };
         if (label !== "") labels[LABEL_NAMES[name] ?? "label"] = label;
         lines.push(`${metric}${formatLabels(labels)} ${value}`);
