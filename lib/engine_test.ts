@@ -1,7 +1,10 @@
 /** openEngine(): embedded without REDIS_URL, Redis with it, patient with a Redis that is not there yet. */
 import assert from "node:assert/strict";
 import { parseConfig } from "./config.ts";
-import { openEngine } from "./engine.ts";
+import { openEngine, writesBehind } from "./engine.ts";
+import { KvLog } from "./history/kv.ts";
+import { KvBehindLog } from "./history/kv_behind.ts";
+import { LeaseHeldError } from "./history/kv_lease.ts";
 import { MemoryLog } from "./history/memory.ts";
 import { type LogFields, type Logger, silentLogger } from "./log.ts";
 import {
@@ -32,6 +35,45 @@ Deno.test("openEngine() without REDIS_URL: the embedded log, the default bus", a
   assert.equal(engine.transport, undefined);
   assert.equal(engine.ready(), true);
   await engine.close();
+});
+
+Deno.test("writesBehind(): auto means one isolate on a local file; explicit settings win", () => {
+  const cases: Array<[Record<string, string>, boolean]> = [
+    [{}, true], // deno task dev
+    [{ WORKERS: "2" }, false], // a Worker of --parallel
+    [{ KV_PATH: "" }, false], // Deno Deploy's shared KV
+    [{ HISTORY_WRITE: "through" }, false],
+    [{ HISTORY_WRITE: "behind", KV_PATH: "" }, true],
+  ];
+  for (const [env, expected] of cases) {
+    const config = parseConfig(new Map(Object.entries(env)));
+    assert.equal(writesBehind(config), expected, JSON.stringify(env));
+  }
+});
+
+Deno.test("openEngine() on KV: one isolate writes behind and holds the file; a second server gets a clear refusal", async () => {
+  const dir = await Deno.makeTempDir();
+  const env = new Map([["KV_PATH", `${dir}/r.kv`]]);
+  const first = await openEngine(parseConfig(env), silentLogger);
+  assert.ok(first.history instanceof KvBehindLog);
+  await assert.rejects(
+    openEngine(
+      parseConfig(new Map([...env, ["HISTORY_WRITE", "through"]])),
+      silentLogger,
+    ).then(async (second) => {
+      assert.ok(second.history instanceof KvLog);
+      try {
+        await second.history.append("r", [{ data: 1, ts: 1, from: "a" }]);
+      } finally {
+        await second.close();
+      }
+    }),
+    (error: unknown) =>
+      error instanceof LeaseHeldError &&
+      /HISTORY_WRITE=through/.test(error.message),
+  );
+  await first.close();
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test({

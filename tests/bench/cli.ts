@@ -33,7 +33,7 @@ export const USAGE = `deno task bench [options]
   [...new Set(CONTESTANTS.map((c) => c.group))].join(", ")
 }
   --scenario a,b          scenarios: ${SCENARIOS.join(", ")}
-  --max-minutes M         time budget; later runs are skipped (default 30)
+  --max-minutes M         time budget; later runs are skipped (default 50)
   --roomcast-env K=V      extra env for roomcast servers (repeatable)
   --no-pin                do not pin server and generator with taskset
   --no-report             leave docs/benchmarks.md and .svg alone
@@ -84,7 +84,7 @@ export function parseCli(args: string[]): BenchOptions {
       throw new RangeError(`--scenario: unknown "${name}"`);
     }
   }
-  const maxMinutes = Number(values["max-minutes"] ?? 30);
+  const maxMinutes = Number(values["max-minutes"] ?? 50);
   if (!(maxMinutes > 0)) throw new RangeError("--max-minutes must be > 0");
   const roomcastEnv: Record<string, string> = {};
   for (const pair of values["roomcast-env"] ?? []) {

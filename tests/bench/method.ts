@@ -55,22 +55,24 @@ export const METHOD_MARKDOWN = `
 - **roomcast as shipped**, except for the abuse limits: all load comes from
   127.0.0.1, so per-IP, per-connection rate and connection-count limits are
   lifted and clients connect anonymously (each a distinct presence member);
-  the "roomcast settings" row above lists them. Otherwise defaults (Deno KV
-  history in a fresh file per run, presence on); readiness from its
-  "Listening on" log line;
-  \`--roomcast-env K=V\` adds settings (a future frame-coalescing switch is one
-  more roomcast contestant with its env in \`tests/bench/contestants.ts\`).
+  the "roomcast settings" row above lists them. Otherwise defaults: Deno KV
+  history in a fresh file per run (one isolate writes it behind, flushing
+  every 10 ms; \`--parallel\` writes through), presence on; readiness from its
+  "Listening on" log line. "roomcast memory" (\`HISTORY=memory\`) separates
+  the cost of the history engine from the cost of delivery; "roomcast batch"
+  negotiates frame coalescing. \`--roomcast-env K=V\` adds settings to every
+  roomcast contestant.
 - **Failures**: a case a contestant failed (e.g. could not connect every
   subscriber within the connect limit) is reported with the reason and not
   retried in later repetitions.
 - **Bounds**: every run has a message or connection count, a time limit and
   a generator self-exit timer; the whole run has a time budget
-  (\`--max-minutes\`, default 30; a full run takes about 20–25 minutes).
+  (\`--max-minutes\`, default 50; a full run takes about 30 minutes).
 
 ## How to run
 
 \`\`\`sh
-deno task bench                       # full run, 5 repetitions (≈ 20–25 min)
+deno task bench                       # full run, 5 repetitions (≈ 30 min)
 deno task bench --quick               # 1 repetition, small counts (≈ 2–3 min)
 deno task bench --reps 3 --only roomcast,deno-bare --scenario fanout,fixed
 deno task bench --roomcast-env SOME_FLAG=1   # pass env to roomcast contestants

@@ -164,23 +164,38 @@ export function peerTable(results: BenchResults): string[] {
     results.runs.some((r) => r.contestant === p)
   );
   const lines = [
-    `| Case | metric | ${
-      peers.map((p) => `roomcast ÷ ${labelOf(results, p)}`).join(" | ")
+    `| Case | roomcast | metric | ${
+      peers.map((p) => `÷ ${labelOf(results, p)}`).join(" | ")
     } |`,
-    `| --- | --- | ${peers.map(() => "---").join(" | ")} |`,
+    `| --- | --- | --- | ${peers.map(() => "---").join(" | ")} |`,
   ];
-  const row = (c: BenchCase, metric: Metric, name: string) => {
+  const row = (c: BenchCase, id: string, metric: Metric, name: string) => {
     const cells = peers.map((p) =>
-      ratioCell(pairedRatio(results.runs, c.id, "roomcast", p, metric))
+      ratioCell(pairedRatio(results.runs, c.id, id, p, metric))
     );
-    lines.push(`| \`${c.id}\` | ${name} | ${cells.join(" | ")} |`);
+    lines.push(
+      `| \`${c.id}\` | ${labelOf(results, id)} | ${name} | ${
+        cells.join(" | ")
+      } |`,
+    );
   };
   for (const c of results.cases) {
     if (!c.contestants.includes("roomcast") || c.scenario === "hop") continue;
     const h = headline(c);
-    row(c, h.metric, h.name);
-    if (c.kind === "latency") row(c, "usPerDelivery", "µs CPU/delivery");
-    if (c.kind === "storm") row(c, "connectionsPerS", "connections/s");
+    row(c, "roomcast", h.metric, h.name);
+    // Frame coalescing is a throughput lever: compare it too.
+    const batched = c.kind === "throughput" &&
+      results.runs.some((r) => r.caseId === c.id && r.contestant === BATCH);
+    if (batched) row(c, BATCH, h.metric, h.name);
+    if (c.kind === "latency") {
+      row(c, "roomcast", "usPerDelivery", "µs CPU/delivery");
+    }
+    if (c.kind === "storm") {
+      row(c, "roomcast", "connectionsPerS", "connections/s");
+    }
   }
   return lines;
 }
+
+/** The roomcast contestant that negotiates frame coalescing. */
+const BATCH = "roomcast-batch";
