@@ -2,13 +2,19 @@
  * Runs several isolates on one port: one Worker each, sharing the listener
  * through `SO_REUSEPORT` and linked by the BroadcastChannel bus. The first
  * Worker binds (port 0 picks a free port), the others join its port. They
- * share one room log (Deno KV), so offsets stay global. On shutdown every
- * Worker drains its clients before the process exits.
+ * share one room log, so offsets stay global: with Deno KV on a local file
+ * the supervisor thread owns it (written behind, one sequencer) and serves
+ * every Worker over a MessagePort (`history/remote.ts`); otherwise (Redis,
+ * `HISTORY_WRITE=through`) each Worker opens the shared log itself. On
+ * shutdown every Worker drains its clients before the process exits.
  *
  * @module
  */
 
-import { parseConfig } from "./config.ts";
+import { type Config, parseConfig } from "./config.ts";
+import { openEmbeddedHistory } from "./engine.ts";
+import type { RoomLog } from "./history/history.ts";
+import { serveLog } from "./history/remote.ts";
 import type { Logger } from "./log.ts";
 
 /** A group of serving Workers. */
@@ -47,11 +53,10 @@ export async function startWorkers(
       "Invalid HISTORY: memory keeps one sequence per isolate; use HISTORY=kv with several isolates",
     );
   }
-  if (config.historyWrite === "behind" && config.redisUrl === "" && count > 1) {
-    throw new RangeError(
-      "Invalid HISTORY_WRITE: behind needs one isolate owning the database; use auto or through with several isolates",
-    );
-  }
+  // One sequencer for every Worker: the write-behind log, owned here.
+  const shared = servesHistory(config)
+    ? await openEmbeddedHistory({ ...config, workers: 1 }, log)
+    : undefined;
   const workers: Worker[] = [];
   const nodes: string[] = [];
   let port = config.port;
@@ -60,11 +65,17 @@ export async function startWorkers(
       type: "module",
     });
     workers.push(worker);
+    const channel = shared ? new MessageChannel() : undefined;
+    if (shared && channel) serveLog(shared, channel.port1);
     const reply = await request(
       worker,
-      { type: "start", port, env },
+      { type: "start", port, env, ...(channel ? { log: channel.port2 } : {}) },
       "listening",
-    );
+      channel ? [channel.port2] : [],
+    ).catch(async (error) => {
+      await shared?.close();
+      throw error;
+    });
     port = reply.port;
     nodes.push(reply.node);
     log.debug("Worker listening", { index: i, port });
@@ -80,6 +91,8 @@ export async function startWorkers(
         worker.terminate();
       }));
       alive.clear();
+      // Every Worker is drained: flush the log and release it.
+      await shared?.close();
     },
     kill(index) {
       const worker = workers[index];
@@ -95,6 +108,7 @@ function request(
   worker: Worker,
   command: Record<string, unknown>,
   expected: "listening" | "drained",
+  transfer: Transferable[] = [],
 ): Promise<{ port: number; node: string }> {
   return new Promise((resolve, reject) => {
     worker.onerror = (event) => {
@@ -112,6 +126,16 @@ function request(
         node: typeof node === "string" ? node : "",
       });
     };
-    worker.postMessage(command);
+    worker.postMessage(command, transfer);
   });
+}
+
+/**
+ * Whether the supervisor owns the room log for its Workers: Deno KV on a
+ * local file, not written through (Redis and Deploy's KV are shared by
+ * design; `HISTORY_WRITE=through` asks each Worker to commit itself).
+ */
+export function servesHistory(config: Config): boolean {
+  return config.redisUrl === "" && config.history === "kv" &&
+    config.kvPath !== "" && config.historyWrite !== "through";
 }

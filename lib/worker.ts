@@ -9,6 +9,7 @@
 /// <reference lib="deno.worker" />
 
 import { parseConfig } from "./config.ts";
+import { RemoteLog } from "./history/remote.ts";
 import { type RunningServer, startServer } from "./server.ts";
 
 let server: RunningServer | undefined;
@@ -19,7 +20,11 @@ self.onmessage = async (event: MessageEvent<unknown>) => {
   if (command.type === "start") {
     const env = new Map(Object.entries(command.env));
     const config = { ...parseConfig(env), port: command.port };
-    server = await startServer(config, { reusePort: true });
+    server = await startServer(config, {
+      reusePort: true,
+      // The supervisor's room log, when it owns one.
+      ...(command.log ? { history: new RemoteLog(command.log) } : {}),
+    });
     self.postMessage({
       type: "listening",
       port: server.addr.port,
@@ -32,7 +37,12 @@ self.onmessage = async (event: MessageEvent<unknown>) => {
 };
 
 type Command =
-  | { type: "start"; port: number; env: Record<string, string> }
+  | {
+    type: "start";
+    port: number;
+    env: Record<string, string>;
+    log: MessagePort | undefined;
+  }
   | { type: "drain" };
 
 function parseCommand(data: unknown): Command | undefined {
@@ -41,8 +51,14 @@ function parseCommand(data: unknown): Command | undefined {
   if (type === "drain") return { type };
   const port: unknown = Reflect.get(data, "port");
   const env = stringRecord(Reflect.get(data, "env"));
+  const log: unknown = Reflect.get(data, "log");
   if (type === "start" && typeof port === "number" && env !== undefined) {
-    return { type, port, env };
+    return {
+      type,
+      port,
+      env,
+      log: log instanceof MessagePort ? log : undefined,
+    };
   }
   return undefined;
 }

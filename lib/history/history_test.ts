@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import type { NewMessage, RoomLog } from "./history.ts";
 import { KvLog } from "./kv.ts";
 import { KvBehindLog } from "./kv_behind.ts";
+import { RemoteLog, serveLog } from "./remote.ts";
 import { MemoryLog } from "./memory.ts";
 import { RedisLog } from "./redis.ts";
 import { skipWithoutRedis, startRedis } from "../../tests/_redis.ts";
@@ -20,6 +21,26 @@ const backends: Backend[] = [
   {
     name: "KvBehindLog",
     open: async (o) => KvBehindLog.open(await Deno.openKv(":memory:"), o),
+  },
+  {
+    // A Worker's view of the supervisor's log, over a real MessageChannel.
+    name: "RemoteLog",
+    async open(o) {
+      const served = await KvBehindLog.open(await Deno.openKv(":memory:"), o);
+      const channel = new MessageChannel();
+      serveLog(served, channel.port1);
+      const remote = new RemoteLog(channel.port2);
+      return {
+        append: (room, items) => remote.append(room, items),
+        head: (room) => remote.head(room),
+        since: (room, position) => remote.since(room, position),
+        async close() {
+          await remote.close();
+          channel.port1.close();
+          await served.close();
+        },
+      };
+    },
   },
 ];
 // Each test gets its own redis-server; closing the log stops it. Without

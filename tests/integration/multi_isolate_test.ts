@@ -12,6 +12,9 @@ import {
   startTestWorkers,
   TestClient,
 } from "../_harness.ts";
+import { KvLog } from "../../lib/history/kv.ts";
+import { KvBehindLog } from "../../lib/history/kv_behind.ts";
+import { LeaseHeldError } from "../../lib/history/kv_lease.ts";
 
 /** Reads `count` messages and checks each publisher's sequence arrives in order. */
 async function receiveAll(client: TestClient, count: number) {
@@ -86,4 +89,48 @@ Deno.test("Workers sharing one port (SO_REUSEPORT) deliver to every member and d
   for (const close of await Promise.all(closes)) {
     assert.equal(close.code, 1012);
   }
+});
+
+Deno.test("Workers share the supervisor's write-behind log: one sequence for every isolate, the file held while running, flushed at shutdown", async () => {
+  const dir = await Deno.makeTempDir();
+  const path = `${dir}/roomcast.kv`;
+  const limits = { maxMessages: 1_000, ttlMs: 600_000 };
+  const sent = 100;
+  let epoch: string;
+  {
+    await using workers = await startTestWorkers({ KV_PATH: path });
+    const byNode = await openAcrossIsolates(workers.wsUrl, { perIsolate: 1 });
+    const [a, b] = [...byNode.values()].map((clients) => clients[0]!);
+    epoch = (await a!.join("r")).epoch;
+    assert.equal((await b!.join("r")).epoch, epoch, "one sequence");
+    // Both isolates publish at once: offsets 1..2×sent, each once.
+    for (let i = 0; i < sent; i++) {
+      a!.send({ type: "publish", room: "r", data: `a${i}`, echo: false });
+      b!.send({ type: "publish", room: "r", data: `b${i}`, echo: false });
+    }
+    const offsets = new Set<number>();
+    for (const client of [a!, b!]) {
+      for (let i = 0; i < sent; i++) {
+        offsets.add((await client.next("message")).offset);
+      }
+    }
+    assert.equal(offsets.size, 2 * sent);
+    // The supervisor holds the database while it runs.
+    const intruder = await KvLog.open(path, limits);
+    await assert.rejects(intruder.head("r"), LeaseHeldError);
+    await intruder.close();
+    await a!.close();
+    await b!.close();
+    await workers.shutdown();
+  }
+  // Everything reached the file before the group stopped.
+  const after = await KvBehindLog.open(await Deno.openKv(path), limits);
+  const replay = await after.since("r", { offset: 0, epoch });
+  assert.ok(replay.recovered);
+  assert.deepEqual(
+    replay.messages.map((m) => m.offset),
+    Array.from({ length: 2 * sent }, (_, i) => i + 1),
+  );
+  await after.close();
+  await Deno.remove(dir, { recursive: true });
 });
