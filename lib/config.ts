@@ -50,8 +50,9 @@ export interface Config {
    * How the Deno KV history is written: `behind` sequences in memory and
    * flushes every `historyFlushMs` (one isolate owning the file), `through`
    * commits each batch before delivery (several isolates or processes on one
-   * database), `auto` picks `behind` for one isolate with a local file and
-   * `through` otherwise. `HISTORY_WRITE`. @default {"auto"}
+   * database), `auto` picks `behind` for a local file (with `--parallel` the
+   * supervisor owns it for its Workers) and `through` on Deno Deploy.
+   * `HISTORY_WRITE`. @default {"auto"}
    */
   historyWrite: HistoryWrite;
   /** Longest a message waits before the write-behind flush starts, in ms. `HISTORY_FLUSH_MS`. @default {10} */
