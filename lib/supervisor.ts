@@ -13,7 +13,6 @@
 
 import { type Config, parseConfig } from "./config.ts";
 import { openEmbeddedHistory } from "./engine.ts";
-import type { RoomLog } from "./history/history.ts";
 import { serveLog } from "./history/remote.ts";
 import type { Logger } from "./log.ts";
 
