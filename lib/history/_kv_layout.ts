@@ -4,8 +4,7 @@
  * database written by one is read by the other.
  *
  * Under `["roomcast", "v1", room]`:
- * - `"head"` → `{epoch, offset, gen?}`: the room's latest position; `gen` is
- *   the write-behind generation that wrote it (absent when written through);
+ * - `"head"` → `{epoch, offset}`: the room's latest position;
  * - `"m", offset` → `{ts, frame}` or `{ts, parts}`: one message, expiring
  *   after the window;
  * - `"c", offset, i` → one part of a frame too large for one KV value.
@@ -19,24 +18,18 @@ import type { HistoryLimits, StoredMessage } from "./history.ts";
 /** Longest frame part stored in one KV value (KV values are capped at 64 KiB). */
 export const PART_CHARS = 16_000;
 
-/** A head as stored: a position, and the write-behind generation that wrote it. */
-export interface StoredHead extends StreamPosition {
-  gen?: number;
-}
-
 /** The key of `room`'s `rest`. */
 export function roomKey(room: string, ...rest: Deno.KvKeyPart[]): Deno.KvKey {
   return ["roomcast", "v1", room, ...rest];
 }
 
 /** Validates a stored head. */
-export function parseHead(value: unknown): StoredHead | undefined {
+export function parseHead(value: unknown): StreamPosition | undefined {
   if (typeof value !== "object" || value === null) return undefined;
   const epoch: unknown = Reflect.get(value, "epoch");
   const offset: unknown = Reflect.get(value, "offset");
-  const gen: unknown = Reflect.get(value, "gen");
   if (typeof epoch !== "string" || typeof offset !== "number") return undefined;
-  return typeof gen === "number" ? { epoch, offset, gen } : { epoch, offset };
+  return { epoch, offset };
 }
 
 /**

@@ -15,6 +15,19 @@ interface Backend {
   ): Promise<RoomLog>;
 }
 
+/** `log`, whose close() then also runs `after` (what the backend started). */
+function closingAlso(log: RoomLog, after: () => Promise<unknown>): RoomLog {
+  return {
+    append: (room, items) => log.append(room, items),
+    head: (room) => log.head(room),
+    since: (room, position) => log.since(room, position),
+    async close() {
+      await log.close();
+      await after();
+    },
+  };
+}
+
 const backends: Backend[] = [
   { name: "MemoryLog", open: (o) => Promise.resolve(new MemoryLog(o)) },
   { name: "KvLog", open: (o) => KvLog.open(":memory:", o) },
@@ -30,16 +43,10 @@ const backends: Backend[] = [
       const channel = new MessageChannel();
       serveLog(served, channel.port1);
       const remote = new RemoteLog(channel.port2);
-      return {
-        append: (room, items) => remote.append(room, items),
-        head: (room) => remote.head(room),
-        since: (room, position) => remote.since(room, position),
-        async close() {
-          await remote.close();
-          channel.port1.close();
-          await served.close();
-        },
-      };
+      return closingAlso(remote, async () => {
+        channel.port1.close();
+        await served.close();
+      });
     },
   },
 ];
@@ -51,15 +58,7 @@ if (!skipWithoutRedis()) {
     async open(o) {
       const server = await startRedis();
       const log = await RedisLog.open(server.url, o);
-      return {
-        append: (room, items) => log.append(room, items),
-        head: (room) => log.head(room),
-        since: (room, position) => log.since(room, position),
-        async close() {
-          await log.close();
-          await server.kill();
-        },
-      };
+      return closingAlso(log, () => server.kill());
     },
   });
 }

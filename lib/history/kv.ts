@@ -210,9 +210,7 @@ export class KvLog implements RoomLog {
         ]);
         if (!(await this.#leaseFree(lease!))) continue;
         const head = parseHead(entry!.value);
-        if (head !== undefined) {
-          return { epoch: head.epoch, offset: head.offset };
-        }
+        if (head !== undefined) return head;
         // Create the head now, so the epoch a joiner sees is the one appends use.
         const fresh = { epoch: newEpoch(), offset: 0 };
         const result = await this.#kv.atomic().check(lease!).check(entry!)

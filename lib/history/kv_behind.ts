@@ -11,8 +11,8 @@
  * - a clean stop ({@linkcode KvBehindLog.close}) flushes everything, so a
  *   restart resumes with `recovered: true` under the same epoch;
  * - an unclean stop loses at most the last `flushMs` (plus one commit) of
- *   history, and the next opener moves every room this log wrote to a new
- *   epoch, so clients holding lost positions get `recovered: false`, never
+ *   history, and the next opener moves every room this log appended to
+ *   (indexed before its first offset was handed out) to a new epoch, so clients holding lost positions get `recovered: false`, never
  *   other messages under offsets they have seen.
  *
  * Rooms are loaded from the database on first use (head and window) and kept
@@ -317,7 +317,7 @@ export class KvBehindLog implements RoomLog {
       this.#markDirty(room, head, []); // so the epoch a joiner sees is kept
       return;
     }
-    const head = { epoch: stored.epoch, offset: stored.offset };
+    const head = stored;
     const from = Math.max(1, head.offset - this.#options.maxMessages + 1);
     const oldest = this.#now() - this.#options.ttlMs;
     const found = await readMessages(this.#kv, room, head, from, oldest);
@@ -388,11 +388,10 @@ export class KvBehindLog implements RoomLog {
       // Put the batch back in front of what arrived meanwhile, and retry.
       for (const [room, newer] of this.#dirty) {
         const older = batch.get(room);
-        if (older === undefined) batch.set(room, newer);
-        else {batch.set(room, {
-            head: newer.head,
-            messages: [...older.messages, ...newer.messages],
-          });}
+        batch.set(room, {
+          head: newer.head,
+          messages: [...(older?.messages ?? []), ...newer.messages],
+        });
       }
       this.#dirty = batch;
       if (this.#fenced !== undefined) return;
@@ -409,7 +408,6 @@ export class KvBehindLog implements RoomLog {
     let op = this.#startOp();
     let mutations = 2;
     let chars = 0;
-    let indexing: string[] = [];
     const commit = async () => {
       const result = await op.commit();
       if (!result.ok) {
@@ -423,22 +421,9 @@ export class KvBehindLog implements RoomLog {
       }
       this.#leaseStamp = result.versionstamp;
       this.#commits += 1;
-      for (const room of indexing) this.#indexed.add(room);
-      indexing = [];
       op = this.#startOp();
       mutations = 2;
       chars = 0;
-    };
-    const writeHead = (room: string, head: StreamPosition) => {
-      op.set(roomKey(room, "head"), { ...head, gen: this.#gen }, {
-        expireIn: this.#metaTtl(),
-      });
-      mutations += 1;
-      if (!this.#indexed.has(room)) {
-        op.set(genKey(this.#gen, room), true);
-        mutations += 1;
-        indexing.push(room);
-      }
     };
     for (const [room, dirty] of batch) {
       let slice: StoredMessage[] = [];
@@ -447,7 +432,7 @@ export class KvBehindLog implements RoomLog {
         const full = mutations + cost + 2 > MAX_MUTATIONS ||
           chars + message.frame.length > MAX_CHARS;
         if (full && (mutations > 2 || slice.length > 0)) {
-          if (slice.length > 0) this.#addSlice(op, room, slice, writeHead);
+          if (slice.length > 0) this.#addSlice(op, room, slice);
           slice = [];
           await commit();
         }
@@ -455,21 +440,26 @@ export class KvBehindLog implements RoomLog {
         mutations += cost;
         chars += message.frame.length;
       }
-      if (slice.length > 0) this.#addSlice(op, room, slice, writeHead);
-      else if (dirty.messages.length === 0) writeHead(room, dirty.head);
+      if (slice.length > 0) this.#addSlice(op, room, slice);
+      else if (dirty.messages.length === 0) this.#setHead(op, room, dirty.head);
+      mutations += 1;
     }
     await commit(); // also renews the lease when the batch was empty
   }
 
+  /** Adds a room's messages and its head (the last of them) to `op`. */
   #addSlice(
     op: Deno.AtomicOperation,
     room: string,
     slice: StoredMessage[],
-    writeHead: (room: string, head: StreamPosition) => void,
   ): void {
     const last = slice.at(-1)!;
-    writeHead(room, { epoch: last.epoch, offset: last.offset });
+    this.#setHead(op, room, { epoch: last.epoch, offset: last.offset });
     addMessages(op, room, slice, this.#options);
+  }
+
+  #setHead(op: Deno.AtomicOperation, room: string, head: StreamPosition) {
+    op.set(roomKey(room, "head"), head, { expireIn: this.#metaTtl() });
   }
 
   /** A commit that holds only if the lease is still ours, and renews it. */

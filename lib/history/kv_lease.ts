@@ -11,7 +11,8 @@
  *
  * A write-behind generation that stops without its final flush (a crash, a
  * kill) may have delivered messages that never reached the database. Every
- * room it wrote is indexed under `["roomcast", "gen", gen, room]`; whoever
+ * room it appends to is indexed under `["roomcast", "gen", gen, room]`
+ * before its first offset is handed out; whoever
  * opens the database next moves those rooms to a new epoch (keeping the
  * offset), so clients holding the lost positions get `recovered: false`
  * instead of different messages under offsets they have seen.
