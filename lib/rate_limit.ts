@@ -1,6 +1,7 @@
 /**
  * Token buckets for rate limits: per connection (messages) and per client IP
- * (upgrades). Time is injected so tests need no waiting.
+ * (upgrades) on the server, and the SDK's own pacing below the server's
+ * budget. Browser compatible; time is injected so tests need no waiting.
  *
  * @module
  */
@@ -20,21 +21,31 @@ export class TokenBucket {
     this.#last = now;
   }
 
-  /** Takes one token if there is one; returns whether it did. */
+  /** Takes one token if there is one at `now`; returns whether it did. */
   take(now: number): boolean {
-    this.#tokens = Math.min(
-      this.#burst,
-      this.#tokens + (now - this.#last) * this.#rate,
-    );
-    this.#last = now;
+    this.#refill(now);
     if (this.#tokens < 1) return false;
     this.#tokens -= 1;
     return true;
   }
 
+  /** Milliseconds from `now` until a token is there (0 when there is one). */
+  waitMs(now: number): number {
+    this.#refill(now);
+    return this.#tokens >= 1
+      ? 0
+      : Math.max(1, Math.ceil((1 - this.#tokens) / this.#rate));
+  }
+
   /** Whether the bucket would be full at `now` (an idle key can be forgotten). */
   full(now: number): boolean {
     return this.#tokens + (now - this.#last) * this.#rate >= this.#burst;
+  }
+
+  #refill(now: number): void {
+    const elapsed = Math.max(0, now - this.#last);
+    this.#tokens = Math.min(this.#burst, this.#tokens + elapsed * this.#rate);
+    this.#last = now;
   }
 }
 

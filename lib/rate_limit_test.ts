@@ -25,3 +25,23 @@ Deno.test("KeyedLimiter keeps one bucket per key and prunes refilled ones", () =
   assert.equal(limiter.take("c", 5_000), true);
   assert.equal(limiter.size, 1);
 });
+
+Deno.test("TokenBucket gives a burst, then tokens at its rate, and says how long to wait", () => {
+  const budget = new TokenBucket(10, 3, 0);
+  assert.deepEqual([0, 0, 0, 0].map((t) => budget.take(t)), [
+    true,
+    true,
+    true,
+    false,
+  ]);
+  assert.equal(budget.waitMs(0), 100);
+  assert.equal(budget.waitMs(60), 40);
+  assert.equal(budget.take(99), false);
+  assert.equal(budget.take(100), true);
+  // Idle time refills up to the burst only.
+  assert.equal(budget.waitMs(10_000), 0);
+  assert.deepEqual(
+    [1, 2, 3, 4].map(() => budget.take(10_000)),
+    [true, true, true, false],
+  );
+});

@@ -21,6 +21,7 @@
 
 import type { ClientMessage, RateLimit } from "../protocol.ts";
 import { OPEN } from "./_socket.ts";
+import { TokenBucket } from "../rate_limit.ts";
 import type { WebSocketLike } from "./types.ts";
 
 /**
@@ -42,50 +43,12 @@ export interface Outgoing {
 /** Where a frame goes: in order, ahead of the held frames, or nowhere when frames are held. */
 export type Priority = "normal" | "first" | "optional";
 
-/** A token bucket: starts full, refills continuously. */
-export class Budget {
-  readonly #perMs: number;
-  readonly #burst: number;
-  #tokens: number;
-  #last: number;
-
-  /** A full bucket of `burst` tokens at time `now` (ms), refilled at `perSecond`. */
-  constructor(perSecond: number, burst: number, now: number) {
-    this.#perMs = perSecond / 1000;
-    this.#burst = burst;
-    this.#tokens = burst;
-    this.#last = now;
-  }
-
-  /** Takes a token if there is one at `now`; returns whether it did. */
-  take(now: number): boolean {
-    this.#refill(now);
-    if (this.#tokens < 1) return false;
-    this.#tokens -= 1;
-    return true;
-  }
-
-  /** Milliseconds from `now` until a token is there (0 when there is one). */
-  waitMs(now: number): number {
-    this.#refill(now);
-    return this.#tokens >= 1
-      ? 0
-      : Math.max(1, Math.ceil((1 - this.#tokens) / this.#perMs));
-  }
-
-  #refill(now: number): void {
-    const elapsed = Math.max(0, now - this.#last);
-    this.#tokens = Math.min(this.#burst, this.#tokens + elapsed * this.#perMs);
-    this.#last = now;
-  }
-}
-
 /**
  * The client's own budget for a server budget `limit`: {@linkcode BUDGET_SHARE}
  * of its rate and of its burst (at least 1).
  */
-export function clientBudget(limit: RateLimit, now: number): Budget {
-  return new Budget(
+export function clientBudget(limit: RateLimit, now: number): TokenBucket {
+  return new TokenBucket(
     limit.perSecond * BUDGET_SHARE,
     Math.max(1, Math.floor(limit.burst * BUDGET_SHARE)),
     now,
@@ -96,7 +59,7 @@ export function clientBudget(limit: RateLimit, now: number): Budget {
 export class Outbox {
   readonly #now: () => number;
   #socket: WebSocketLike | undefined;
-  #budget: Budget | undefined;
+  #budget: TokenBucket | undefined;
   #held: Outgoing[] = [];
   #first: Outgoing[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;

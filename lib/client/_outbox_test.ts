@@ -1,27 +1,7 @@
 import assert from "node:assert/strict";
 import { mock } from "node:test";
-import { Budget, clientBudget, Outbox } from "./_outbox.ts";
+import { clientBudget, Outbox } from "./_outbox.ts";
 import { FakeSocket } from "./_test_utils.ts";
-
-Deno.test("Budget gives a burst, then tokens at its rate, and says how long to wait", () => {
-  const budget = new Budget(10, 3, 0);
-  assert.deepEqual([0, 0, 0, 0].map((t) => budget.take(t)), [
-    true,
-    true,
-    true,
-    false,
-  ]);
-  assert.equal(budget.waitMs(0), 100);
-  assert.equal(budget.waitMs(60), 40);
-  assert.equal(budget.take(99), false);
-  assert.equal(budget.take(100), true);
-  // Idle time refills up to the burst only.
-  assert.equal(budget.waitMs(10_000), 0);
-  assert.deepEqual(
-    [1, 2, 3, 4].map(() => budget.take(10_000)),
-    [true, true, true, false],
-  );
-});
 
 Deno.test("clientBudget keeps 90% of the server's rate and burst", () => {
   const budget = clientBudget({ perSecond: 20, burst: 40 }, 0);
