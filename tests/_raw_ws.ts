@@ -275,6 +275,25 @@ export async function rawRequest(
   }
 }
 
+/**
+ * Sends an upgrade request for `path` (with `headers` over the defaults) and
+ * returns the answer's status, closing the connection. For handshakes whose
+ * status is the point; {@linkcode RawWebSocket.open} keeps an accepted one.
+ *
+ * @throws {Error} when the server drops the connection or never answers.
+ */
+export async function upgradeStatus(
+  port: number,
+  path = "/ws",
+  headers: Record<string, string | null> = {},
+): Promise<number> {
+  const outcome = await rawRequest(port, upgradeRequest(port, path, headers));
+  if (outcome.kind !== "response") {
+    throw new Error(`No answer to the upgrade of ${path}: ${outcome.kind}`);
+  }
+  return outcome.status;
+}
+
 /** An upgrade request for `path`, with `headers` over the usual defaults. */
 export function upgradeRequest(
   port: number,

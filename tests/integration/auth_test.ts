@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { signHs256 } from "../../lib/auth.ts";
 import { startTestServer, TestClient } from "../_harness.ts";
-import { rawUpgrade, upgradeStatus } from "../_upgrade.ts";
+import { RawWebSocket, upgradeStatus } from "../_raw_ws.ts";
 
 const SECRET = "auth-test-secret-0123456789";
 const SECURE = {
@@ -57,18 +57,18 @@ Deno.test("auth: a token in the subprotocol list, the query or a cookie is accep
   await using server = await startTestServer({ env: SECURE });
   const port = server.addr.port;
   const jwt = await token({ sub: "ann", name: "Ann" });
-  const viaProtocol = await rawUpgrade(port, "/ws", {
-    "Sec-WebSocket-Protocol": `roomcast.v1, roomcast.token.${jwt}`,
+  const viaProtocol = await RawWebSocket.open(port, {
+    headers: {
+      "sec-websocket-protocol": `roomcast.v1, roomcast.token.${jwt}`,
+    },
   });
-  assert.equal(viaProtocol.status, 101);
-  assert.equal(
-    viaProtocol.headers.get("sec-websocket-protocol"),
-    "roomcast.v1",
-  );
-  for (const [name, value] of viaProtocol.headers) {
+  const { status, headers } = viaProtocol.response;
+  assert.equal(status, 101);
+  assert.equal(headers.get("sec-websocket-protocol"), "roomcast.v1");
+  for (const [name, value] of headers) {
     assert.ok(!value.includes(jwt), `token leaked in ${name}`);
   }
-  viaProtocol.conn.close();
+  await viaProtocol.close();
   assert.equal(await upgradeStatus(port, `/ws?token=${jwt}`), 101);
   assert.equal(
     await upgradeStatus(port, "/ws", { cookie: `roomcast_token=${jwt}` }),

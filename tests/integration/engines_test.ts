@@ -16,7 +16,7 @@ import {
 import { parseConfig } from "../../lib/config.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { startServer } from "../../lib/server.ts";
-import { upgradeStatus } from "../_upgrade.ts";
+import { upgradeStatus } from "../_raw_ws.ts";
 
 interface Engine {
   name: string;

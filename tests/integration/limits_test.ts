@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { withBystander } from "../_bystander.ts";
 import { report, startTestServer, TestClient } from "../_harness.ts";
-import { rawUpgrade, upgradeStatus } from "../_upgrade.ts";
+import { RawWebSocket, upgradeStatus } from "../_raw_ws.ts";
 
 Deno.test("limit: a flood gets rate_limited errors, then 4029; others are unaffected", async () => {
   await using server = await startTestServer({
@@ -67,9 +67,9 @@ Deno.test("limit: connections per IP and upgrades per second per IP answer 429 b
   // connection orders us after it.
   a.send({ type: "ping" });
   await a.next("pong");
-  const answer = await rawUpgrade(server.addr.port);
-  assert.equal(answer.status, 101);
-  answer.conn.close();
+  const answer = await RawWebSocket.open(server.addr.port);
+  assert.equal(answer.response.status, 101);
+  await answer.close();
 
   await using rated = await startTestServer({
     env: { MAX_UPGRADES_PER_S_PER_IP: "2" },
@@ -114,16 +114,8 @@ Deno.test("limit: a slow consumer is closed (1013) while the room keeps flowing"
   });
   await using room = await withBystander(server, "room");
   // A raw client that joins and then never reads again.
-  const slow = await rawUpgrade(server.addr.port);
-  assert.equal(slow.status, 101);
-  const join = new TextEncoder().encode(
-    '{"type":"join","room":"room","presence":true}',
-  );
-  const mask = new Uint8Array([1, 2, 3, 4]);
-  const frame = new Uint8Array(6 + join.length);
-  frame.set([0x81, 0x80 | join.length, ...mask]);
-  join.forEach((b, i) => (frame[6 + i] = b ^ mask[i % 4]!));
-  await slow.conn.write(frame);
+  await using slow = await RawWebSocket.open(server.addr.port);
+  await slow.sendText('{"type":"join","room":"room","presence":true}');
   // Wait until the server counts it in the room, by its presence.
   const watcher = await TestClient.open(server.wsUrl);
   watcher.send({ type: "join", room: "room", presence: true });
@@ -148,7 +140,6 @@ Deno.test("limit: a slow consumer is closed (1013) while the room keeps flowing"
   );
   await room.stillReceives();
   await watcher.close();
-  slow.conn.close();
 });
 
 Deno.test("cycles: 500 clients that join and drop their TCP connection leave no connection, room or presence ghost", async () => {
@@ -157,20 +148,16 @@ Deno.test("cycles: 500 clients that join and drop their TCP connection leave no 
   watcher.send({ type: "join", room: "churn", presence: true });
   await watcher.next("joined");
   const rssBefore = Deno.memoryUsage().rss;
-  const join = new TextEncoder().encode(
-    '{"type":"join","room":"churn","presence":true}',
-  );
-  const mask = [9, 8, 7, 6];
-  const frame = new Uint8Array([0x81, 0x80 | join.length, ...mask, ...join]);
-  for (let i = 6; i < frame.length; i++) frame[i]! ^= mask[(i - 6) % 4]!;
+  const join = '{"type":"join","room":"churn","presence":true}';
   const cycles = 500;
   for (let i = 0; i < cycles; i++) {
-    const client = await rawUpgrade(server.addr.port, `/ws?user=c${i}`);
-    assert.equal(client.status, 101);
-    await client.conn.write(frame);
+    const client = await RawWebSocket.open(server.addr.port, {
+      path: `/ws?user=c${i}`,
+    });
+    await client.sendText(join);
     // Half mid-frame: a torn frame, then the abrupt close.
-    if (i % 2 === 0) await client.conn.write(new Uint8Array([0x81, 0x85, 1]));
-    client.conn.close(); // no close frame: the server sees the TCP go away
+    if (i % 2 === 0) await client.sendBytes(new Uint8Array([0x81, 0x85, 1]));
+    await client.close(); // no close frame: the server sees the TCP go away
   }
   // The server sees each disconnect after the client does: wait on its count.
   const deadline = Date.now() + 10_000;
