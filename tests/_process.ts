@@ -10,9 +10,11 @@ import { TEST_ENV } from "./_harness.ts";
 /** Path of `main.ts`. */
 export const MAIN: string = new URL("../main.ts", import.meta.url).pathname;
 
-/** A `main.ts` process started by {@linkcode spawnMain}. */
+/** A `main.ts` process started by {@linkcode spawnServer}. */
 export interface Spawned extends AsyncDisposable {
   port: number;
+  /** `ws://127.0.0.1:<port>/ws` */
+  wsUrl: string;
   process: Deno.ChildProcess;
   /** Everything written to stdout and stderr so far. */
   output: () => string;
@@ -20,8 +22,13 @@ export interface Spawned extends AsyncDisposable {
   outputDone: Promise<unknown>;
 }
 
-/** Starts `main.ts` and waits for its "Listening" log line. */
-export async function spawnMain(
+/**
+ * Starts `main.ts` (the one entry point, as a user runs it) with the test
+ * settings and `env` over them, waits for its "Listening" log line, then for
+ * `/readyz` (an engine such as Redis connects in the background), as a load
+ * balancer would.
+ */
+export async function spawnServer(
   env: Record<string, string>,
   args: string[] = [],
 ): Promise<Spawned> {
@@ -59,8 +66,9 @@ export async function spawnMain(
       reject(new Error(`main.ts exited with ${s.code}:\n${text}`))
     );
   });
-  return {
+  const spawned: Spawned = {
     port,
+    wsUrl: `ws://127.0.0.1:${port}/ws`,
     process,
     output: () => text,
     outputDone: pumps,
@@ -75,6 +83,27 @@ export async function spawnMain(
       await Deno.remove(dir, { recursive: true });
     },
   };
+  try {
+    await untilReady(port, () => text);
+  } catch (error) {
+    await spawned[Symbol.asyncDispose]();
+    throw error;
+  }
+  return spawned;
+}
+
+/** Polls `/readyz` every 10 ms until it answers 200; throws after 30 s. */
+async function untilReady(port: number, output: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (true) {
+    const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+    await response.body?.cancel();
+    if (response.ok) return;
+    if (Date.now() > deadline) {
+      throw new Error(`main.ts never became ready:\n${output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }
 
 /** Resident memory of process `pid` in MB (VmRSS from /proc). */

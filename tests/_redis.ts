@@ -1,22 +1,18 @@
 /**
  * Test helpers for the Redis engine: a real `redis-server` on a free
- * loopback port (no persistence), stopped by its PID, and a node process
- * wired to the Redis engine for multi-process tests.
+ * loopback port (no persistence), stopped by its PID, and an in-process
+ * server on the Redis engine. Server processes are `main.ts` itself
+ * (`spawnServer` in `_process.ts`).
  *
  * Without `redis-server` the Redis suites are skipped with a loud warning,
  * except under `CI=true`, where they run and fail.
  *
- * Run as a script (`deno run -A tests/_redis.ts`), this file is one server
- * node: configuration from the environment, the engine from `openEngine`,
- * and the same "Listening on" log line as `main.ts`.
- *
  * @module
  */
 
-import { type Config, parseConfig } from "../lib/config.ts";
+import { parseConfig } from "../lib/config.ts";
 import { openEngine } from "../lib/engine.ts";
-import { createLogger, silentLogger } from "../lib/log.ts";
-import { startServer } from "../lib/server.ts";
+import { silentLogger } from "../lib/log.ts";
 import { startTestServer, type TestServer } from "./_harness.ts";
 
 /** A redis-server started for a test. */
@@ -219,104 +215,3 @@ export async function startRedisNode(
     },
   };
 }
-
-/** Settings of spawned nodes: anonymous clients, no rate limits in the way. */
-const NODE_ENV: Record<string, string> = {
-  PORT: "0",
-  HOST: "127.0.0.1",
-  HISTORY: "memory",
-  ALLOW_ANONYMOUS: "1",
-  RATE_LIMIT_PER_S: "1000000",
-  RATE_LIMIT_BURST: "1000000",
-  MAX_UPGRADES_PER_S_PER_IP: "100000",
-  MAX_CONNECTIONS_PER_IP: "100000",
-};
-
-/** A server process. */
-export interface NodeProcess extends AsyncDisposable {
-  port: number;
-  /** `ws://127.0.0.1:<port>/ws` */
-  wsUrl: string;
-  process: Deno.ChildProcess;
-  /** Everything it wrote so far. */
-  output(): string;
-}
-
-/**
- * Starts a server process on the Redis engine: this file as a script, or
- * `main.ts` (once it wires the engine), and waits for its "Listening" line.
- */
-export async function spawnNode(
-  entry: "node" | "main",
-  env: Record<string, string>,
-): Promise<NodeProcess> {
-  const script = entry === "main"
-    ? new URL("../main.ts", import.meta.url).pathname
-    : new URL(import.meta.url).pathname;
-  const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", script],
-    env: { ...NODE_ENV, ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  let text = "";
-  let onText = () => {};
-  const pump = async (stream: ReadableStream<Uint8Array>) => {
-    const decoder = new TextDecoder();
-    for await (const chunk of stream) {
-      text += decoder.decode(chunk, { stream: true });
-      onText();
-    }
-  };
-  const pumps = Promise.all([pump(process.stdout), pump(process.stderr)]);
-  const stop = async () => {
-    try {
-      process.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-    await process.status;
-    await pumps;
-  };
-  const port = await new Promise<number>((resolve, reject) => {
-    onText = () => {
-      const match = text.match(/"msg":"Listening on [^"]*"[^}]*"port":(\d+)/);
-      if (match) resolve(Number(match[1]));
-    };
-    process.status.then((s) =>
-      reject(new Error(`${entry} exited with ${s.code}:\n${text}`))
-    );
-  }).catch(async (error) => {
-    await stop();
-    throw error;
-  });
-  return {
-    port,
-    wsUrl: `ws://127.0.0.1:${port}/ws`,
-    process,
-    output: () => text,
-    [Symbol.asyncDispose]: stop,
-  };
-}
-
-/** Entry of a node process: the Redis engine wired the way `main.ts` will be. */
-async function serveNode(): Promise<void> {
-  const config: Config = parseConfig(Deno.env);
-  const log = createLogger({ level: config.logLevel });
-  const engine = await openEngine(config, log);
-  await waitFor(engine.ready, "the Redis engine", 60_000);
-  const server = await startServer(config, {
-    log,
-    history: engine.history,
-    ...(engine.transport ? { transport: engine.transport } : {}),
-  });
-  const port = server.addr.port;
-  createLogger().info(`Listening on http://${config.host}:${port}/`, { port });
-  Deno.addSignalListener("SIGTERM", async () => {
-    await server.shutdown();
-    await engine.close();
-    Deno.exit(0);
-  });
-}
-
-if (import.meta.main) await serveNode();

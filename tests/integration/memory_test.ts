@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { withBystander } from "../_bystander.ts";
 import { report } from "../_harness.ts";
-import { rssMb, spawnMain } from "../_process.ts";
+import { rssMb, spawnServer } from "../_process.ts";
 import { OPCODE, RawWebSocket } from "../_raw_ws.ts";
 
 /** Waits until the server's RSS is at most `limit` MB (or the deadline); returns the last reading. */
@@ -27,7 +27,7 @@ async function settle(
 }
 
 Deno.test("B3: 80 × 1 MiB fragments are closed with 1009, the room keeps flowing, the peak stays near one message", async () => {
-  await using server = await spawnMain({});
+  await using server = await spawnServer({});
   const url = `ws://127.0.0.1:${server.port}/ws`;
   await using room = await withBystander({ wsUrl: url }, "room");
   await room.stillReceives();
@@ -69,7 +69,7 @@ Deno.test("B3: 80 × 1 MiB fragments are closed with 1009, the room keeps flowin
 });
 
 Deno.test("B4: 2,000,000 one-byte fragments without FIN cost little and go when the client does", async () => {
-  await using server = await spawnMain({});
+  await using server = await spawnServer({});
   const url = `ws://127.0.0.1:${server.port}/ws`;
   await using room = await withBystander({ wsUrl: url }, "room");
   await room.stillReceives();

@@ -4,10 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { openAcrossIsolates, TestClient } from "../_harness.ts";
-import { MAIN, spawnMain } from "../_process.ts";
+import { MAIN, spawnServer } from "../_process.ts";
 
 Deno.test("main.ts: SIGTERM closes every client with 1012, then exits 0", async () => {
-  await using server = await spawnMain({});
+  await using server = await spawnServer({});
   const url = `ws://127.0.0.1:${server.port}/ws`;
   const a = await TestClient.open(url);
   const b = await TestClient.open(url);
@@ -27,7 +27,7 @@ Deno.test("main.ts: SIGTERM closes every client with 1012, then exits 0", async 
 });
 
 Deno.test("main.ts --parallel spreads clients over isolates; all get every message", async () => {
-  await using server = await spawnMain({ WORKERS: "2" }, ["--parallel"]);
+  await using server = await spawnServer({ WORKERS: "2" }, ["--parallel"]);
   assert.match(server.output(), /"isolates":2/);
   const url = `ws://127.0.0.1:${server.port}/ws`;
   const byNode = await openAcrossIsolates(url, { perIsolate: 3 });

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import type { RoomMessage, StreamPosition } from "../../lib/protocol.ts";
 import { report, TestClient } from "../_harness.ts";
+import { spawnServer } from "../_process.ts";
 import {
   skipWithoutRedis,
-  spawnNode,
   startRedis,
   startRedisNode,
   waitFor,
@@ -205,8 +205,8 @@ Deno.test({
       PRESENCE_TIMEOUT_MS: "600",
       HISTORY_SIZE: "10000",
     };
-    await using survivor = await spawnNode("node", env);
-    const victim = await spawnNode("node", env);
+    await using survivor = await spawnServer(env);
+    const victim = await spawnServer(env);
     const open = (node: { wsUrl: string }, user: string) =>
       TestClient.open(`${node.wsUrl}?user=${user}`);
     const publisher = await open(survivor, "pub");

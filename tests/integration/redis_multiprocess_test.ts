@@ -9,13 +9,8 @@
 import assert from "node:assert/strict";
 import type { RoomMessage } from "../../lib/protocol.ts";
 import { report, TestClient } from "../_harness.ts";
-import {
-  type NodeProcess,
-  skipWithoutRedis,
-  spawnNode,
-  startRedis,
-  startRedisNode,
-} from "../_redis.ts";
+import { type Spawned, spawnServer } from "../_process.ts";
+import { skipWithoutRedis, startRedis, startRedisNode } from "../_redis.ts";
 
 const ignore = skipWithoutRedis();
 const ENV = { PRESENCE_INTERVAL_MS: "200", PRESENCE_TIMEOUT_MS: "2000" };
@@ -173,34 +168,14 @@ Deno.test({
   },
 });
 
-async function processes(
-  entry: "node" | "main",
-  url: string,
-  count: number,
-): Promise<NodeProcess[]> {
+async function processes(url: string, count: number): Promise<Spawned[]> {
   return await Promise.all(
     Array.from(
       { length: count },
-      () => spawnNode(entry, { ...ENV, REDIS_URL: url }),
+      () => spawnServer({ ...ENV, REDIS_URL: url }),
     ),
   );
 }
-
-Deno.test({
-  name:
-    "Redis engine, three server processes: delivery, presence and resume span processes",
-  ignore,
-  sanitizeResources: false,
-  async fn() {
-    await using redis = await startRedis();
-    const nodes = await processes("node", redis.url, 3);
-    try {
-      await exercise("redis, processes", nodes.map((n) => n.wsUrl));
-    } finally {
-      for (const node of nodes) await node[Symbol.asyncDispose]();
-    }
-  },
-});
 
 Deno.test({
   name:
@@ -209,7 +184,7 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await using redis = await startRedis();
-    const nodes = await processes("main", redis.url, 3);
+    const nodes = await processes(redis.url, 3);
     try {
       await exercise("redis, main.ts processes", nodes.map((n) => n.wsUrl));
     } finally {

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import type { RoomMessage } from "../../lib/protocol.ts";
 import { report, startTestServer, TestClient } from "../_harness.ts";
-import { spawnMain } from "../_process.ts";
+import { spawnServer } from "../_process.ts";
 
 /** Tallies what a consumer got against what was published. */
 function tally(name: string, sent: number, received: RoomMessage[]) {
@@ -187,7 +187,7 @@ Deno.test("a killed server loses only unflushed history, and says so: the restar
   let position: { offset: number; epoch: string };
   {
     // Run 1 stops cleanly: offsets 1–10 are stored.
-    await using first = await spawnMain(env);
+    await using first = await spawnServer(env);
     const url = `ws://127.0.0.1:${first.port}/ws`;
     await using consumer = await TestClient.open(url);
     const joined = await consumer.join("r");
@@ -201,7 +201,10 @@ Deno.test("a killed server loses only unflushed history, and says so: the restar
   }
   {
     // Run 2 delivers 11–20 and is killed before its flush (10 s away).
-    await using second = await spawnMain({ ...env, HISTORY_FLUSH_MS: "10000" });
+    await using second = await spawnServer({
+      ...env,
+      HISTORY_FLUSH_MS: "10000",
+    });
     const url = `ws://127.0.0.1:${second.port}/ws`;
     await using consumer = await TestClient.open(url);
     consumer.send({ type: "join", room: "r", since: position });
@@ -216,7 +219,7 @@ Deno.test("a killed server loses only unflushed history, and says so: the restar
   }
   // Run 3 starts at once (the dead holder's lease is recognised: same host,
   // process gone) and finds the room stored up to 10 only.
-  await using third = await spawnMain(env);
+  await using third = await spawnServer(env);
   const url = `ws://127.0.0.1:${third.port}/ws`;
   await using back = await TestClient.open(url);
   back.send({ type: "join", room: "r", since: position });
