@@ -20,6 +20,11 @@ import {
   SUBPROTOCOL_BATCH,
 } from "../lib/protocol.ts";
 import { KeyedLimiter } from "../lib/rate_limit.ts";
+import {
+  checkHandshake,
+  offeredProtocols,
+  upgradeWebSocket,
+} from "./_handshake.ts";
 import { OpenSockets } from "./_open_sockets.ts";
 
 export { OpenSockets };
@@ -110,8 +115,7 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       });
     }
 
-    const offered = (req.headers.get("sec-websocket-protocol") ?? "")
-      .split(",").map((p) => p.trim());
+    const offered = offeredProtocols(req.headers);
     let who: ConnectOptions;
     try {
       who = await identify(c, offered, deps);
@@ -140,7 +144,7 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       : undefined;
     let upgraded: { socket: WebSocket; response: Response };
     try {
-      upgraded = Deno.upgradeWebSocket(req, {
+      upgraded = upgradeWebSocket(req, {
         idleTimeout: config.idleTimeoutS,
         ...(protocol === undefined ? {} : { protocol }),
       });
@@ -216,40 +220,6 @@ function fromPrincipal(principal: Principal): ConnectOptions {
       ? {}
       : { expiresAt: principal.expiresAt }),
   };
-}
-
-/** Longest accepted `Sec-WebSocket-Protocol` header (a token may ride in it). */
-const MAX_PROTOCOL_HEADER = 4096;
-
-/**
- * RFC 6455 §4.2.1 checks Deno leaves to the application: version 13, a key
- * of 16 base64 bytes, and a sane subprotocol list (printable ASCII, bounded).
- */
-export function checkHandshake(
-  headers: Headers,
-): { status: number; message: string } | undefined {
-  if (headers.get("sec-websocket-version") !== "13") {
-    return { status: 426, message: "Sec-WebSocket-Version must be 13" };
-  }
-  if (!/^[A-Za-z0-9+/]{22}==$/.test(headers.get("sec-websocket-key") ?? "")) {
-    return {
-      status: 400,
-      message: "Sec-WebSocket-Key must be 16 bytes in base64",
-    };
-  }
-  const protocols = headers.get("sec-websocket-protocol");
-  if (
-    protocols !== null &&
-    (protocols.length > MAX_PROTOCOL_HEADER ||
-      !/^[\x20-\x7e]*$/.test(protocols))
-  ) {
-    return {
-      status: 400,
-      message:
-        `Sec-WebSocket-Protocol must be printable ASCII of at most ${MAX_PROTOCOL_HEADER} bytes`,
-    };
-  }
-  return undefined;
 }
 
 /**
