@@ -7,30 +7,23 @@
  */
 
 import type { Context, Hono } from "hono";
-import { getCookie } from "hono/cookie";
-import { AuthError, type Principal, type Verifier } from "../lib/auth.ts";
+import { AuthError, type Verifier } from "../lib/auth.ts";
 import type { Config } from "../lib/config.ts";
 import type { ConnectOptions, Hub } from "../lib/hub.ts";
 import { jsonError } from "../lib/http_error.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Metrics } from "../lib/metrics.ts";
-import {
-  isValidRoomName,
-  SUBPROTOCOL,
-  SUBPROTOCOL_BATCH,
-} from "../lib/protocol.ts";
+import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../lib/protocol.ts";
 import { KeyedLimiter } from "../lib/rate_limit.ts";
 import {
   checkHandshake,
   offeredProtocols,
   upgradeWebSocket,
 } from "./_handshake.ts";
+import { identify, TOKEN_PROTOCOL_PREFIX } from "./_identity.ts";
 import { OpenSockets } from "./_open_sockets.ts";
 
-export { OpenSockets };
-
-/** Subprotocol entries starting with this carry the token (browsers cannot set headers). */
-export const TOKEN_PROTOCOL_PREFIX = "roomcast.token.";
+export { OpenSockets, TOKEN_PROTOCOL_PREFIX };
 
 /** What the WebSocket route needs. */
 export interface WsDeps {
@@ -118,7 +111,12 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     const offered = offeredProtocols(req.headers);
     let who: ConnectOptions;
     try {
-      who = await identify(c, offered, deps);
+      who = await identify(
+        c,
+        offered,
+        deps.verifier,
+        config.allowAnonymous,
+      );
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
       metrics.inc("auth_failures_total", 1, error.reason);
@@ -173,53 +171,6 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     });
     return response;
   });
-}
-
-/**
- * The connection's identity: from a token (subprotocol entry, `token` query
- * parameter or `roomcast_token` cookie, in that order), or, with none,
- * anonymous (`?user=` names the member). Throws AuthError for a bad token.
- */
-async function identify(
-  c: Context,
-  offered: string[],
-  deps: WsDeps,
-): Promise<ConnectOptions> {
-  const token = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))
-    ?.slice(TOKEN_PROTOCOL_PREFIX.length) ??
-    c.req.query("token") ?? getCookie(c, "roomcast_token");
-  if (token !== undefined && token !== "") {
-    const verify = deps.verifier;
-    if (verify === undefined) {
-      throw new AuthError("signature", "This server does not accept tokens");
-    }
-    return fromPrincipal(await verify(token));
-  }
-  if (!deps.config.allowAnonymous) return {};
-  const user = c.req.query("user");
-  if (user !== undefined && !isValidRoomName(user)) {
-    throw new AuthError(
-      "claims",
-      "Query parameter user must be 1-128 characters of [A-Za-z0-9_.:@-]",
-    );
-  }
-  // Anonymous: the client names itself (or gets its connection id).
-  return { memberId: user ?? `anon-${crypto.randomUUID().slice(0, 12)}` };
-}
-
-function fromPrincipal(principal: Principal): ConnectOptions {
-  const access = {
-    canJoin: principal.canJoin,
-    canPublish: principal.canPublish,
-    ...(principal.name === undefined ? {} : { name: principal.name }),
-  };
-  return {
-    memberId: principal.id,
-    access,
-    ...(principal.expiresAt === undefined
-      ? {}
-      : { expiresAt: principal.expiresAt }),
-  };
 }
 
 /**
