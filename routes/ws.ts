@@ -11,8 +11,8 @@ import { AuthError, type Verifier } from "../lib/auth.ts";
 import type { Config } from "../lib/config.ts";
 import type { ConnectOptions, Hub } from "../lib/hub.ts";
 import { jsonError } from "../lib/http_error.ts";
-import type { Logger } from "../lib/log.ts";
 import type { Metrics } from "../lib/metrics.ts";
+import type { RefusalLog } from "../lib/refusal_log.ts";
 import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../lib/protocol.ts";
 import { KeyedLimiter } from "../lib/rate_limit.ts";
 import {
@@ -31,7 +31,8 @@ export interface WsDeps {
   sockets: OpenSockets;
   config: Config;
   metrics: Metrics;
-  log: Logger;
+  /** Where refused upgrades are logged (aggregated, rate limited). */
+  refusals: RefusalLog;
   /** Checks tokens; undefined when no key is configured. */
   verifier: Verifier | undefined;
   /** Whether the engine can serve (Redis connected). @default {() => true} */
@@ -41,7 +42,7 @@ export interface WsDeps {
 
 /** Mounts `GET /ws`. */
 export function mountWs(app: Hono, deps: WsDeps): void {
-  const { config, metrics, hub, sockets, log } = deps;
+  const { config, metrics, hub, sockets } = deps;
   const now = deps.now ?? Date.now;
   const upgrades = new KeyedLimiter(
     config.maxUpgradesPerSPerIp,
@@ -120,7 +121,12 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
       metrics.inc("auth_failures_total", 1, error.reason);
-      log.info("Upgrade refused: bad token", { reason: error.reason, ip });
+      deps.refusals.refuse(
+        "info",
+        `upgrade:${error.reason}`,
+        "Upgrade refused: bad token",
+        { reason: error.reason, ip },
+      );
       return jsonError(401, "unauthorized", error.message, {
         "www-authenticate": "Bearer",
       });
