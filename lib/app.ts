@@ -20,6 +20,7 @@ import type { Hub } from "./hub.ts";
 import { jsonError } from "./http_error.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import { RefusalLog } from "./refusal_log.ts";
 
 /** What the application is built from. */
 export interface AppDeps {
@@ -38,10 +39,26 @@ export interface AppDeps {
   staticRoot?: string;
 }
 
+/** A refusal log for `config`, counting what it holds back in `metrics`. */
+export function createRefusalLog(
+  config: Config,
+  log: Logger,
+  metrics: Metrics,
+): RefusalLog {
+  return new RefusalLog({
+    log,
+    intervalMs: config.refusalLogIntervalMs,
+    maxCauses: config.refusalLogMaxCauses,
+    onSuppressed: (n) => metrics.inc("refusal_logs_suppressed_total", n),
+  });
+}
+
 /** The application and the sockets it opened. */
 export interface App {
   app: Hono;
   sockets: OpenSockets;
+  /** Where refusals are logged; `close()` it on shutdown (pending summaries). */
+  refusals: RefusalLog;
 }
 
 /** The repository's `static/` folder, wherever the process was started. */
@@ -62,12 +79,13 @@ export const STATIC_ROOT: string = decodeURIComponent(
 export function createApp(deps: AppDeps): App {
   const app = new Hono();
   const sockets = new OpenSockets();
+  const refusals = createRefusalLog(deps.config, deps.log, deps.metrics);
   mountWs(app, {
     hub: deps.hub,
     sockets,
     config: deps.config,
     metrics: deps.metrics,
-    log: deps.log,
+    refusals,
     verifier: deps.verifier,
     ...(deps.ready === undefined ? {} : { ready: deps.ready }),
   });
@@ -81,13 +99,15 @@ export function createApp(deps: AppDeps): App {
   mountApi(app, {
     hub: deps.hub,
     log: deps.log,
+    metrics: deps.metrics,
+    refusals,
     apiKey: deps.config.apiKey,
     maxBodyBytes: deps.config.maxMessageBytes,
   });
   mountMetrics(app, {
     hub: deps.hub,
     metrics: deps.metrics,
-    log: deps.log,
+    refusals,
     token: deps.config.metricsToken || deps.config.apiKey,
     nodeId: deps.nodeId,
   });
@@ -98,5 +118,5 @@ export function createApp(deps: AppDeps): App {
     deps.log.error("Request failed", { error: String(error) });
     return jsonError(500, "internal", "Internal server error");
   });
-  return { app, sockets };
+  return { app, sockets, refusals };
 }

@@ -4,7 +4,7 @@
  * the token (a header naming another algorithm, `none` included, is
  * refused); `exp` and `nbf` are checked with a small leeway.
  *
- * Claims: `sub` (member id), `name` (display name), `rooms` (patterns the user
+ * Claims: `sub` (member id, never starting with `anon:`), `name` (display name), `rooms` (patterns the user
  * may join; absent: every room), `publish` (patterns the user may publish to;
  * absent: the same as `rooms`). A pattern is an exact room name or a prefix
  * ending in `*`.
@@ -25,6 +25,13 @@ export type AuthFailure =
   | "audience"
   | "issuer"
   | "claims";
+
+/**
+ * The namespace of anonymous member ids when the server also accepts tokens
+ * (`anon:<user>`): a token whose `sub` starts with it is refused, so an
+ * anonymous client can never take a verified subject's identity.
+ */
+export const ANONYMOUS_PREFIX = "anon:";
 
 /** A refused token. The message never contains the token. */
 export class AuthError extends Error {
@@ -176,6 +183,12 @@ function toPrincipal(
   }
   if (typeof sub !== "string" || sub === "" || sub.length > 128) {
     throw new AuthError("claims", "sub must be a string of 1-128 characters");
+  }
+  if (sub.startsWith(ANONYMOUS_PREFIX)) {
+    throw new AuthError(
+      "claims",
+      `sub must not start with ${ANONYMOUS_PREFIX} (anonymous clients' namespace)`,
+    );
   }
   if (name !== undefined && (typeof name !== "string" || name.length > 128)) {
     throw new AuthError(

@@ -109,6 +109,10 @@ export interface Config {
   maxConnections: number;
   /** Frame coalescing window for clients that negotiated `roomcast.v1.batch`, in ms: a message this soon after the previous send waits (one timer tick) to share a frame. 0 disables. `COALESCE_MS`. @default {1} */
   coalesceMs: number;
+  /** Longest span between two log lines of one refusal cause (bad key, bad token…), in ms: the first is logged at once, the rest counted and summarised once per interval. `REFUSAL_LOG_INTERVAL_MS`. @default {10000} */
+  refusalLogIntervalMs: number;
+  /** Refusal causes the refusal log tracks at once; more share the cause `other`. `REFUSAL_LOG_MAX_CAUSES`. @default {64} */
+  refusalLogMaxCauses: number;
   /** TLS certificate (PEM file); with `TLS_KEY_FILE` the server speaks https/wss. `TLS_CERT_FILE`. @default {""} */
   tlsCertFile: string;
   /** TLS private key (PEM file). `TLS_KEY_FILE`. @default {""} */
@@ -164,6 +168,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   maxUpgradesPerSPerIp: 10,
   maxConnections: 10_000,
   coalesceMs: 1,
+  refusalLogIntervalMs: 10_000,
+  refusalLogMaxCauses: 64,
   tlsCertFile: "",
   tlsKeyFile: "",
 };
@@ -275,6 +281,20 @@ export function parseConfig(
     ),
     maxConnections: int(env, "MAX_CONNECTIONS", d.maxConnections, 1),
     coalesceMs: int(env, "COALESCE_MS", d.coalesceMs, 0, 10_000),
+    refusalLogIntervalMs: int(
+      env,
+      "REFUSAL_LOG_INTERVAL_MS",
+      d.refusalLogIntervalMs,
+      1,
+      3_600_000,
+    ),
+    refusalLogMaxCauses: int(
+      env,
+      "REFUSAL_LOG_MAX_CAUSES",
+      d.refusalLogMaxCauses,
+      1,
+      10_000,
+    ),
     tlsCertFile: env.get("TLS_CERT_FILE")?.trim() ?? d.tlsCertFile,
     tlsKeyFile: env.get("TLS_KEY_FILE")?.trim() ?? d.tlsKeyFile,
   };

@@ -50,6 +50,8 @@ Deno.test("parseConfig() reads every variable", () => {
     MAX_UPGRADES_PER_S_PER_IP: "7",
     MAX_CONNECTIONS: "8",
     COALESCE_MS: "3",
+    REFUSAL_LOG_INTERVAL_MS: "500",
+    REFUSAL_LOG_MAX_CAUSES: "9",
     TLS_CERT_FILE: "c.pem",
     TLS_KEY_FILE: "k.pem",
   };
@@ -95,6 +97,8 @@ Deno.test("parseConfig() reads every variable", () => {
     maxUpgradesPerSPerIp: 7,
     maxConnections: 8,
     coalesceMs: 3,
+    refusalLogIntervalMs: 500,
+    refusalLogMaxCauses: 9,
     tlsCertFile: "c.pem",
     tlsKeyFile: "k.pem",
   });
@@ -126,6 +130,9 @@ Deno.test("parseConfig() names the variable of a bad value", () => {
     ["REDIS_URL", "localhost:6379"],
     ["ALLOW_ANONYMOUS", "maybe"],
     ["AUTH_PUBLIC_KEY_ALG", "none"],
+    ["REFUSAL_LOG_INTERVAL_MS", "0"],
+    ["REFUSAL_LOG_INTERVAL_MS", "3600001"],
+    ["REFUSAL_LOG_MAX_CAUSES", "0"],
   ];
   for (const [name, value] of cases) {
     assert.throws(

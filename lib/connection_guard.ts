@@ -15,6 +15,7 @@ import {
   parseClientMessage,
   ProtocolError,
 } from "./protocol.ts";
+import { type Deadline, setDeadline } from "./long_timer.ts";
 import { TokenBucket } from "./rate_limit.ts";
 
 /** What to do with one inbound frame. */
@@ -48,19 +49,21 @@ export type Admission = "accept" | "refuse" | "close";
 export class ConnectionGuard {
   #bucket: TokenBucket;
   #strikes = 0;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #expiry: Deadline | undefined;
   #options: ConnectionGuardOptions;
 
-  /** Starts the bucket full and arms the expiry timer, if any. */
+  /**
+   * Starts the bucket full and arms the expiry timer, if any (however far
+   * away: see {@linkcode setDeadline}).
+   */
   constructor(options: ConnectionGuardOptions) {
     this.#options = options;
     const now = options.now();
     this.#bucket = new TokenBucket(options.perSecond, options.burst, now);
     if (options.expiresAt !== undefined) {
-      this.#timer = setTimeout(
-        options.onExpire,
-        Math.max(0, options.expiresAt - now),
-      );
+      this.#expiry = setDeadline(options.expiresAt, options.onExpire, {
+        now: options.now,
+      });
     }
   }
 
@@ -124,6 +127,6 @@ export class ConnectionGuard {
 
   /** Disarms the expiry timer. */
   close(): void {
-    clearTimeout(this.#timer);
+    this.#expiry?.clear();
   }
 }

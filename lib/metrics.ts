@@ -36,6 +36,12 @@ export const METRIC_HELP = {
   "upgrades_refused_total":
     "Upgrades refused before authentication, by reason (origin, ip_rate, ip_connections, capacity, draining)",
   "rate_limited_total": "Client messages refused for rate",
+  "api_refused_total":
+    "HTTP API requests refused, by reason (missing, invalid key; bad_room, too_large, bad_json… of a publish)",
+  "metrics_refused_total":
+    "Scrapes of /metrics refused, by reason (missing, invalid token)",
+  "refusal_logs_suppressed_total":
+    "Refusal log lines held back by REFUSAL_LOG_INTERVAL_MS (summarised per cause, never lost)",
   "batch_frames_total": "Coalesced frames sent (roomcast.v1.batch clients)",
   "history_appends_total": "Appends to the room log (each carries a batch)",
   "history_appended_messages_total": "Messages appended to the room log",
@@ -137,6 +143,8 @@ const LABEL_NAMES: Partial<Record<string, string>> = {
   "resumes_total": "recovered",
   "auth_failures_total": "reason",
   "upgrades_refused_total": "reason",
+  "api_refused_total": "reason",
+  "metrics_refused_total": "reason",
 };
 
 function formatLabels(labels: Record<string, string>): string {

@@ -128,7 +128,7 @@ export async function startServer(
     },
   });
   const verifier = await verifierFor(config);
-  const { app, sockets } = createApp({
+  const { app, sockets, refusals } = createApp({
     hub,
     log,
     metrics,
@@ -154,6 +154,7 @@ export async function startServer(
   } catch (error) {
     // Could not listen (address in use, bad certificate): release what we opened.
     hub.shutdown();
+    refusals.close();
     await bus.close();
     clearInterval(sweep);
     await engine?.close();
@@ -169,6 +170,7 @@ export async function startServer(
     }
     await bus.close();
     await server.shutdown();
+    refusals.close();
     clearInterval(sweep);
     await engine?.close();
   }

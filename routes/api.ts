@@ -18,6 +18,8 @@ import type { Context, Hono } from "hono";
 import type { Hub } from "../lib/hub.ts";
 import { jsonError } from "../lib/http_error.ts";
 import type { Logger } from "../lib/log.ts";
+import type { Metrics } from "../lib/metrics.ts";
+import type { RefusalLog } from "../lib/refusal_log.ts";
 import { isJson, isValidRoomName, type Json } from "../lib/protocol.ts";
 import { bearerCheck, unauthorized } from "./_bearer.ts";
 
@@ -25,6 +27,10 @@ import { bearerCheck, unauthorized } from "./_bearer.ts";
 export interface ApiDeps {
   hub: Hub;
   log: Logger;
+  /** Where refusals are counted (`api_refused_total`). */
+  metrics: Metrics;
+  /** Where refusals are logged (aggregated, rate limited). */
+  refusals: RefusalLog;
   /** The bearer key (`API_KEY`); empty disables the API. */
   apiKey: string;
   /** Largest request body, in bytes (`MAX_MESSAGE_BYTES`). */
@@ -42,7 +48,7 @@ const ROOM_RULE = "Room must be 1-128 characters of [A-Za-z0-9_.:@-]";
 
 /** Mounts `/api/*`. */
 export function mountApi(app: Hono, deps: ApiDeps): void {
-  const { hub, log, maxBodyBytes } = deps;
+  const { hub, log, metrics, refusals, maxBodyBytes } = deps;
   const check = deps.apiKey === "" ? undefined : bearerCheck(deps.apiKey);
 
   app.use("/api/*", async (c, next) => {
@@ -55,7 +61,8 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
     }
     const result = await check(c.req.header("authorization"));
     if (result !== "ok") {
-      log.warn("API request refused", {
+      metrics.inc("api_refused_total", 1, result);
+      refusals.refuse("warn", `api:${result}`, "API request refused", {
         reason: result,
         method: c.req.method,
         path: c.req.path.slice(0, 200),
@@ -89,7 +96,11 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
   app.post("/api/rooms/:room/messages", async (c) => {
     const room = c.req.param("room");
     const refuse = (status: number, code: string, message: string) => {
-      log.info("API publish refused", { room: room.slice(0, 128), code });
+      metrics.inc("api_refused_total", 1, code);
+      refusals.refuse("info", `api_publish:${code}`, "API publish refused", {
+        room: room.slice(0, 128),
+        code,
+      });
       return jsonError(status, code, message);
     };
     if (!isValidRoomName(room)) return refuse(400, "bad_room", ROOM_RULE);

@@ -14,8 +14,8 @@
 import type { Hono } from "hono";
 import type { Hub } from "../lib/hub.ts";
 import { jsonError } from "../lib/http_error.ts";
-import type { Logger } from "../lib/log.ts";
 import type { Metrics } from "../lib/metrics.ts";
+import type { RefusalLog } from "../lib/refusal_log.ts";
 import { bearerCheck, unauthorized } from "./_bearer.ts";
 
 /** The content type of the Prometheus text format. */
@@ -26,7 +26,8 @@ export const PROMETHEUS_CONTENT_TYPE =
 export interface MetricsDeps {
   hub: Hub;
   metrics: Metrics;
-  log: Logger;
+  /** Where refused scrapes are logged (aggregated, rate limited). */
+  refusals: RefusalLog;
   /** The bearer token (`METRICS_TOKEN`, else `API_KEY`); empty disables the route. */
   token: string;
   /** This isolate's id; its first 8 characters become the `node` label. */
@@ -35,7 +36,7 @@ export interface MetricsDeps {
 
 /** Mounts `GET /metrics`. */
 export function mountMetrics(app: Hono, deps: MetricsDeps): void {
-  const { hub, metrics, log } = deps;
+  const { hub, metrics, refusals } = deps;
   const check = deps.token === "" ? undefined : bearerCheck(deps.token);
   const labels = { node: deps.nodeId.slice(0, 8) };
   app.get("/metrics", async (c) => {
@@ -48,7 +49,10 @@ export function mountMetrics(app: Hono, deps: MetricsDeps): void {
     }
     const result = await check(c.req.header("authorization"));
     if (result !== "ok") {
-      log.warn("Metrics request refused", { reason: result });
+      metrics.inc("metrics_refused_total", 1, result);
+      refusals.refuse("warn", `metrics:${result}`, "Metrics request refused", {
+        reason: result,
+      });
       return unauthorized(result);
     }
     // The hub keeps these current; set them again so a scrape never lags.

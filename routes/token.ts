@@ -7,7 +7,7 @@
  */
 
 import type { Hono } from "hono";
-import { signHs256 } from "../lib/auth.ts";
+import { ANONYMOUS_PREFIX, signHs256 } from "../lib/auth.ts";
 import type { Config } from "../lib/config.ts";
 import { jsonError } from "../lib/http_error.ts";
 import { isValidRoomName } from "../lib/protocol.ts";
@@ -31,8 +31,12 @@ export function mountToken(app: Hono, config: Config): void {
     const user: unknown = Reflect.get(record, "user") ??
       `u-${crypto.randomUUID().slice(0, 8)}`;
     const name: unknown = Reflect.get(record, "name") ?? user;
-    if (!isValidRoomName(user)) {
-      return jsonError(400, "bad_user", "user: 1-128 of [A-Za-z0-9_.:@-]");
+    if (!isValidRoomName(user) || user.startsWith(ANONYMOUS_PREFIX)) {
+      return jsonError(
+        400,
+        "bad_user",
+        `user: 1-128 of [A-Za-z0-9_.:@-], not starting with ${ANONYMOUS_PREFIX}`,
+      );
     }
     if (typeof name !== "string" || name === "" || name.length > 64) {
       return jsonError(400, "bad_name", "name: 1-64 characters");

@@ -7,25 +7,23 @@
  */
 
 import type { Context, Hono } from "hono";
-import { getCookie } from "hono/cookie";
-import { AuthError, type Principal, type Verifier } from "../lib/auth.ts";
+import { AuthError, type Verifier } from "../lib/auth.ts";
 import type { Config } from "../lib/config.ts";
 import type { ConnectOptions, Hub } from "../lib/hub.ts";
 import { jsonError } from "../lib/http_error.ts";
-import type { Logger } from "../lib/log.ts";
 import type { Metrics } from "../lib/metrics.ts";
-import {
-  isValidRoomName,
-  SUBPROTOCOL,
-  SUBPROTOCOL_BATCH,
-} from "../lib/protocol.ts";
+import type { RefusalLog } from "../lib/refusal_log.ts";
+import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../lib/protocol.ts";
 import { KeyedLimiter } from "../lib/rate_limit.ts";
+import {
+  checkHandshake,
+  offeredProtocols,
+  upgradeWebSocket,
+} from "./_handshake.ts";
+import { identify, TOKEN_PROTOCOL_PREFIX } from "./_identity.ts";
 import { OpenSockets } from "./_open_sockets.ts";
 
-export { OpenSockets };
-
-/** Subprotocol entries starting with this carry the token (browsers cannot set headers). */
-export const TOKEN_PROTOCOL_PREFIX = "roomcast.token.";
+export { OpenSockets, TOKEN_PROTOCOL_PREFIX };
 
 /** What the WebSocket route needs. */
 export interface WsDeps {
@@ -33,7 +31,8 @@ export interface WsDeps {
   sockets: OpenSockets;
   config: Config;
   metrics: Metrics;
-  log: Logger;
+  /** Where refused upgrades are logged (aggregated, rate limited). */
+  refusals: RefusalLog;
   /** Checks tokens; undefined when no key is configured. */
   verifier: Verifier | undefined;
   /** Whether the engine can serve (Redis connected). @default {() => true} */
@@ -43,7 +42,7 @@ export interface WsDeps {
 
 /** Mounts `GET /ws`. */
 export function mountWs(app: Hono, deps: WsDeps): void {
-  const { config, metrics, hub, sockets, log } = deps;
+  const { config, metrics, hub, sockets } = deps;
   const now = deps.now ?? Date.now;
   const upgrades = new KeyedLimiter(
     config.maxUpgradesPerSPerIp,
@@ -110,15 +109,24 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       });
     }
 
-    const offered = (req.headers.get("sec-websocket-protocol") ?? "")
-      .split(",").map((p) => p.trim());
+    const offered = offeredProtocols(req.headers);
     let who: ConnectOptions;
     try {
-      who = await identify(c, offered, deps);
+      who = await identify(
+        c,
+        offered,
+        deps.verifier,
+        config.allowAnonymous,
+      );
     } catch (error) {
       if (!(error instanceof AuthError)) throw error;
       metrics.inc("auth_failures_total", 1, error.reason);
-      log.info("Upgrade refused: bad token", { reason: error.reason, ip });
+      deps.refusals.refuse(
+        "info",
+        `upgrade:${error.reason}`,
+        "Upgrade refused: bad token",
+        { reason: error.reason, ip },
+      );
       return jsonError(401, "unauthorized", error.message, {
         "www-authenticate": "Bearer",
       });
@@ -140,7 +148,7 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       : undefined;
     let upgraded: { socket: WebSocket; response: Response };
     try {
-      upgraded = Deno.upgradeWebSocket(req, {
+      upgraded = upgradeWebSocket(req, {
         idleTimeout: config.idleTimeoutS,
         ...(protocol === undefined ? {} : { protocol }),
       });
@@ -169,87 +177,6 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     });
     return response;
   });
-}
-
-/**
- * The connection's identity: from a token (subprotocol entry, `token` query
- * parameter or `roomcast_token` cookie, in that order), or, with none,
- * anonymous (`?user=` names the member). Throws AuthError for a bad token.
- */
-async function identify(
-  c: Context,
-  offered: string[],
-  deps: WsDeps,
-): Promise<ConnectOptions> {
-  const token = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))
-    ?.slice(TOKEN_PROTOCOL_PREFIX.length) ??
-    c.req.query("token") ?? getCookie(c, "roomcast_token");
-  if (token !== undefined && token !== "") {
-    const verify = deps.verifier;
-    if (verify === undefined) {
-      throw new AuthError("signature", "This server does not accept tokens");
-    }
-    return fromPrincipal(await verify(token));
-  }
-  if (!deps.config.allowAnonymous) return {};
-  const user = c.req.query("user");
-  if (user !== undefined && !isValidRoomName(user)) {
-    throw new AuthError(
-      "claims",
-      "Query parameter user must be 1-128 characters of [A-Za-z0-9_.:@-]",
-    );
-  }
-  // Anonymous: the client names itself (or gets its connection id).
-  return { memberId: user ?? `anon-${crypto.randomUUID().slice(0, 12)}` };
-}
-
-function fromPrincipal(principal: Principal): ConnectOptions {
-  const access = {
-    canJoin: principal.canJoin,
-    canPublish: principal.canPublish,
-    ...(principal.name === undefined ? {} : { name: principal.name }),
-  };
-  return {
-    memberId: principal.id,
-    access,
-    ...(principal.expiresAt === undefined
-      ? {}
-      : { expiresAt: principal.expiresAt }),
-  };
-}
-
-/** Longest accepted `Sec-WebSocket-Protocol` header (a token may ride in it). */
-const MAX_PROTOCOL_HEADER = 4096;
-
-/**
- * RFC 6455 §4.2.1 checks Deno leaves to the application: version 13, a key
- * of 16 base64 bytes, and a sane subprotocol list (printable ASCII, bounded).
- */
-export function checkHandshake(
-  headers: Headers,
-): { status: number; message: string } | undefined {
-  if (headers.get("sec-websocket-version") !== "13") {
-    return { status: 426, message: "Sec-WebSocket-Version must be 13" };
-  }
-  if (!/^[A-Za-z0-9+/]{22}==$/.test(headers.get("sec-websocket-key") ?? "")) {
-    return {
-      status: 400,
-      message: "Sec-WebSocket-Key must be 16 bytes in base64",
-    };
-  }
-  const protocols = headers.get("sec-websocket-protocol");
-  if (
-    protocols !== null &&
-    (protocols.length > MAX_PROTOCOL_HEADER ||
-      !/^[\x20-\x7e]*$/.test(protocols))
-  ) {
-    return {
-      status: 400,
-      message:
-        `Sec-WebSocket-Protocol must be printable ASCII of at most ${MAX_PROTOCOL_HEADER} bytes`,
-    };
-  }
-  return undefined;
 }
 
 /**

@@ -164,7 +164,9 @@ export interface ClientOptions {
    * The member id this client appears under in presence (anonymous mode),
    * sent as `?user=` on the URL: 1-128 characters of `[A-Za-z0-9_.:@-]`.
    * Connections with the same id (a user's tabs) are one member. Without
-   * it, the server names each connection a member of its own.
+   * it, the server names each connection a member of its own. A server that
+   * also accepts tokens puts anonymous members in their own namespace: the
+   * member id is then `anon:<user>` (see `memberId`).
    */
   user?: string;
   /**

@@ -129,7 +129,7 @@ Deno.test("auth: ALLOW_ANONYMOUS=1 with a secret accepts anonymous clients but n
     env: { AUTH_SECRET: SECRET, ALLOW_ANONYMOUS: "1" },
   });
   await using anon = await TestClient.open(`${server.wsUrl}?user=visitor`);
-  assert.equal(anon.memberId, "visitor");
+  assert.equal(anon.memberId, "anon:visitor"); // never a token subject
   assert.equal(
     await upgradeStatus(server.addr.port, "/ws?token=bad.token.here"),
     401,

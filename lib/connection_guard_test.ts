@@ -1,0 +1,46 @@
+/** ConnectionGuard: the token expiry timer, on a mocked clock. */
+import assert from "node:assert/strict";
+import { mock } from "node:test";
+import { ConnectionGuard } from "./connection_guard.ts";
+
+const DAY_MS = 86_400_000;
+
+function guard(expiresAt: number, onExpire: () => void): ConnectionGuard {
+  return new ConnectionGuard({
+    perSecond: 10,
+    burst: 10,
+    strikes: 3,
+    maxMessageBytes: 1_024,
+    expiresAt,
+    onExpire,
+    now: Date.now,
+  });
+}
+
+Deno.test("ConnectionGuard keeps a connection whose token expires in 30 days until then (past setTimeout's 2^31-1 ms)", () => {
+  mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
+  try {
+    let expired = 0;
+    guard(30 * DAY_MS, () => expired++);
+    mock.timers.tick(1_000);
+    assert.equal(expired, 0, "closed at once");
+    mock.timers.tick(30 * DAY_MS - 1_001);
+    assert.equal(expired, 0);
+    mock.timers.tick(1);
+    assert.equal(expired, 1);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+Deno.test("ConnectionGuard.close() disarms a far expiry", () => {
+  mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
+  try {
+    let expired = 0;
+    guard(60 * DAY_MS, () => expired++).close();
+    mock.timers.tick(61 * DAY_MS);
+    assert.equal(expired, 0);
+  } finally {
+    mock.timers.reset();
+  }
+});

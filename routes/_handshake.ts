@@ -1,0 +1,87 @@
+/**
+ * The WebSocket handshake details `Deno.upgradeWebSocket` leaves to the
+ * application or gets wrong: RFC 6455 §4.2.1 checks, and subprotocol
+ * negotiation over every RFC 7230 list form.
+ *
+ * @module
+ */
+
+/** Longest accepted `Sec-WebSocket-Protocol` header (a token may ride in it). */
+export const MAX_PROTOCOL_HEADER = 4096;
+
+/**
+ * RFC 6455 §4.2.1 checks Deno leaves to the application: version 13, a key
+ * of 16 base64 bytes, and a sane subprotocol list (printable ASCII and tabs,
+ * bounded).
+ */
+export function checkHandshake(
+  headers: Headers,
+): { status: number; message: string } | undefined {
+  if (headers.get("sec-websocket-version") !== "13") {
+    return { status: 426, message: "Sec-WebSocket-Version must be 13" };
+  }
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(headers.get("sec-websocket-key") ?? "")) {
+    return {
+      status: 400,
+      message: "Sec-WebSocket-Key must be 16 bytes in base64",
+    };
+  }
+  const protocols = headers.get("sec-websocket-protocol");
+  if (
+    protocols !== null &&
+    (protocols.length > MAX_PROTOCOL_HEADER ||
+      !/^[\t\x20-\x7e]*$/.test(protocols))
+  ) {
+    return {
+      status: 400,
+      message:
+        `Sec-WebSocket-Protocol must be printable ASCII of at most ${MAX_PROTOCOL_HEADER} bytes`,
+    };
+  }
+  return undefined;
+}
+
+/**
+ * The subprotocols a client offers, in order: the `Sec-WebSocket-Protocol`
+ * list in any RFC 7230 §7 form (`a,b`, `a, b`, `a ,b`, tabs, empty elements,
+ * repeated header lines, which `Headers.get` joins with ", ").
+ *
+ * @example Usage
+ * ```ts
+ * import { offeredProtocols } from "./_handshake.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const headers = new Headers({ "sec-websocket-protocol": "a,b ,\tc,," });
+ * assert.deepEqual(offeredProtocols(headers), ["a", "b", "c"]);
+ * ```
+ */
+export function offeredProtocols(headers: Headers): string[] {
+  const list = headers.get("sec-websocket-protocol") ?? "";
+  return list.split(",").map((p) => p.replace(/^[ \t]+|[ \t]+$/g, ""))
+    .filter((p) => p !== "");
+}
+
+/**
+ * Upgrades `request`, answering with `protocol` (one the caller picked from
+ * {@linkcode offeredProtocols}) when given.
+ *
+ * `Deno.upgradeWebSocket`'s own `protocol` option splits the request's list
+ * on ", " only (Deno 2.9.6), so the `a,b` that Node's `ws` client sends
+ * throws "not in the request's protocol list". The request's headers are
+ * immutable, but the 101 response's are not: negotiation happens here and
+ * the chosen name is set on the response.
+ *
+ * @throws {TypeError} when Deno refuses the upgrade.
+ */
+export function upgradeWebSocket(
+  request: Request,
+  options: { protocol?: string; idleTimeout: number },
+): { socket: WebSocket; response: Response } {
+  const upgraded = Deno.upgradeWebSocket(request, {
+    idleTimeout: options.idleTimeout,
+  });
+  if (options.protocol !== undefined) {
+    upgraded.response.headers.set("sec-websocket-protocol", options.protocol);
+  }
+  return upgraded;
+}

@@ -1,0 +1,90 @@
+/**
+ * Who an upgrading client is: a verified token's subject, or an anonymous
+ * member. When the server accepts tokens, anonymous ids live in their own
+ * namespace (`anon:<user>`, a prefix no verified subject may carry), so a
+ * `?user=ann` can never become, or disturb, the verified member `ann`.
+ *
+ * @module
+ */
+
+import type { Context } from "hono";
+import { getCookie } from "hono/cookie";
+import {
+  ANONYMOUS_PREFIX,
+  AuthError,
+  type Principal,
+  type Verifier,
+} from "../lib/auth.ts";
+import type { ConnectOptions } from "../lib/hub.ts";
+import { isValidRoomName, MAX_ID_LENGTH } from "../lib/protocol.ts";
+
+/** Subprotocol entries starting with this carry the token (browsers cannot set headers). */
+export const TOKEN_PROTOCOL_PREFIX = "roomcast.token.";
+
+/**
+ * The connection's identity: from a token (subprotocol entry, `token` query
+ * parameter or `roomcast_token` cookie, in that order), or, with none and
+ * `allowAnonymous`, anonymous (`?user=` names the member). Empty options when
+ * a token is required but absent.
+ *
+ * @throws {AuthError} for a bad token or a bad `?user=`.
+ */
+export async function identify(
+  c: Context,
+  offered: string[],
+  verifier: Verifier | undefined,
+  allowAnonymous: boolean,
+): Promise<ConnectOptions> {
+  const token = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))
+    ?.slice(TOKEN_PROTOCOL_PREFIX.length) ??
+    c.req.query("token") ?? getCookie(c, "roomcast_token");
+  if (token !== undefined && token !== "") {
+    if (verifier === undefined) {
+      throw new AuthError("signature", "This server does not accept tokens");
+    }
+    return fromPrincipal(await verifier(token));
+  }
+  if (!allowAnonymous) return {};
+  return { memberId: anonymousMemberId(c.req.query("user"), verifier) };
+}
+
+/**
+ * The member id of an anonymous client: `anon:<user>` when the server also
+ * accepts tokens, `<user>` when it does not (every member is anonymous then),
+ * and `anon:<random>` without `?user=`.
+ *
+ * @throws {AuthError} when `user` is not 1-128 characters of
+ * `[A-Za-z0-9_.:@-]` (1-123 with the prefix: member ids are at most 128).
+ */
+export function anonymousMemberId(
+  user: string | undefined,
+  verifier: Verifier | undefined,
+): string {
+  if (user === undefined) {
+    return `${ANONYMOUS_PREFIX}${crypto.randomUUID().slice(0, 12)}`;
+  }
+  const prefix = verifier === undefined ? "" : ANONYMOUS_PREFIX;
+  const max = MAX_ID_LENGTH - prefix.length;
+  if (!isValidRoomName(user) || user.length > max) {
+    throw new AuthError(
+      "claims",
+      `Query parameter user must be 1-${max} characters of [A-Za-z0-9_.:@-]`,
+    );
+  }
+  return prefix + user;
+}
+
+function fromPrincipal(principal: Principal): ConnectOptions {
+  const access = {
+    canJoin: principal.canJoin,
+    canPublish: principal.canPublish,
+    ...(principal.name === undefined ? {} : { name: principal.name }),
+  };
+  return {
+    memberId: principal.id,
+    access,
+    ...(principal.expiresAt === undefined
+      ? {}
+      : { expiresAt: principal.expiresAt }),
+  };
+}
