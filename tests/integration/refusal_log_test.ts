@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { signHs256 } from "../../lib/auth.ts";
 import type { LogFields, Logger } from "../../lib/log.ts";
 import { report, startTestServer } from "../_harness.ts";
-import { upgradeStatus } from "../_upgrade.ts";
+import { upgradeStatus } from "../_raw_ws.ts";
 
 const API_KEY = `api-${crypto.randomUUID()}`;
 const METRICS_TOKEN = `metrics-${crypto.randomUUID()}`;
