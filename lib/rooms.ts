@@ -12,18 +12,15 @@ import type { RoomLog, StoredMessage } from "./history/history.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import { PresenceRelay } from "./presence_relay.ts";
-import { ERROR_CODE } from "./codes.ts";
 import {
   encodeServerMessage,
   type JoinMessage,
   type Json,
-  MAX_META_BYTES,
   type PresenceMember,
-  ProtocolError,
 } from "./protocol.ts";
-import { readMeta } from "./_presence_wire.ts";
 import { type Member, RoomRegistry } from "./room_registry.ts";
-import { RoomStream } from "./room_stream.ts";
+import type { RoomStream } from "./room_stream.ts";
+import { openStream, storedMeta } from "./_room_stream_open.ts";
 
 /** Timings the rooms work with. */
 export interface RoomsLimits {
@@ -301,35 +298,10 @@ export class Rooms {
   #stream(room: string): RoomStream {
     const existing = this.#streams.get(room);
     if (existing !== undefined) return existing;
-    const { metrics, log, history, limits } = this.#options;
-    const stream = new RoomStream({
-      room,
-      log: history,
-      repairDelayMs: limits.repairDelayMs,
-      deliver: (message) => this.#registry.broadcast(room, message),
-      onRepair: (count) => metrics.inc("history_repaired_total", count),
-      onLoss: (count, position) => {
-        metrics.inc("messages_lost_total", count);
-        log.warn("Messages lost: history no longer holds them", {
-          room,
-          count,
-          after: position.offset,
-        });
-        // Never silently: members learn it as they would on a failed resume.
-        this.#registry.notify(
-          room,
-          encodeServerMessage({
-            type: "joined",
-            room,
-            offset: position.offset + count,
-            epoch: position.epoch,
-            recovered: false,
-            members: this.#presence.members(room),
-          }),
-        );
-      },
-      onError: (error) =>
-        log.error("History read failed", { room, error: String(error) }),
+    const stream = openStream(room, {
+      ...this.#options,
+      registry: this.#registry,
+      members: (name) => this.#presence.members(name),
     });
     stream.ready.catch(() => {
       if (this.#streams.get(room) === stream) this.#streams.delete(room);
@@ -346,26 +318,4 @@ export class Rooms {
     this.#streams.get(room)?.close();
     this.#streams.delete(room);
   }
-}
-
-/**
- * Presence metadata as it is stored: the token's display name stamped in
- * (it wins over whatever the client claims), `{...meta, name}` for object
- * metadata. Checked against {@linkcode MAX_META_BYTES} after stamping.
- *
- * @throws {ProtocolError} `bad_meta` when the stamped meta does not fit.
- */
-function storedMeta(meta: Json, name: string | undefined): Json {
-  if (name === undefined) return meta;
-  const base = typeof meta === "object" && meta !== null && !Array.isArray(meta)
-    ? meta
-    : {};
-  const read = readMeta({ ...base, name });
-  if (typeof read === "string") {
-    throw new ProtocolError(
-      ERROR_CODE.BAD_META,
-      `Field "meta" with the token's name must be JSON of at most ${MAX_META_BYTES} bytes`,
-    );
-  }
-  return read.meta;
 }
