@@ -88,25 +88,40 @@ export function parseServerValue(value: unknown): ServerMessage {
       return welcome;
     }
     case "joined": {
-      const members = value.members;
-      if (!Array.isArray(members)) throw bad("members");
+      const { members, recovered, rejoined } = value;
       const joined: JoinedMessage = {
         type: "joined",
         room: str("room"),
         offset: int("offset"),
         epoch: str("epoch"),
-        members: members.map((m) => readMember(m) ?? throwBad("members")),
       };
-      const recovered = value.recovered;
+      if (Array.isArray(members)) {
+        joined.members = members.map((m) =>
+          readMember(m) ?? throwBad("members")
+        );
+      } else if (members !== undefined || rejoined !== true) {
+        throw bad("members");
+      }
       if (typeof recovered === "boolean") joined.recovered = recovered;
       else if (recovered !== undefined) throw bad("recovered");
+      if (rejoined === true) joined.rejoined = true;
+      else if (rejoined !== undefined && rejoined !== false) {
+        throw bad("rejoined");
+      }
       return joined;
     }
     case "left":
       return { type: "left", room: str("room") };
     case "presence": {
       const event = value.event;
-      if (event !== "join" && event !== "leave") throw bad("event");
+      if (typeof event !== "string") throw bad("event");
+      if (event !== "join" && event !== "leave" && event !== "update") {
+        // A later server may report more: skip it, as unknown types are.
+        throw new ProtocolError(
+          ERROR_CODE.UNKNOWN_TYPE,
+          `Unknown presence event "${String(event).slice(0, 32)}"`,
+        );
+      }
       const member = readMember(value.member);
       if (member === undefined) throw bad("member");
       return { type: "presence", room: str("room"), event, member };

@@ -101,6 +101,8 @@ export interface Config {
   rateLimitStrikes: number;
   /** Rooms one connection may be in at once. `MAX_ROOMS_PER_CONNECTION`. @default {128} */
   maxRoomsPerConnection: number;
+  /** Live messages held for one member while its join completes (history read); one more closes it with 1013, as does holding more than `MAX_BUFFERED_BYTES` of frames. `MAX_PENDING_MESSAGES`. @default {10000} */
+  maxPendingMessages: number;
   /** Open connections per client IP on this node; more get 429 before the upgrade. `MAX_CONNECTIONS_PER_IP`. @default {50} */
   maxConnectionsPerIp: number;
   /** Upgrades per second per client IP (burst twice that); more get 429. `MAX_UPGRADES_PER_S_PER_IP`. @default {10} */
@@ -164,6 +166,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   rateLimitBurst: 40,
   rateLimitStrikes: 20,
   maxRoomsPerConnection: 128,
+  maxPendingMessages: 10_000,
   maxConnectionsPerIp: 50,
   maxUpgradesPerSPerIp: 10,
   maxConnections: 10_000,
@@ -265,6 +268,12 @@ export function parseConfig(
       env,
       "MAX_ROOMS_PER_CONNECTION",
       d.maxRoomsPerConnection,
+      1,
+    ),
+    maxPendingMessages: int(
+      env,
+      "MAX_PENDING_MESSAGES",
+      d.maxPendingMessages,
       1,
     ),
     maxConnectionsPerIp: int(

@@ -20,6 +20,7 @@ import {
   type Json,
   type MessageId,
   PROTOCOL_VERSION,
+  ProtocolError,
 } from "./protocol.ts";
 import { type PendingPublish, Publisher } from "./publisher.ts";
 import {
@@ -312,6 +313,10 @@ export class Hub {
     switch (message.type) {
       case "join":
         this.#rooms.join(connection, message).catch((error) => {
+          if (error instanceof ProtocolError) {
+            this.#sendError(connection, error.code, error.message, message.id);
+            return;
+          }
           this.#options.log.error("Join failed", {
             room: message.room,
             error: String(error),

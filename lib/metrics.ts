@@ -54,6 +54,12 @@ export const METRIC_HELP = {
     "Deno KV commits made by write-behind flushes, lease renewals included",
   "history_flush_failures_total":
     "Write-behind flushes that failed and were retried (logged)",
+  "rejoins_total":
+    "Joins of a room the connection was in already (answered without the member list)",
+  "pending_messages":
+    "Messages held for members whose join has not completed (bounded by MAX_PENDING_MESSAGES and MAX_BUFFERED_BYTES)",
+  "pending_overflows_total":
+    "Joining members closed with 1013: they held more than MAX_PENDING_MESSAGES or MAX_BUFFERED_BYTES (also in slow_consumers_total)",
   "token_expiries_total": "Connections closed because their token expired",
   "terminations_total":
     "Connections closed by POST /api/members/:member/terminate (on this node)",
@@ -67,6 +73,7 @@ const GAUGES: ReadonlySet<string> = new Set([
   "connections",
   "rooms",
   "history_backlog",
+  "pending_messages",
 ]);
 
 /** One series' value, shared so hot paths can add without a lookup. */

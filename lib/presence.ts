@@ -40,11 +40,14 @@ export {
   type PresenceUpdate,
 } from "./_presence_wire.ts";
 
-/** A member became present in, or absent from, a room across all nodes. */
+/**
+ * A member became present in, or absent from, a room across all nodes, or
+ * the meta it shows changed (`update`).
+ */
 export interface PresenceChange {
   room: string;
-  event: "join" | "leave";
-  /** For a leave, the meta the member had last. */
+  event: "join" | "leave" | "update";
+  /** For a leave, the meta the member had last; for an update, the new one. */
   member: PresenceMember;
 }
 
@@ -68,8 +71,18 @@ interface Entry {
   meta: Json;
   metaAt: number;
   connections: number;
-  /** This node's connection ids (only in this node's own entries). */
-  ids?: Set<string>;
+  /**
+   * This node's connections with the meta each gave last, in the order it
+   * was given (only in this node's own entries): the entry shows the latest.
+   */
+  ids?: Map<string, Given>;
+}
+
+/** The meta one connection gave, and when it took effect. */
+interface Given {
+  meta: Json;
+  text: string;
+  metaAt: number;
 }
 
 interface NodeState {
@@ -137,18 +150,15 @@ export class PresenceTable {
       throw new ErrorClass(`Invalid meta of member "${memberId}": ${read}`);
     }
     const old = this.#self.rooms.get(room)?.get(memberId);
-    const metaChanged = old === undefined ||
-      JSON.stringify(old.meta) !== read.text;
-    if (old?.ids?.has(connectionId) && !metaChanged) {
+    if (old?.ids?.get(connectionId)?.text === read.text) {
       return { changes: [], update: undefined };
     }
-    const ids = new Set(old?.ids).add(connectionId);
-    return this.#local(room, memberId, {
-      meta: metaChanged ? read.meta : old.meta,
-      metaAt: metaChanged ? now : old.metaAt,
-      connections: ids.size,
-      ids,
-    });
+    // Meta equal to what shows keeps its time: nothing changed.
+    const shown = old !== undefined && JSON.stringify(old.meta) === read.text;
+    const ids = new Map(old?.ids);
+    ids.delete(connectionId); // The latest given goes last.
+    ids.set(connectionId, { ...read, metaAt: shown ? old.metaAt : now });
+    return this.#local(room, memberId, latest(ids));
   }
 
   /** Records that local connection `connectionId` of `memberId` left `room`. */
@@ -159,9 +169,11 @@ export class PresenceTable {
   ): LocalResult {
     const old = this.#self.rooms.get(room)?.get(memberId);
     if (!old?.ids?.has(connectionId)) return { changes: [], update: undefined };
-    const ids = new Set(old.ids);
+    const ids = new Map(old.ids);
     ids.delete(connectionId);
-    return this.#local(room, memberId, { ...old, connections: ids.size, ids });
+    // The member's other connections here show the latest meta they gave.
+    const entry = ids.size > 0 ? latest(ids) : { ...old, connections: 0, ids };
+    return this.#local(room, memberId, entry);
   }
 
   /** This node's full state, to publish as a heartbeat. */
@@ -323,13 +335,16 @@ export class PresenceTable {
       put(rooms, room, id, entry);
       put(this.#holders, room, id, holders.add(node));
     }
-    if (before === undefined && entry !== undefined) {
-      return [{ room, event: "join", member: this.#resolve(room, id)! }];
+    const after = this.#resolve(room, id);
+    if (before === undefined) {
+      return after === undefined
+        ? []
+        : [{ room, event: "join", member: after }];
     }
-    if (before !== undefined && holders.size === 0) {
-      return [{ room, event: "leave", member: before }];
-    }
-    return [];
+    if (after === undefined) return [{ room, event: "leave", member: before }];
+    return JSON.stringify(before.meta) === JSON.stringify(after.meta)
+      ? []
+      : [{ room, event: "update", member: after }];
   }
 
   /** The member as seen globally: meta from the latest `metaAt`, ties to the smallest node id. */
@@ -349,6 +364,14 @@ export class PresenceTable {
     }
     return best && { id, meta: best.meta };
   }
+}
+
+/** The entry of a member's local connections: the meta given last shows. */
+function latest(ids: Map<string, Given>): Entry {
+  let last: Given | undefined;
+  for (const given of ids.values()) last = given; // Kept in the order given.
+  const { meta, metaAt } = last!;
+  return { meta, metaAt, connections: ids.size, ids };
 }
 
 /** Sets `map[a][b]`, creating the inner map as needed. */

@@ -192,7 +192,11 @@ Deno.test("PresenceTable.members() picks the latest meta whatever the arrival or
   assert.equal(x.members("r")[0]?.meta, "from b");
   x.addLocal("r", "ann", "c1", "again", 40);
   const changed = x.addLocal("r", "ann", "c1", "changed", 50);
-  assert.deepEqual(changed.changes, []);
+  assert.deepEqual(changed.changes, [{
+    room: "r",
+    event: "update",
+    member: { id: "ann", meta: "changed" },
+  }]);
   assert.deepEqual(changed.update, update("x", "r", "ann", 1, "changed", 50));
   assert.equal(x.members("r")[0]?.meta, "changed");
 });

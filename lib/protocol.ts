@@ -134,8 +134,14 @@ export interface JoinedMessage {
   offset: number;
   epoch: string;
   recovered?: boolean;
-  /** Everyone present in the room, on every isolate, this connection included. */
-  members: PresenceMember[];
+  /**
+   * Everyone present in the room, on every isolate, this connection
+   * included. Absent from the answer to a re-join (`rejoined: true`): the
+   * list the connection holds stands.
+   */
+  members?: PresenceMember[];
+  /** The connection was a member already: a short answer, without `members`. */
+  rejoined?: boolean;
 }
 
 /** A member of a room: a user id (one per user, whatever its tabs) and metadata. */
@@ -146,13 +152,20 @@ export interface PresenceMember {
   meta: Json;
 }
 
-/** A member appeared in (first connection) or left (last connection) a room. */
+/**
+ * A member appeared in (`join`: its first connection) or left (`leave`: its
+ * last connection) a room, or its meta changed (`update`: a re-join with new
+ * meta, or the connection whose meta showed left and an older one shows).
+ */
 export interface PresenceMessage {
   type: "presence";
   room: string;
-  event: "join" | "leave";
+  event: PresenceEventKind;
   member: PresenceMember;
 }
+
+/** What a `presence` frame reports. */
+export type PresenceEventKind = "join" | "leave" | "update";
 
 /** The connection left `room`. */
 export interface LeftMessage {

@@ -174,3 +174,30 @@ Deno.test("parseServerMessage() validates what the server sends", () => {
   );
   assert.throws(() => parseServerMessage('{"type":"nope"}'), ProtocolError);
 });
+
+Deno.test("parseServerMessage() reads a re-join's short answer and presence updates", () => {
+  assert.deepEqual(
+    parseServerMessage(
+      '{"type":"joined","room":"r","offset":3,"epoch":"e","rejoined":true}',
+    ),
+    { type: "joined", room: "r", offset: 3, epoch: "e", rejoined: true },
+  );
+  assert.throws(
+    () =>
+      parseServerMessage('{"type":"joined","room":"r","offset":3,"epoch":"e"}'),
+    /members/,
+  );
+  const update = {
+    type: "presence",
+    room: "r",
+    event: "update",
+    member: { id: "ann", meta: { away: true } },
+  };
+  assert.deepEqual(parseServerMessage(JSON.stringify(update)), update);
+  assert.throws(
+    () => parseServerMessage(JSON.stringify({ ...update, event: "later" })),
+    (error: unknown) =>
+      error instanceof ProtocolError &&
+      error.code === ERROR_CODE.UNKNOWN_TYPE,
+  );
+});

@@ -9,8 +9,9 @@
  * @module
  */
 
+import { CLOSE_CODE } from "./codes.ts";
 import type { Connection } from "./connection.ts";
-import type { Metrics } from "./metrics.ts";
+import type { MetricCell, Metrics } from "./metrics.ts";
 import type { StreamMessage } from "./room_stream.ts";
 
 /** Delivery state of one connection in one room. */
@@ -21,6 +22,8 @@ export interface Member {
   epoch: string;
   /** Live messages held while the join completes, or null once live. */
   pending: StreamMessage[] | null;
+  /** Characters of the frames in `pending` (the memory they keep alive). */
+  pendingBytes: number;
   /** Coalescing: index in the room's queue where this member's held messages start, or -1. */
   hold: number;
 }
@@ -44,18 +47,24 @@ export interface RoomRegistryOptions {
   coalesceMs?: number;
   /** Counts batch frames and the messages they carried. */
   metrics?: Metrics;
+  /**
+   * Messages a pending member may hold; one more closes it with 1013 like
+   * a slow consumer. @default {10000}
+   */
+  maxPendingMessages?: number;
+  /**
+   * Characters of frames a pending member may hold; more closes it with
+   * 1013 like a slow consumer. @default {1048576}
+   */
+  maxPendingBytes?: number;
 }
 
-/** Sends one message to one member, once, in order (or holds it while pending). */
-function deliver(
+/** Sends one message to one live member, once, in order. */
+function send(
   connection: Connection,
   member: Member,
   message: StreamMessage,
 ): void {
-  if (member.pending !== null) {
-    member.pending.push(message);
-    return;
-  }
   if (message.epoch !== member.epoch) {
     // The room's sequence was recreated (history lost): offsets restart.
     member.epoch = message.epoch;
@@ -72,16 +81,62 @@ export class RoomRegistry {
   #batches = new Map<string, BatchState>();
   readonly #coalesceMs: number;
   readonly #metrics: Metrics | undefined;
+  readonly #maxPending: number;
+  readonly #maxPendingBytes: number;
+  /** Messages held by pending members (the `pending_messages` gauge). */
+  readonly #held: MetricCell;
 
   /** Creates an empty registry. */
   constructor(options: RoomRegistryOptions = {}) {
     this.#coalesceMs = options.coalesceMs ?? 1;
     this.#metrics = options.metrics;
+    this.#maxPending = options.maxPendingMessages ?? 10_000;
+    this.#maxPendingBytes = options.maxPendingBytes ?? 1_048_576;
+    this.#held = options.metrics?.cell("pending_messages") ?? { value: 0 };
   }
 
   /** Number of rooms with at least one local member. */
   get size(): number {
     return this.#rooms.size;
+  }
+
+  /** Messages held, on this isolate, for members whose join has not completed. */
+  get pendingMessages(): number {
+    return this.#held.value;
+  }
+
+  /**
+   * Sends one message to one member, or holds it while the member is
+   * pending. A pending member over its bounds (count or bytes) is closed
+   * with 1013 like a slow consumer and holds nothing more.
+   */
+  #deliver(
+    connection: Connection,
+    member: Member,
+    message: StreamMessage,
+  ): void {
+    if (member.pending === null) return send(connection, member, message);
+    if (connection.closed) return;
+    member.pending.push(message);
+    member.pendingBytes += message.frame.length;
+    this.#held.value += 1;
+    if (
+      member.pending.length <= this.#maxPending &&
+      member.pendingBytes <= this.#maxPendingBytes
+    ) return;
+    this.#drop(member);
+    this.#metrics?.inc("pending_overflows_total");
+    this.#metrics?.inc("slow_consumers_total");
+    this.#metrics?.inc("dropped_messages_total", 1, "slow");
+    connection.close(CLOSE_CODE.TRY_AGAIN_LATER, "Slow consumer");
+  }
+
+  /** Frees what a pending member holds. */
+  #drop(member: Member): void {
+    if (member.pending === null) return;
+    this.#held.value -= member.pending.length;
+    member.pending = [];
+    member.pendingBytes = 0;
   }
 
   /**
@@ -95,7 +150,13 @@ export class RoomRegistry {
       this.#rooms.set(room, members);
     }
     if (members.has(connection)) return undefined;
-    const member: Member = { last: 0, epoch: "", pending: [], hold: -1 };
+    const member: Member = {
+      last: 0,
+      epoch: "",
+      pending: [],
+      pendingBytes: 0,
+      hold: -1,
+    };
     members.set(connection, member);
     connection.rooms.add(room);
     if (connection.batch) this.#batchState(room).batchers += 1;
@@ -110,7 +171,10 @@ export class RoomRegistry {
   /** Removes `connection` from `room`; returns false when it was not a member. */
   leave(room: string, connection: Connection): boolean {
     const members = this.#rooms.get(room);
-    if (members === undefined || !members.delete(connection)) return false;
+    const member = members?.get(connection);
+    if (members === undefined || member === undefined) return false;
+    this.#drop(member);
+    members.delete(connection);
     connection.rooms.delete(room);
     const state = this.#batches.get(room);
     if (state !== undefined && connection.batch) state.batchers -= 1;
@@ -175,7 +239,7 @@ export class RoomRegistry {
         if (member.hold < 0) member.hold = state.queue.length - 1;
         continue;
       }
-      deliver(connection, member, message);
+      this.#deliver(connection, member, message);
     }
   }
 
@@ -198,7 +262,7 @@ export class RoomRegistry {
           m.except !== connection.id && m.epoch === member.epoch
         );
       if (!clean) {
-        for (const message of held) deliver(connection, member, message);
+        for (const message of held) send(connection, member, message);
         continue;
       }
       let frame = frames.get(held.length);
@@ -258,11 +322,13 @@ export class RoomRegistry {
     replay: readonly StreamMessage[] = [],
   ): void {
     const held = member.pending ?? [];
+    this.#held.value -= held.length;
     member.pending = null;
+    member.pendingBytes = 0;
     member.epoch = position.epoch;
     member.last = position.offset;
     for (const message of [...replay, ...held]) {
-      deliver(connection, member, message);
+      send(connection, member, message);
     }
   }
 }

@@ -138,3 +138,50 @@ Deno.test("RoomRegistry starts over when a room's epoch changes (history lost)",
   rooms.broadcast("x", { offset: 2, epoch: "e2", frame: "N2" });
   assert.deepEqual(socket.sent, ["F8", "N1", "N2"]);
 });
+
+Deno.test("RoomRegistry closes a pending member over its count or byte bound with 1013", () => {
+  const metrics = new Metrics();
+  const rooms = new RoomRegistry({
+    metrics,
+    maxPendingMessages: 3,
+    maxPendingBytes: 10,
+  });
+  const byCount = new FakeSocket();
+  const byBytes = new FakeSocket();
+  const live = new FakeSocket();
+  const counted = conn("count", byCount);
+  rooms.join("x", counted);
+  rooms.join("y", conn("bytes", byBytes));
+  joinLive(rooms, "x", conn("live", live));
+  for (let offset = 1; offset <= 4; offset++) rooms.broadcast("x", msg(offset));
+  assert.equal(byCount.closedWith?.code, 1013);
+  assert.deepEqual(live.sent, ["F1", "F2", "F3", "F4"]);
+  rooms.broadcast("y", { offset: 1, epoch: "e", frame: "x".repeat(6) });
+  assert.equal(byBytes.readyState, 1, "within the bounds");
+  assert.equal(rooms.pendingMessages, 1);
+  rooms.broadcast("y", { offset: 2, epoch: "e", frame: "x".repeat(6) });
+  assert.equal(byBytes.closedWith?.code, 1013);
+  assert.equal(rooms.pendingMessages, 0, "what they held is freed");
+  assert.equal(metrics.get("pending_overflows_total"), 2);
+  assert.equal(metrics.get("slow_consumers_total"), 2);
+  assert.equal(metrics.get("pending_messages"), 0);
+  // Closed, it holds nothing more (the hub then takes it out of its rooms).
+  rooms.broadcast("x", msg(5));
+  assert.equal(rooms.pendingMessages, 0);
+  assert.equal(rooms.leave("x", counted), true);
+});
+
+Deno.test("RoomRegistry counts held messages until release or leave", () => {
+  const rooms = new RoomRegistry();
+  const a = conn("a");
+  const b = conn("b");
+  const member = rooms.join("x", a)!;
+  rooms.join("x", b);
+  rooms.broadcast("x", msg(1));
+  rooms.broadcast("x", msg(2));
+  assert.equal(rooms.pendingMessages, 4);
+  rooms.release(a, member, { offset: 0, epoch: "e" });
+  assert.equal(rooms.pendingMessages, 2);
+  rooms.leave("x", b);
+  assert.equal(rooms.pendingMessages, 0);
+});

@@ -18,8 +18,9 @@ import {
   type Json,
   type PresenceMember,
 } from "./protocol.ts";
-import { RoomRegistry } from "./room_registry.ts";
-import { RoomStream } from "./room_stream.ts";
+import { type Member, RoomRegistry } from "./room_registry.ts";
+import type { RoomStream } from "./room_stream.ts";
+import { openStream, storedMeta } from "./_room_stream_open.ts";
 
 /** Timings the rooms work with. */
 export interface RoomsLimits {
@@ -31,6 +32,10 @@ export interface RoomsLimits {
   presenceIntervalMs: number;
   /** A node silent this long loses its members, ms. */
   presenceTimeoutMs: number;
+  /** Outbound bytes one client may queue; also bounds what a joining member holds. @default {1048576} */
+  maxBufferedBytes?: number;
+  /** Live messages a joining member may hold before it is closed with 1013. @default {10000} */
+  maxPendingMessages?: number;
 }
 
 /** What {@linkcode Rooms} is built from. */
@@ -68,6 +73,8 @@ export class Rooms {
   readonly #streams = new Map<string, RoomStream>();
   readonly #presence: PresenceRelay;
   readonly #options: RoomsOptions;
+  /** The meta a join in progress enters presence with (a re-join may replace it). */
+  readonly #joining = new WeakMap<Member, Json>();
 
   /** Starts the presence heartbeat; {@linkcode Rooms.close} stops it. */
   constructor(options: RoomsOptions) {
@@ -75,6 +82,8 @@ export class Rooms {
     this.#registry = new RoomRegistry({
       coalesceMs: options.limits.coalesceMs,
       metrics: options.metrics,
+      maxPendingMessages: options.limits.maxPendingMessages ?? 10_000,
+      maxPendingBytes: options.limits.maxBufferedBytes ?? 1_048_576,
     });
     this.#presence = new PresenceRelay({
       bus: options.bus,
@@ -126,69 +135,114 @@ export class Rooms {
    * Joins a room. The member is pending until its starting point is known:
    * the stream's position for a fresh join, or, with `since`, the client's
    * position followed by a replay of everything it missed (or
-   * `recovered:false` when the log no longer holds the whole gap). Rejects
-   * when the log fails; the connection is then not a member.
+   * `recovered:false` when the log no longer holds the whole gap).
+   *
+   * A join completes or leaves no trace: whatever fails once the member is
+   * registered (the log, presence) takes it out of the room and out of
+   * presence again, and the promise rejects. Meta that does not fit once the
+   * token's name is stamped in is refused before anything is registered,
+   * with a {@linkcode ProtocolError} `bad_meta`.
+   *
+   * A re-join of a room the connection is in is answered with a short
+   * `joined` (`rejoined: true`, no member list); new `meta` replaces the
+   * connection's meta (the latest given wins) and observers get a
+   * `presence` `update`.
    */
   async join(connection: Connection, message: JoinMessage): Promise<void> {
     const { room, since } = message;
-    const member = this.#registry.join(room, connection);
-    this.#options.metrics.set("rooms", this.#registry.size);
-    const stream = this.#stream(room);
-    try {
-      await stream.ready;
-    } catch (error) {
-      this.leave(room, connection);
-      throw error;
-    }
-    if (member === undefined) {
-      // Already a member: confirm where it stands.
-      const last = this.#registry.member(room, connection)?.last ?? 0;
-      this.#sendJoined(connection, room, last, stream.position.epoch);
-      return;
-    }
-    let after: number | undefined;
-    let recovered: boolean | undefined;
-    let replay: StoredMessage[] = [];
-    if (since !== undefined) {
-      const result = await this.#options.history.since(room, since).catch(
-        (error) => {
-          this.leave(room, connection);
-          throw error;
-        },
-      );
-      recovered = result.recovered;
-      this.#options.metrics.inc("resumes_total", 1, String(recovered));
-      if (result.recovered) {
-        after = since.offset;
-        replay = result.messages;
-      }
-    }
-    // The connection may have left or closed while the log answered.
-    if (this.#registry.member(room, connection) !== member) return;
-    after ??= member.pending?.[0] !== undefined
-      ? member.pending[0].offset - 1
-      : stream.position.offset;
     // Presence is opt-in, as with the peers (Phoenix track, Ably enter):
     // an audience of thousands costs nothing until it asks to be seen.
     const tracked = message.presence ?? message.meta !== undefined;
-    const changes = tracked
-      ? this.#presence.join(
-        room,
+    const meta = tracked
+      ? storedMeta(message.meta ?? null, connection.access.name)
+      : undefined;
+    const existing = this.#registry.member(room, connection);
+    if (existing !== undefined) {
+      return await this.#rejoin(connection, room, existing, meta);
+    }
+    const member = this.#registry.join(room, connection)!;
+    this.#options.metrics.set("rooms", this.#registry.size);
+    if (meta !== undefined) this.#joining.set(member, meta);
+    try {
+      const stream = this.#stream(room);
+      await stream.ready;
+      let after: number | undefined;
+      let recovered: boolean | undefined;
+      let replay: StoredMessage[] = [];
+      if (since !== undefined) {
+        const result = await this.#options.history.since(room, since);
+        recovered = result.recovered;
+        this.#options.metrics.inc("resumes_total", 1, String(recovered));
+        if (result.recovered) {
+          after = since.offset;
+          replay = result.messages;
+        }
+      }
+      // The connection may have left or closed while the log answered.
+      if (this.#registry.member(room, connection) !== member) return;
+      after ??= member.pending?.[0] !== undefined
+        ? member.pending[0].offset - 1
+        : stream.position.offset;
+      const latest = this.#joining.get(member);
+      const changes = latest === undefined
+        ? []
+        : this.#presence.join(room, connection, latest);
+      const epoch = recovered === true && since !== undefined
+        ? since.epoch
+        : stream.position.epoch;
+      this.#sendJoined(connection, room, after, epoch, recovered);
+      this.#registry.release(
         connection,
-        stampName(message.meta ?? null, connection.access.name),
-      )
-      : [];
-    const epoch = recovered === true && since !== undefined
-      ? since.epoch
-      : stream.position.epoch;
-    this.#sendJoined(connection, room, after, epoch, recovered);
-    this.#registry.release(
-      connection,
-      member,
-      { offset: after, epoch },
-      replay,
-    );
-    this.#presence.announce(changes, connection);
+        member,
+        { offset: after, epoch },
+        replay,
+      );
+      this.#presence.announce(changes, connection);
+    } catch (error) {
+      // One funnel: nothing of a failed join stays behind.
+      if (this.#registry.member(room, connection) === member) {
+        this.leave(room, connection);
+      }
+      throw error;
+    } finally {
+      this.#joining.delete(member);
+    }
+  }
+
+  /**
+   * A join of a room the connection is in: updates its meta when given and
+   * confirms its position in a few bytes (the member list it has already).
+   */
+  async #rejoin(
+    connection: Connection,
+    room: string,
+    member: Member,
+    meta: Json | undefined,
+  ): Promise<void> {
+    this.#options.metrics.inc("rejoins_total");
+    if (member.pending !== null) {
+      // The first join is still completing: it enters presence with this.
+      if (meta !== undefined) this.#joining.set(member, meta);
+      await this.#stream(room).ready;
+      if (this.#registry.member(room, connection) !== member) {
+        throw new Error(`Left room "${room}" while joining`);
+      }
+    }
+    const changes = meta === undefined || member.pending !== null
+      ? []
+      : this.#presence.join(room, connection, meta);
+    const epoch = member.pending === null
+      ? member.epoch
+      : this.#stream(room).position.epoch;
+    connection.send(encodeServerMessage({
+      type: "joined",
+      room,
+      offset: member.last,
+      epoch,
+      rejoined: true,
+    }));
+    // Its own change too: a re-joiner gets no member list to read it from.
+    this.#presence.announce(changes);
   }
 
   /** Takes `connection` out of `room`; false when it was not a member. */
@@ -244,35 +298,10 @@ export class Rooms {
   #stream(room: string): RoomStream {
     const existing = this.#streams.get(room);
     if (existing !== undefined) return existing;
-    const { metrics, log, history, limits } = this.#options;
-    const stream = new RoomStream({
-      room,
-      log: history,
-      repairDelayMs: limits.repairDelayMs,
-      deliver: (message) => this.#registry.broadcast(room, message),
-      onRepair: (count) => metrics.inc("history_repaired_total", count),
-      onLoss: (count, position) => {
-        metrics.inc("messages_lost_total", count);
-        log.warn("Messages lost: history no longer holds them", {
-          room,
-          count,
-          after: position.offset,
-        });
-        // Never silently: members learn it as they would on a failed resume.
-        this.#registry.notify(
-          room,
-          encodeServerMessage({
-            type: "joined",
-            room,
-            offset: position.offset + count,
-            epoch: position.epoch,
-            recovered: false,
-            members: this.#presence.members(room),
-          }),
-        );
-      },
-      onError: (error) =>
-        log.error("History read failed", { room, error: String(error) }),
+    const stream = openStream(room, {
+      ...this.#options,
+      registry: this.#registry,
+      members: (name) => this.#presence.members(name),
     });
     stream.ready.catch(() => {
       if (this.#streams.get(room) === stream) this.#streams.delete(room);
@@ -289,16 +318,4 @@ export class Rooms {
     this.#streams.get(room)?.close();
     this.#streams.delete(room);
   }
-}
-
-/**
- * Presence metadata with the token's display name stamped in (it wins over
- * whatever the client claims): `{...meta, name}` for object metadata.
- */
-function stampName(meta: Json, name: string | undefined): Json {
-  if (name === undefined) return meta;
-  const base = typeof meta === "object" && meta !== null && !Array.isArray(meta)
-    ? meta
-    : {};
-  return { ...base, name };
 }

@@ -124,6 +124,7 @@ export async function startServer(
       rateLimitBurst: config.rateLimitBurst,
       rateLimitStrikes: config.rateLimitStrikes,
       maxRoomsPerConnection: config.maxRoomsPerConnection,
+      maxPendingMessages: config.maxPendingMessages,
       coalesceMs: config.coalesceMs,
     },
   });

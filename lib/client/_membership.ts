@@ -114,14 +114,16 @@ export class Membership {
   }
 
   /**
-   * A `joined` frame: replaces the member list (`members` event), then
-   * emits `joined`, and `recovery` when missed messages are lost.
+   * A `joined` frame: replaces the member list (`members` event) when it
+   * carries one, then emits `joined`, and `recovery` when missed messages
+   * are lost.
    */
   onJoined(frame: JoinedMessage): void {
     const outcome = this.#rooms.joined(frame);
     if (outcome === undefined) return; // Left meanwhile.
     const { room, offset, epoch } = frame;
-    this.#presence.reset(room, frame.members);
+    // A re-join's answer carries no list: the one held stands.
+    if (frame.members !== undefined) this.#presence.reset(room, frame.members);
     this.#events.emit("joined", {
       room,
       offset,

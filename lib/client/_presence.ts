@@ -11,7 +11,7 @@ import type { MembersEvent, PresenceEvent } from "./types.ts";
 
 /** Where the tracker reports changes. */
 export interface PresenceHooks {
-  /** A member joined or left a room (only real changes). */
+  /** A member joined, left or changed its meta in a room (only real changes). */
   presence(event: PresenceEvent): void;
   /** The member list of a room changed. */
   members(event: MembersEvent): void;
@@ -44,21 +44,24 @@ export class PresenceTracker {
   }
 
   /**
-   * Applies a `presence` frame to a room whose list is known. A join of a
-   * member already listed with the same meta, or a leave of a member not
-   * listed, changes nothing and is not reported.
+   * Applies a `presence` frame to a room whose list is known. A join or
+   * update of a member already listed with the same meta, or a leave of a
+   * member not listed, changes nothing and is not reported. An update of a
+   * member not listed yet is reported as its join; a join of a listed
+   * member with other meta, as an update.
    */
   apply(frame: Pick<PresenceMessage, "room" | "event" | "member">): void {
-    const { room, event, member } = frame;
+    const { room, member } = frame;
+    let event = frame.event;
     const list = this.#rooms.get(room);
     if (list === undefined) return;
-    if (event === "join") {
-      if (list.has(member.id) && sameJson(list.get(member.id), member.meta)) {
-        return;
-      }
+    if (event === "leave") {
+      if (!list.delete(member.id)) return;
+    } else {
+      if (!list.has(member.id)) event = "join";
+      else if (sameJson(list.get(member.id), member.meta)) return;
+      else event = "update";
       list.set(member.id, member.meta);
-    } else if (!list.delete(member.id)) {
-      return;
     }
     this.#hooks.presence({
       room,

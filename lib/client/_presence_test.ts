@@ -42,13 +42,14 @@ Deno.test("PresenceTracker.apply() reports real changes only", () => {
   tracker.apply({ room: "lobby", event: "join", member: bob });
   tracker.apply({ room: "lobby", event: "leave", member: ann });
   const renamed = { id: "bob", meta: { name: "Bobby" } };
-  tracker.apply({ room: "lobby", event: "join", member: renamed });
+  tracker.apply({ room: "lobby", event: "join", member: renamed }); // Older servers.
+  tracker.apply({ room: "lobby", event: "update", member: renamed }); // Same meta.
   assert.deepEqual(events, [
     { room: "lobby", event: "join", member: bob },
     { room: "lobby", members: [ann, bob] },
     { room: "lobby", event: "leave", member: ann },
     { room: "lobby", members: [bob] },
-    { room: "lobby", event: "join", member: renamed },
+    { room: "lobby", event: "update", member: renamed },
     { room: "lobby", members: [renamed] },
   ]);
 });
@@ -62,4 +63,19 @@ Deno.test("PresenceTracker.delete() reports an empty list once", () => {
   tracker.delete("lobby");
   assert.deepEqual(events.slice(1), [{ room: "lobby", members: [] }]);
   assert.deepEqual(tracker.members("lobby"), []);
+});
+
+Deno.test("PresenceTracker.apply() reports a meta update, and an update of an unlisted member as its join", () => {
+  const { tracker, events } = setup();
+  tracker.reset("lobby", [ann]);
+  events.length = 0;
+  const away = { id: "ann", meta: { name: "Ann", away: true } };
+  tracker.apply({ room: "lobby", event: "update", member: away });
+  tracker.apply({ room: "lobby", event: "update", member: bob });
+  assert.deepEqual(events, [
+    { room: "lobby", event: "update", member: away },
+    { room: "lobby", members: [away] },
+    { room: "lobby", event: "join", member: bob },
+    { room: "lobby", members: [away, bob] },
+  ]);
 });

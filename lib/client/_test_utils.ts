@@ -79,7 +79,7 @@ export class FakeSocket implements WebSocketLike {
   /** Sends a `presence` event for `room`. */
   presence(
     room: string,
-    event: "join" | "leave",
+    event: "join" | "leave" | "update",
     id: string,
     meta: unknown = null,
   ): void {

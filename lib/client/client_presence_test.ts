@@ -225,3 +225,25 @@ Deno.test("publish() refuses a frame over welcome.maxMessageBytes without sendin
   t.socket.receive({ type: "ack", id: 4, offset: 2 });
   assert.deepEqual(await big, { offset: 2 });
 });
+
+Deno.test("members() takes a presence update and keeps its list on a re-join's short answer", () => {
+  using t = rig();
+  t.client.join("lobby");
+  t.socket.welcome();
+  t.socket.joined("lobby", 0, "e1", [ann, bob]);
+  const away = { id: "bob", meta: { name: "Bob", away: true } };
+  t.socket.presence("lobby", "update", away.id, away.meta);
+  t.socket.receive({
+    type: "joined",
+    room: "lobby",
+    offset: 0,
+    epoch: "e1",
+    rejoined: true,
+  });
+  assert.deepEqual(t.client.members("lobby"), [ann, away]);
+  const names = new Set(["presence", "members", "error"]);
+  assert.deepEqual(t.events.filter(([name]) => names.has(name)).slice(1), [
+    ["presence", { room: "lobby", event: "update", member: away }],
+    ["members", { room: "lobby", members: [ann, away] }],
+  ]);
+});

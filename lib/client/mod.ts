@@ -93,6 +93,7 @@ export {
   type ErrorMessage,
   type Json,
   type MessageId,
+  type PresenceEventKind,
   type PresenceMember,
   type RoomMessage,
   type StreamPosition,

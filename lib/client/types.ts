@@ -8,6 +8,7 @@
 import type {
   ErrorMessage,
   Json,
+  PresenceEventKind,
   PresenceMember,
   RoomMessage,
 } from "../protocol.ts";
@@ -64,16 +65,17 @@ export interface RecoveryEvent {
 
 /**
  * Payload of the `presence` event: a member appeared in a room (its first
- * connection anywhere joined) or left it (its last connection anywhere
- * left). Only changes are reported: an event the member list already
- * reflects is not repeated.
+ * connection anywhere joined), left it (its last connection anywhere
+ * left), or its meta changed (`update`: one of its connections re-joined
+ * with new meta, or the connection whose meta showed left). Only changes
+ * are reported: an event the member list already reflects is not repeated.
  */
 export interface PresenceEvent {
   /** The room. */
   room: string;
-  /** Whether the member joined or left. */
-  event: "join" | "leave";
-  /** The member: its user id and its metadata (for a leave, the last known). */
+  /** Whether the member joined, left, or changed its meta. */
+  event: PresenceEventKind;
+  /** The member: its user id and its metadata (for a leave, the last known; for an update, the new). */
   member: PresenceMember;
 }
 
@@ -114,7 +116,7 @@ export interface ClientEvents {
   close: CloseInfo;
   /** A rejoin could not replay what was missed. */
   recovery: RecoveryEvent;
-  /** A member joined or left a joined room. */
+  /** A member joined, left or changed its meta in a joined room. */
   presence: PresenceEvent;
   /** The member list of a room changed (also after each rejoin). */
   members: MembersEvent;

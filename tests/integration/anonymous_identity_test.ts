@@ -20,7 +20,7 @@ function token(claims: Record<string, unknown>): Promise<string> {
   );
 }
 
-function byId(members: PresenceMember[]): Record<string, unknown> {
+function byId(members: PresenceMember[] = []): Record<string, unknown> {
   return Object.fromEntries(members.map((m) => [m.id, m.meta]));
 }
 

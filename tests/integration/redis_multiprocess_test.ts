@@ -42,7 +42,7 @@ async function joinAll(clients: TestClient[], room: string): Promise<void> {
   const views = new Map<TestClient, Set<string>>();
   for (const client of clients) {
     const joined = await enter(client, room);
-    views.set(client, new Set(joined.members.map((m) => m.id)));
+    views.set(client, new Set((joined.members ?? []).map((m) => m.id)));
   }
   const everyone = clients.map((c) => c.memberId).sort().join();
   for (const [client, view] of views) {
@@ -76,7 +76,7 @@ async function exercise(label: string, urls: string[]): Promise<void> {
   for (const [i, url] of urls.entries()) {
     await using late = await TestClient.open(`${url}?user=late-${i}`);
     const joined = await enter(late, "lobby");
-    const ids = joined.members.map((m) => m.id);
+    const ids = (joined.members ?? []).map((m) => m.id);
     assert.ok(ids.includes(`late-${i}`));
     assert.deepEqual(
       ids.filter((id) => !id.startsWith("late")).sort(),
