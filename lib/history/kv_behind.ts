@@ -26,7 +26,7 @@ import type { Logger } from "../log.ts";
 import {
   addMessages,
   parseHead,
-  PART_CHARS,
+  partsOf,
   readMessages,
   roomKey,
 } from "./_kv_layout.ts";
@@ -103,6 +103,11 @@ export class KvBehindLog implements RoomLog {
   #leaseStamp = "";
   #loading = new Map<string, Promise<void>>();
   #dirty = new Map<string, Dirty>();
+  /**
+   * Per room, the part counts of its chunked messages still in the
+   * database's window (ascending offsets): what a trim must delete.
+   */
+  #chunked = new Map<string, Map<number, number>>();
   /** Rooms whose generation index is written. */
   #indexed = new Set<string>();
   #indexing = new Map<string, Promise<void>>();
@@ -275,7 +280,7 @@ export class KvBehindLog implements RoomLog {
     if (this.#timer !== undefined) return;
     this.flush().then(() => {
       if (this.#dirty.size === 0 && this.#loading.size === 0) {
-        this.#memory.sweep();
+        for (const room of this.#memory.sweep()) this.#chunked.delete(room);
       }
     });
   }
@@ -331,6 +336,8 @@ export class KvBehindLog implements RoomLog {
     }
     if (!this.#memory.has(room)) {
       this.#memory.seed(room, head, found.slice(start));
+      this.#chunked.delete(room);
+      this.#noteChunks(room, found);
     }
   }
 
@@ -363,7 +370,33 @@ export class KvBehindLog implements RoomLog {
       dirty.messages.push(...messages);
     }
     this.#backlog += messages.length;
+    this.#noteChunks(room, messages);
     this.#schedule();
+  }
+
+  /** Remembers the part counts of `room`'s chunked `messages`, for the trim. */
+  #noteChunks(room: string, messages: readonly StoredMessage[]): void {
+    for (const { offset, frame } of messages) {
+      const parts = partsOf(frame);
+      if (parts === 0) continue;
+      let chunked = this.#chunked.get(room);
+      if (chunked === undefined) {
+        chunked = new Map();
+        this.#chunked.set(room, chunked);
+      }
+      chunked.set(offset, parts);
+    }
+  }
+
+  /** Forgets the part counts of messages trimmed from `room` up to `head`. */
+  #forgetTrimmed(room: string, head: number): void {
+    const chunked = this.#chunked.get(room);
+    if (chunked === undefined) return;
+    for (const offset of chunked.keys()) {
+      if (offset > head - this.#options.maxMessages) break;
+      chunked.delete(offset);
+    }
+    if (chunked.size === 0) this.#chunked.delete(room);
   }
 
   #schedule(): void {
@@ -381,8 +414,9 @@ export class KvBehindLog implements RoomLog {
     this.#dirty = new Map();
     try {
       await this.#commitBatch(batch);
-      for (const dirty of batch.values()) {
+      for (const [room, dirty] of batch) {
         this.#backlog -= dirty.messages.length;
+        this.#forgetTrimmed(room, dirty.head.offset);
       }
     } catch (error) {
       // Put the batch back in front of what arrived meanwhile, and retry.
@@ -428,7 +462,10 @@ export class KvBehindLog implements RoomLog {
     for (const [room, dirty] of batch) {
       let slice: StoredMessage[] = [];
       for (const message of dirty.messages) {
-        const cost = 2 + Math.ceil(message.frame.length / PART_CHARS);
+        const old = this.#chunked.get(room)?.get(
+          message.offset - this.#options.maxMessages,
+        );
+        const cost = 2 + partsOf(message.frame) + (old ?? 0);
         const full = mutations + cost + 2 > MAX_MUTATIONS ||
           chars + message.frame.length > MAX_CHARS;
         if (full && (mutations > 2 || slice.length > 0)) {
@@ -455,7 +492,13 @@ export class KvBehindLog implements RoomLog {
   ): void {
     const last = slice.at(-1)!;
     this.#setHead(op, room, { epoch: last.epoch, offset: last.offset });
-    addMessages(op, room, slice, this.#options);
+    addMessages(
+      op,
+      room,
+      slice,
+      this.#options,
+      this.#chunked.get(room) ?? new Map(),
+    );
   }
 
   #setHead(op: Deno.AtomicOperation, room: string, head: StreamPosition) {
