@@ -68,7 +68,7 @@ export interface Config {
    * Publishes are refused (`overloaded`, HTTP 503) while the write-behind
    * log's oldest uncommitted message is older than this, in ms: the crash
    * loss window. More than `HISTORY_FLUSH_MS`. `HISTORY_MAX_LAG_MS`.
-   * @default {250}
+   * @default {250, or 2 × HISTORY_FLUSH_MS when that is more}
    */
   historyMaxLagMs: number;
   /** Messages kept per room for resume. `HISTORY_SIZE`. @default {300} */
@@ -222,7 +222,7 @@ export function parseConfig(
   const historyMaxLagMs = int(
     env,
     "HISTORY_MAX_LAG_MS",
-    d.historyMaxLagMs,
+    Math.max(d.historyMaxLagMs, 2 * historyFlushMs),
     1,
     600_000,
   );
