@@ -102,6 +102,14 @@ export function parseClientMessage(text: string): ClientMessage {
           ref,
         );
       }
+      const durable = value.durable;
+      if (durable !== undefined && typeof durable !== "boolean") {
+        throw new ProtocolError(
+          ERROR_CODE.BAD_MESSAGE,
+          'Field "durable" must be a boolean',
+          ref,
+        );
+      }
       const data = value.data;
       if (!isJson(data)) {
         throw new ProtocolError(
@@ -113,6 +121,7 @@ export function parseClientMessage(text: string): ClientMessage {
       const message: PublishMessage = { type, room, data };
       if (ref !== undefined) message.id = ref;
       if (echo !== undefined) message.echo = echo;
+      if (durable === true) message.durable = true;
       return message;
     }
     case "ping":

@@ -81,6 +81,12 @@ export const ERROR_CODE = {
   RATE_LIMITED: "rate_limited",
   /** The connection is in `MAX_ROOMS_PER_CONNECTION` rooms already. */
   TOO_MANY_ROOMS: "too_many_rooms",
+  /**
+   * The server cannot take this publish now: its history store is behind
+   * (the write-behind backlog reached `HISTORY_BACKLOG_BYTES` or
+   * `HISTORY_MAX_LAG_MS`). Nothing was published; retry after a short delay.
+   */
+  OVERLOADED: "overloaded",
   /** The server could not complete the request; it may be retried. */
   INTERNAL: "internal",
 } as const;

@@ -57,6 +57,20 @@ export interface Config {
   historyWrite: HistoryWrite;
   /** Longest a message waits before the write-behind flush starts, in ms. `HISTORY_FLUSH_MS`. @default {10} */
   historyFlushMs: number;
+  /**
+   * Most frame bytes the write-behind log holds uncommitted; past it,
+   * publishes are refused (`overloaded`, HTTP 503) until the flush catches
+   * up, so a crash loses at most this much. `HISTORY_BACKLOG_BYTES`.
+   * @default {8388608}
+   */
+  historyBacklogBytes: number;
+  /**
+   * Publishes are refused (`overloaded`, HTTP 503) while the write-behind
+   * log's oldest uncommitted message is older than this, in ms: the crash
+   * loss window. More than `HISTORY_FLUSH_MS`. `HISTORY_MAX_LAG_MS`.
+   * @default {250, or 2 × HISTORY_FLUSH_MS when that is more}
+   */
+  historyMaxLagMs: number;
   /** Messages kept per room for resume. `HISTORY_SIZE`. @default {300} */
   historySize: number;
   /** Age of the oldest message kept for resume, in ms. `HISTORY_TTL_MS`. @default {300000} */
@@ -144,6 +158,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   kvPath: "./data/roomcast.kv",
   historyWrite: "auto",
   historyFlushMs: 10,
+  historyBacklogBytes: 8 * 1024 * 1024,
+  historyMaxLagMs: 250,
   historySize: 300,
   historyTtlMs: 300_000,
   repairDelayMs: 100,
@@ -205,6 +221,25 @@ export function parseConfig(
   options: ParseConfigOptions = {},
 ): Config {
   const d = DEFAULT_CONFIG;
+  const historyFlushMs = int(
+    env,
+    "HISTORY_FLUSH_MS",
+    d.historyFlushMs,
+    1,
+    10_000,
+  );
+  const historyMaxLagMs = int(
+    env,
+    "HISTORY_MAX_LAG_MS",
+    Math.max(d.historyMaxLagMs, 2 * historyFlushMs),
+    1,
+    600_000,
+  );
+  if (historyMaxLagMs <= historyFlushMs) {
+    throw new RangeError(
+      `Invalid HISTORY_MAX_LAG_MS: must be more than HISTORY_FLUSH_MS (${historyFlushMs}), got "${historyMaxLagMs}"`,
+    );
+  }
   return {
     port: int(env, "PORT", d.port, 0, 65_535),
     host: str(env, "HOST", d.host),
@@ -232,7 +267,14 @@ export function parseConfig(
       d.historyWrite,
       ["auto", "behind", "through"] as const,
     ),
-    historyFlushMs: int(env, "HISTORY_FLUSH_MS", d.historyFlushMs, 1, 10_000),
+    historyFlushMs,
+    historyBacklogBytes: int(
+      env,
+      "HISTORY_BACKLOG_BYTES",
+      d.historyBacklogBytes,
+      65_536,
+    ),
+    historyMaxLagMs,
     historySize: int(env, "HISTORY_SIZE", d.historySize, 1, 100_000),
     historyTtlMs: int(env, "HISTORY_TTL_MS", d.historyTtlMs, 1_000),
     repairDelayMs: int(env, "REPAIR_DELAY_MS", d.repairDelayMs, 0, 60_000),

@@ -25,6 +25,8 @@ Deno.test("parseConfig() reads every variable", () => {
     KV_PATH: "/tmp/x.kv",
     HISTORY_WRITE: "through",
     HISTORY_FLUSH_MS: "25",
+    HISTORY_BACKLOG_BYTES: "1000000",
+    HISTORY_MAX_LAG_MS: "500",
     HISTORY_SIZE: "10",
     HISTORY_TTL_MS: "2000",
     REPAIR_DELAY_MS: "5",
@@ -72,6 +74,8 @@ Deno.test("parseConfig() reads every variable", () => {
     kvPath: "/tmp/x.kv",
     historyWrite: "through",
     historyFlushMs: 25,
+    historyBacklogBytes: 1_000_000,
+    historyMaxLagMs: 500,
     historySize: 10,
     historyTtlMs: 2000,
     repairDelayMs: 5,
@@ -129,6 +133,8 @@ Deno.test("parseConfig() names the variable of a bad value", () => {
     ["LOG_LEVEL", "loud"],
     ["HISTORY", "redis"],
     ["HISTORY_SIZE", "0"],
+    ["HISTORY_BACKLOG_BYTES", "1000"],
+    ["HISTORY_MAX_LAG_MS", "10"], // not more than HISTORY_FLUSH_MS
     ["REDIS_URL", "localhost:6379"],
     ["ALLOW_ANONYMOUS", "maybe"],
     ["AUTH_PUBLIC_KEY_ALG", "none"],
@@ -144,6 +150,12 @@ Deno.test("parseConfig() names the variable of a bad value", () => {
       `${name}=${value}`,
     );
   }
+});
+
+Deno.test("parseConfig() derives the default HISTORY_MAX_LAG_MS from a long HISTORY_FLUSH_MS", () => {
+  assert.equal(parseConfig(new Map()).historyMaxLagMs, 250);
+  const slow = parseConfig(new Map([["HISTORY_FLUSH_MS", "1000"]]));
+  assert.equal(slow.historyMaxLagMs, 2000);
 });
 
 Deno.test("parseConfig() takes the default worker count from options", () => {

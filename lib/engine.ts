@@ -141,6 +141,8 @@ export async function openEmbeddedHistory(
     return await KvBehindLog.open(kv, {
       ...limits,
       flushMs: config.historyFlushMs,
+      maxBacklogBytes: config.historyBacklogBytes,
+      maxLagMs: config.historyMaxLagMs,
       // A writer on another host may be letting go: wait out its lease.
       waitMs: 6_000,
       ...(log ? { log } : {}),

@@ -11,7 +11,11 @@ import type { Bus } from "./bus/bus.ts";
 import { CLOSE_CODE, ERROR_CODE, type ErrorCode } from "./codes.ts";
 import { type Access, Connection, type SocketLike } from "./connection.ts";
 import { ConnectionGuard } from "./connection_guard.ts";
-import type { RoomLog, StoredMessage } from "./history/history.ts";
+import {
+  LogOverloadedError,
+  type RoomLog,
+  type StoredMessage,
+} from "./history/history.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import {
@@ -80,6 +84,12 @@ export interface PublishOptions {
   from: string;
   /** A local connection id that must not receive it (publish with `echo:false`). */
   except?: string;
+  /**
+   * Resolve only once the message is committed to the history store (with
+   * the write-behind log, after its flush; elsewhere an append is committed
+   * already). @default {false}
+   */
+  durable?: boolean;
 }
 
 /** Counts for health checks. */
@@ -274,17 +284,33 @@ export class Hub {
    * Publishes `data` to `room`: the log assigns the next offset and stores
    * the frame (serialized once); it is then delivered to local members in
    * offset order and handed to the bus for the other isolates. Resolves with
-   * the stored message.
+   * the stored message (with `durable`, once it is committed). Rejects with
+   * a {@linkcode LogOverloadedError} (counted, nothing published) when the
+   * history store is behind.
    */
-  publish(
+  async publish(
     room: string,
     data: Json,
     options: PublishOptions,
   ): Promise<StoredMessage> {
-    this.#options.metrics.inc("publishes_total");
+    const { metrics, history } = this.#options;
+    metrics.inc("publishes_total");
     const item: PendingPublish = { data, ts: this.#now(), from: options.from };
     if (options.except !== undefined) item.except = options.except;
-    return this.#publisher.publish(room, item);
+    let stored: StoredMessage;
+    try {
+      stored = await this.#publisher.publish(room, item);
+    } catch (error) {
+      if (error instanceof LogOverloadedError) {
+        metrics.inc("publishes_refused_total", 1, error.reason);
+      }
+      throw error;
+    }
+    if (options.durable === true && history.committed !== undefined) {
+      await history.committed();
+      metrics.inc("durable_acks_total");
+    }
+    return stored;
   }
 
   /**
@@ -339,10 +365,21 @@ export class Hub {
         const { room, data, id } = message;
         const options: PublishOptions = { from: connection.id };
         if (message.echo === false) options.except = connection.id;
+        if (message.durable === true) options.durable = true;
         this.publish(room, data, options).then(({ offset }) => {
           if (id === undefined) return;
           connection.send(encodeServerMessage({ type: "ack", id, offset }));
         }, (error) => {
+          if (error instanceof LogOverloadedError) {
+            // Counted in publishes_refused_total; not an error of ours.
+            this.#sendError(
+              connection,
+              ERROR_CODE.OVERLOADED,
+              error.message,
+              id,
+            );
+            return;
+          }
           this.#options.log.error("Publish failed", {
             room,
             error: String(error),
@@ -350,7 +387,9 @@ export class Hub {
           this.#sendError(
             connection,
             ERROR_CODE.INTERNAL,
-            "Publish failed",
+            options.durable === true
+              ? "Publish failed, or was delivered but not committed"
+              : "Publish failed",
             id,
           );
         });

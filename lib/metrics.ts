@@ -50,6 +50,14 @@ export const METRIC_HELP = {
   "batched_messages_total": "Messages sent inside coalesced frames",
   "history_backlog":
     "Messages delivered but not yet flushed to Deno KV (HISTORY_WRITE=behind)",
+  "history_backlog_bytes":
+    "Frame bytes delivered but not yet flushed to Deno KV (HISTORY_WRITE=behind)",
+  "history_lag_ms":
+    "Age of the oldest message not yet flushed to Deno KV, ms, at the last flush",
+  "publishes_refused_total":
+    "Publishes refused (error overloaded, HTTP 503) because the history store is behind, by reason (backlog_bytes, backlog_age, backlog_count)",
+  "durable_acks_total":
+    "Durable publishes acknowledged after their commit to the history store",
   "history_flush_commits_total":
     "Deno KV commits made by write-behind flushes, lease renewals included",
   "history_flush_failures_total":
@@ -74,6 +82,8 @@ const GAUGES: ReadonlySet<string> = new Set([
   "rooms",
   "history_backlog",
   "pending_messages",
+  "history_backlog_bytes",
+  "history_lag_ms",
 ]);
 
 /** One series' value, shared so hot paths can add without a lookup. */
@@ -152,6 +162,7 @@ const LABEL_NAMES: Partial<Record<string, string>> = {
   "upgrades_refused_total": "reason",
   "api_refused_total": "reason",
   "metrics_refused_total": "reason",
+  "publishes_refused_total": "reason",
 };
 
 function formatLabels(labels: Record<string, string>): string {

@@ -77,13 +77,18 @@ export interface LeaveMessage {
   id?: MessageId;
 }
 
-/** Publish `data` to a joined room. `echo` (default true) also delivers it to the sender. */
+/**
+ * Publish `data` to a joined room. `echo` (default true) also delivers it to
+ * the sender. `durable` (default false) sends the `ack` only once the message
+ * is committed to the history store, not just sequenced and delivered.
+ */
 export interface PublishMessage {
   type: "publish";
   room: string;
   data: Json;
   id?: MessageId;
   echo?: boolean;
+  durable?: boolean;
 }
 
 /** Application-level ping; the server answers with `pong`. */
@@ -191,7 +196,10 @@ export interface RoomMessage {
   from: string;
 }
 
-/** The server accepted the publish with this `id` at `offset`. */
+/**
+ * The server accepted the publish with this `id` at `offset`: sequenced and
+ * delivered (with `durable`, also committed to the history store).
+ */
 export interface AckMessage {
   type: "ack";
   id: MessageId;

@@ -45,6 +45,10 @@ Deno.test("parseClientMessage() accepts every message type", () => {
       echo: false,
     },
   );
+  assert.deepEqual(
+    parseClientMessage('{"type":"publish","room":"a","data":1,"durable":true}'),
+    { type: "publish", room: "a", data: 1, durable: true },
+  );
   assert.deepEqual(parseClientMessage('{"type":"ping","id":7}'), {
     type: "ping",
     id: 7,
@@ -91,6 +95,10 @@ Deno.test("parseClientMessage() rejects bad frames with stable codes", () => {
   );
   assert.equal(
     codeOf('{"type":"publish","room":"a","data":1,"echo":"no"}'),
+    ERROR_CODE.BAD_MESSAGE,
+  );
+  assert.equal(
+    codeOf('{"type":"publish","room":"a","data":1,"durable":1}'),
     ERROR_CODE.BAD_MESSAGE,
   );
   assert.equal(

@@ -84,6 +84,8 @@ export async function startServer(
     engine = await openEngine(config, log, {
       onFlush(stats) {
         metrics.set("history_backlog", stats.backlog);
+        metrics.set("history_backlog_bytes", stats.backlogBytes);
+        metrics.set("history_lag_ms", stats.lagMs);
         metrics.set("history_flush_commits_total", stats.commits);
         metrics.set("history_flush_failures_total", stats.failures);
       },

@@ -4,7 +4,10 @@
  *
  * - `POST /api/rooms/:room/messages` with `{"data": <any JSON>}` publishes
  *   through {@linkcode Hub.publish}, the same path as a socket publish
- *   (offsets, history, every isolate), and answers 201 `{room, offset, epoch}`.
+ *   (offsets, history, every isolate), and answers 201 `{room, offset, epoch}`
+ *   once it is sequenced and delivered; with `?durable=1`, once it is also
+ *   committed to the history store. 503 `overloaded` with `Retry-After` when
+ *   the store is behind (nothing published).
  * - `GET /api/rooms` lists the rooms with members.
  * - `GET /api/rooms/:room` describes one room.
  *
@@ -15,6 +18,7 @@
  */
 
 import type { Context, Hono } from "hono";
+import { LogOverloadedError } from "../lib/history/history.ts";
 import type { Hub } from "../lib/hub.ts";
 import { jsonError } from "../lib/http_error.ts";
 import type { Logger } from "../lib/log.ts";
@@ -104,6 +108,10 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
       return jsonError(status, code, message);
     };
     if (!isValidRoomName(room)) return refuse(400, "bad_room", ROOM_RULE);
+    const durable = readFlag(c.req.query("durable"));
+    if (durable === undefined) {
+      return refuse(400, "bad_query", 'Query "durable" must be 1 or 0');
+    }
     if (!isJsonMediaType(c.req.header("content-type"))) {
       return refuse(
         415,
@@ -131,10 +139,25 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
     if (typeof data === "string") return refuse(400, "bad_body", data);
     let stored;
     try {
-      stored = await hub.publish(room, data.value, { from: "api" });
+      stored = await hub.publish(room, data.value, { from: "api", durable });
     } catch (error) {
+      if (error instanceof LogOverloadedError) {
+        // Counted in publishes_refused_total; logged at debug (a flood).
+        log.debug("API publish refused", { room, code: "overloaded" });
+        return jsonError(503, "overloaded", error.message, {
+          "retry-after": String(
+            Math.max(1, Math.ceil(error.retryAfterMs / 1000)),
+          ),
+        });
+      }
       log.error("API publish failed", { room, error: String(error) });
-      return jsonError(500, "internal", "Publish failed; it may be retried");
+      return jsonError(
+        500,
+        "internal",
+        durable
+          ? "Publish failed, or was delivered but not committed; a retry may publish it twice"
+          : "Publish failed; it may be retried",
+      );
     }
     log.debug("API publish", {
       room,
@@ -148,6 +171,14 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
     };
     return c.json(result, 201);
   });
+}
+
+/** A `1`/`true`/`0`/`false` query flag (absent: false), or undefined when malformed. */
+function readFlag(raw: string | undefined): boolean | undefined {
+  if (raw === undefined || raw === "" || raw === "0" || raw === "false") {
+    return false;
+  }
+  return raw === "1" || raw === "true" ? true : undefined;
 }
 
 /** `application/json`, with parameters (charset) or not. */

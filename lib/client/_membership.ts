@@ -103,9 +103,10 @@ export class Membership {
       );
     }
     if (!isJson(data)) return new TypeError("Cannot publish: data is not JSON");
-    return options.echo === undefined
-      ? { type: "publish", room, data }
-      : { type: "publish", room, data, echo: options.echo };
+    const frame: Omit<PublishMessage, "id"> = { type: "publish", room, data };
+    if (options.echo !== undefined) frame.echo = options.echo;
+    if (options.durable === true) frame.durable = true;
+    return frame;
   }
 
   /** A `join` frame for every wanted room, for a new connection. */

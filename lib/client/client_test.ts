@@ -95,6 +95,30 @@ Deno.test("publish() resolves with the ack's offset", async () => {
   assert.deepEqual(await result, { offset: 7 });
 });
 
+Deno.test("publish() with durable asks for the ack after the commit; overloaded rejects with its code", async () => {
+  using t = rig();
+  t.client.join("lobby");
+  t.socket.welcome();
+  const result = t.client.publish("lobby", "keep", { durable: true });
+  assert.deepEqual(t.socket.sentOf("publish")[0], {
+    type: "publish",
+    room: "lobby",
+    data: "keep",
+    id: 1,
+    durable: true,
+  });
+  t.socket.receive({ type: "ack", id: 1, offset: 3 });
+  assert.deepEqual(await result, { offset: 3 });
+  const refused = t.client.publish("lobby", "later");
+  t.socket.receive({
+    type: "error",
+    code: "overloaded",
+    message: "History backlog full",
+    ref: 2,
+  });
+  await assert.rejects(refused, { code: "overloaded" });
+});
+
 Deno.test("publish() rejects on its error frame, on timeout and when not joined", async () => {
   using t = rig({ timeoutMs: 1_000 });
   t.client.join("lobby");

@@ -136,6 +136,13 @@ export interface JoinOptions {
 export interface PublishOptions {
   /** Also deliver the message to this client. @default {true} */
   echo?: boolean;
+  /**
+   * Resolve only once the server committed the message to its history
+   * store, not as soon as it is sequenced and delivered (a crash of the
+   * server can then no longer lose it). Slower: the ack waits for the
+   * store's flush. @default {false}
+   */
+  durable?: boolean;
 }
 
 /** The part of the WebSocket API the client uses; the global `WebSocket` fits. */

@@ -9,6 +9,9 @@
  *   after the window;
  * - `"c", offset, i` → one part of a frame too large for one KV value.
  *
+ * The window is bounded by `HISTORY_SIZE` whatever the frame size: the
+ * message that falls out of it is deleted with all of its parts.
+ *
  * @module
  */
 
@@ -33,31 +36,96 @@ export function parseHead(value: unknown): StreamPosition | undefined {
 }
 
 /**
+ * Parts of a trimmed message, by offset: 0 for a frame stored whole, else
+ * how many `"c"` entries it has (the trim deletes them with its head).
+ */
+export type TrimmedParts = ReadonlyMap<number, number>;
+
+/** How many `"c"` entries `frame` takes: 0 when it fits one value. */
+export function partsOf(frame: string): number {
+  return frame.length <= PART_CHARS ? 0 : Math.ceil(frame.length / PART_CHARS);
+}
+
+/** The offsets that appending `count` messages after `head` pushes out of the window. */
+export function trimmedOffsets(
+  head: number,
+  count: number,
+  maxMessages: number,
+): number[] {
+  const offsets: number[] = [];
+  for (let offset = head + 1; offset <= head + count; offset++) {
+    if (offset > maxMessages) offsets.push(offset - maxMessages);
+  }
+  return offsets;
+}
+
+/**
+ * Mutations {@linkcode addMessages} makes for `stored` and the trim of
+ * `trimmed` (the room's head not included).
+ */
+export function mutationsOf(
+  stored: readonly StoredMessage[],
+  trimmed: TrimmedParts,
+): number {
+  let count = 0;
+  for (const { frame } of stored) count += 1 + partsOf(frame);
+  for (const parts of trimmed.values()) count += 1 + parts;
+  return count;
+}
+
+/**
  * Adds one room's messages, and the trim of its window, to `op`: each
  * message expires after `ttlMs`, and the one that falls out of the last
- * `maxMessages` is deleted.
+ * `maxMessages` is deleted with every part of its frame (`trimmed` says how
+ * many; an offset missing from it is deleted as a whole frame).
  */
 export function addMessages(
   op: Deno.AtomicOperation,
   room: string,
   stored: readonly StoredMessage[],
   { maxMessages, ttlMs }: HistoryLimits,
+  trimmed: TrimmedParts,
 ): void {
   for (const { offset, frame, ts } of stored) {
-    if (frame.length <= PART_CHARS) {
+    const parts = partsOf(frame);
+    if (parts === 0) {
       op.set(roomKey(room, "m", offset), { ts, frame }, { expireIn: ttlMs });
     } else {
-      const parts = Math.ceil(frame.length / PART_CHARS);
       op.set(roomKey(room, "m", offset), { ts, parts }, { expireIn: ttlMs });
       for (let i = 0; i < parts; i++) {
         const part = frame.slice(i * PART_CHARS, (i + 1) * PART_CHARS);
         op.set(roomKey(room, "c", offset, i), part, { expireIn: ttlMs });
       }
     }
-    if (offset > maxMessages) {
-      op.delete(roomKey(room, "m", offset - maxMessages));
-    }
+    const old = offset - maxMessages;
+    if (old < 1) continue;
+    op.delete(roomKey(room, "m", old));
+    const oldParts = trimmed.get(old) ?? 0;
+    for (let i = 0; i < oldParts; i++) op.delete(roomKey(room, "c", old, i));
   }
+}
+
+/**
+ * Reads how many parts each message at `offsets` of `room` has (0 for a
+ * whole frame or a missing entry): what a write-through append trims.
+ */
+export async function readTrimmed(
+  kv: Deno.Kv,
+  room: string,
+  offsets: readonly number[],
+): Promise<Map<number, number>> {
+  const trimmed = new Map<number, number>();
+  // getMany takes at most 10 keys.
+  for (let i = 0; i < offsets.length; i += 10) {
+    const slice = offsets.slice(i, i + 10);
+    const found = await kv.getMany(slice.map((o) => roomKey(room, "m", o)));
+    found.forEach((entry, j) => {
+      const value = parseStored(entry.value);
+      const parts = value !== undefined && "parts" in value ? value.parts : 0;
+      trimmed.set(slice[j]!, parts);
+    });
+  }
+  return trimmed;
 }
 
 /**

@@ -66,6 +66,42 @@ export interface RoomLog {
   since(room: string, position: StreamPosition): Promise<SinceResult>;
   /** Releases the backend. */
   close(): Promise<void>;
+  /**
+   * Resolves once everything appended before the call is committed to the
+   * store; rejects when that can no longer happen (the log was fenced,
+   * closed or abandoned first). Only write-behind logs have it: in the
+   * others an append is committed when it resolves.
+   */
+  committed?(): Promise<void>;
+}
+
+/** Why a write-behind log refused an append. */
+export type OverloadReason = "backlog_bytes" | "backlog_age" | "backlog_count";
+
+/**
+ * A write-behind log refused an append because its store cannot keep up:
+ * nothing was appended, and the same append may be retried after
+ * `retryAfterMs`.
+ */
+export class LogOverloadedError extends Error {
+  /** Which bound of the backlog was reached. */
+  readonly reason: OverloadReason;
+  /** A sensible delay before retrying, in ms. */
+  readonly retryAfterMs: number;
+
+  /** Builds the refusal: `message` says what is behind. */
+  constructor(reason: OverloadReason, message: string, retryAfterMs: number) {
+    super(message);
+    this.name = "LogOverloadedError";
+    this.reason = reason;
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** Whether `value` is an {@linkcode OverloadReason}. */
+export function isOverloadReason(value: unknown): value is OverloadReason {
+  return value === "backlog_bytes" || value === "backlog_age" ||
+    value === "backlog_count";
 }
 
 /** Builds the stored form of a message once its offset is known. */

@@ -19,9 +19,12 @@ import {
   addMessages,
   backoff,
   isLocked,
+  mutationsOf,
   parseHead,
   readMessages,
+  readTrimmed,
   roomKey as key,
+  trimmedOffsets,
 } from "./_kv_layout.ts";
 import {
   decideSince,
@@ -53,6 +56,8 @@ export interface KvLogOptions extends HistoryLimits {
 const BATCH_ITEMS = 200;
 /** Most frame characters per atomic operation (KV allows 800 KiB in total). */
 const BATCH_CHARS = 200_000;
+/** Most mutations per atomic operation (KV allows 1000). */
+const BATCH_MUTATIONS = 900;
 const MAX_ATTEMPTS = 100;
 /** Appends of at most this many messages may share a commit with other rooms'. */
 const COMBINE_ITEMS = 50;
@@ -180,24 +185,40 @@ export class KvLog implements RoomLog {
       entries.push(...await this.#kv.getMany(keys.slice(i, i + 10)));
     }
     if (!(await this.#leaseFree(lease!))) return undefined;
+    const heads = entries.map((entry) =>
+      parseHead(entry.value) ?? { epoch: newEpoch(), offset: 0 }
+    );
+    const trimmed = await Promise.all(group.map((w, i) =>
+      readTrimmed(
+        this.#kv,
+        w.room,
+        trimmedOffsets(
+          heads[i]!.offset,
+          w.items.length,
+          this.#options.maxMessages,
+        ),
+      )
+    ));
     const op = this.#kv.atomic().check(lease!);
     let chars = 0;
+    let mutations = 1;
     const stored = group.map((w, i) => {
-      const entry = entries[i]!;
-      const head = parseHead(entry.value) ?? { epoch: newEpoch(), offset: 0 };
+      const head = heads[i]!;
       const messages = w.items.map((item, j) =>
         storeMessage(w.room, item, head.offset + 1 + j, head.epoch)
       );
-      op.check(entry).set(
+      op.check(entries[i]!).set(
         key(w.room, "head"),
         { epoch: head.epoch, offset: head.offset + w.items.length },
         { expireIn: this.#metaTtl() },
       );
-      addMessages(op, w.room, messages, this.#options);
+      addMessages(op, w.room, messages, this.#options, trimmed[i]!);
       for (const m of messages) chars += m.frame.length;
+      mutations += 1 + mutationsOf(messages, trimmed[i]!);
       return messages;
     });
-    if (chars > BATCH_CHARS) return undefined; // too large together
+    // Too large together: each room commits on its own.
+    if (chars > BATCH_CHARS || mutations > BATCH_MUTATIONS) return undefined;
     return (await op.commit()).ok ? stored : undefined;
   }
 
@@ -266,20 +287,31 @@ export class KvLog implements RoomLog {
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let entry: Deno.KvEntryMaybe<unknown>;
       let lease: Deno.KvEntryMaybe<unknown>;
+      let head: StreamPosition;
+      let trimmed: Map<number, number>;
       try {
         [lease, entry] = await this.#kv.getMany([LEASE_KEY, key(room, "head")]);
         if (!(await this.#leaseFree(lease))) continue;
+        head = parseHead(entry.value) ?? { epoch: newEpoch(), offset: 0 };
+        // What the append pushes out of the window, parts included (the
+        // head's check below keeps this read consistent with the commit).
+        const old = trimmedOffsets(
+          head.offset,
+          items.length,
+          this.#options.maxMessages,
+        );
+        trimmed = await readTrimmed(this.#kv, room, old);
       } catch (error) {
         if (!isLocked(error)) throw error;
         await backoff(attempt);
         continue;
       }
-      const head = parseHead(entry.value) ?? { epoch: newEpoch(), offset: 0 };
       const stored = items.map((item, i) =>
         storeMessage(room, item, head.offset + 1 + i, head.epoch)
       );
       const chars = stored.reduce((sum, m) => sum + m.frame.length, 0);
-      if (chars > BATCH_CHARS && items.length > 1) {
+      const tooMany = 1 + mutationsOf(stored, trimmed) > BATCH_MUTATIONS;
+      if ((chars > BATCH_CHARS || tooMany) && items.length > 1) {
         // Too large for one atomic operation: append in two halves, in order.
         const half = Math.ceil(items.length / 2);
         const first = await this.#appendBatch(room, items.slice(0, half));
@@ -291,7 +323,7 @@ export class KvLog implements RoomLog {
         { epoch: head.epoch, offset: last },
         { expireIn: this.#metaTtl() },
       );
-      addMessages(op, room, stored, this.#options);
+      addMessages(op, room, stored, this.#options, trimmed);
       try {
         if ((await op.commit()).ok) return stored;
       } catch (error) {

@@ -10,9 +10,16 @@
  *   every other writer out, and each flush checks the lease is still ours;
  * - a clean stop ({@linkcode KvBehindLog.close}) flushes everything, so a
  *   restart resumes with `recovered: true` under the same epoch;
- * - an unclean stop loses at most the last `flushMs` (plus one commit) of
- *   history, and the next opener moves every room this log appended to
- *   (indexed before its first offset was handed out) to a new epoch, so clients holding lost positions get `recovered: false`, never
+ * - the backlog (appended, not yet committed) is bounded in messages, bytes
+ *   and age (`_backlog.ts`): once the store falls behind, appends are refused
+ *   with a retryable {@linkcode LogOverloadedError}, so an unclean stop loses
+ *   at most `maxBacklogBytes` of messages, all appended within `maxLagMs` of
+ *   the oldest of them (under a store that keeps up: the last `maxLagMs`);
+ * - {@linkcode KvBehindLog.committed} tells a durable publisher when its
+ *   message is committed;
+ * - after an unclean stop, the next opener moves every room this log
+ *   appended to (indexed before its first offset was handed out) to a new
+ *   epoch, so clients holding lost positions get `recovered: false`, never
  *   other messages under offsets they have seen.
  *
  * Rooms are loaded from the database on first use (head and window) and kept
@@ -26,10 +33,11 @@ import type { Logger } from "../log.ts";
 import {
   addMessages,
   parseHead,
-  PART_CHARS,
+  partsOf,
   readMessages,
   roomKey,
 } from "./_kv_layout.ts";
+import { Backlog } from "./_backlog.ts";
 import {
   type HistoryLimits,
   newEpoch,
@@ -59,6 +67,10 @@ export interface KvBehindLogOptions extends HistoryLimits {
   waitMs?: number;
   /** Most messages waiting for a flush; appends beyond are refused. @default {100_000} */
   maxBacklog?: number;
+  /** Most frame bytes (characters) waiting for a flush; appends beyond are refused. @default {8_388_608} */
+  maxBacklogBytes?: number;
+  /** Appends are refused while the oldest uncommitted message is older than this, ms. @default {250} */
+  maxLagMs?: number;
   /** How long a room's head outlives its last message, in ms. @default {86_400_000} */
   metaTtlMs?: number;
   /** Clock, ms since the Unix epoch. @default {Date.now} */
@@ -73,6 +85,10 @@ export interface KvBehindLogOptions extends HistoryLimits {
 export interface KvBehindStats {
   /** Messages assigned an offset but not yet committed. */
   backlog: number;
+  /** Their frame bytes (characters). */
+  backlogBytes: number;
+  /** Age of the oldest of them, ms (0 when none). */
+  lagMs: number;
   /** Commits made by flushes (including lease renewals). */
   commits: number;
   /** Flushes that failed and were retried. */
@@ -103,10 +119,15 @@ export class KvBehindLog implements RoomLog {
   #leaseStamp = "";
   #loading = new Map<string, Promise<void>>();
   #dirty = new Map<string, Dirty>();
+  /**
+   * Per room, the part counts of its chunked messages still in the
+   * database's window (ascending offsets): what a trim must delete.
+   */
+  #chunked = new Map<string, Map<number, number>>();
   /** Rooms whose generation index is written. */
   #indexed = new Set<string>();
   #indexing = new Map<string, Promise<void>>();
-  #backlog = 0;
+  #backlog: Backlog;
   #commits = 0;
   #failures = 0;
   #fenced: Error | undefined;
@@ -120,6 +141,12 @@ export class KvBehindLog implements RoomLog {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#memory = new MemoryLog({ ...options, now: this.#now });
+    this.#backlog = new Backlog({
+      maxMessages: options.maxBacklog ?? 100_000,
+      maxBytes: options.maxBacklogBytes ?? 8 * 1024 * 1024,
+      maxLagMs: options.maxLagMs ?? 250,
+      now: this.#now,
+    });
   }
 
   /**
@@ -138,8 +165,11 @@ export class KvBehindLog implements RoomLog {
 
   /** Counters, for metrics and tests. */
   get stats(): KvBehindStats {
+    const backlog = this.#backlog.stats;
     return {
-      backlog: this.#backlog,
+      backlog: backlog.messages,
+      backlogBytes: backlog.bytes,
+      lagMs: backlog.lagMs,
       commits: this.#commits,
       failures: this.#failures,
       fenced: this.#fenced !== undefined,
@@ -149,11 +179,7 @@ export class KvBehindLog implements RoomLog {
   append(room: string, items: readonly NewMessage[]): Promise<StoredMessage[]> {
     const refused = this.#fenced ??
       (this.#closed ? new Error("The room log is closed") : undefined) ??
-      (this.#backlog + items.length > (this.#options.maxBacklog ?? 100_000)
-        ? new Error(
-          `History write-behind backlog full (${this.#backlog} messages not yet in Deno KV)`,
-        )
-        : undefined);
+      this.#backlog.refusal(items.length);
     if (refused !== undefined) return Promise.reject(refused);
     if (!this.#memory.has(room)) {
       return this.#load(room).then(() => this.append(room, items));
@@ -176,6 +202,15 @@ export class KvBehindLog implements RoomLog {
   async since(room: string, position: StreamPosition): Promise<SinceResult> {
     if (!this.#memory.has(room)) await this.#load(room);
     return this.#memory.since(room, position);
+  }
+
+  /**
+   * Resolves once everything appended before the call is committed to the
+   * database (a durable publish); rejects when the log is fenced, closed
+   * or abandoned first.
+   */
+  committed(): Promise<void> {
+    return this.#backlog.committed();
   }
 
   /** Commits what is pending now (tests; the timer does it otherwise). */
@@ -207,9 +242,10 @@ export class KvBehindLog implements RoomLog {
     } catch (error) {
       this.#options.log?.error("Final history flush failed", {
         error: String(error),
-        backlog: this.#backlog,
+        backlog: this.#backlog.stats.messages,
       });
     }
+    this.#backlog.fail(this.#fenced ?? new Error("The room log is closed"));
     holdLocally(this.#owner, false);
     this.#kv.close();
   }
@@ -222,6 +258,7 @@ export class KvBehindLog implements RoomLog {
     this.#closed = true;
     clearTimeout(this.#timer);
     clearInterval(this.#renewal);
+    this.#backlog.fail(new Error("The room log was abandoned"));
     holdLocally(this.#owner, false);
     this.#kv.close();
   }
@@ -275,7 +312,7 @@ export class KvBehindLog implements RoomLog {
     if (this.#timer !== undefined) return;
     this.flush().then(() => {
       if (this.#dirty.size === 0 && this.#loading.size === 0) {
-        this.#memory.sweep();
+        for (const room of this.#memory.sweep()) this.#chunked.delete(room);
       }
     });
   }
@@ -331,6 +368,8 @@ export class KvBehindLog implements RoomLog {
     }
     if (!this.#memory.has(room)) {
       this.#memory.seed(room, head, found.slice(start));
+      this.#chunked.delete(room);
+      this.#noteChunks(room, found);
     }
   }
 
@@ -362,8 +401,34 @@ export class KvBehindLog implements RoomLog {
       dirty.head = head;
       dirty.messages.push(...messages);
     }
-    this.#backlog += messages.length;
+    this.#backlog.add(messages);
+    this.#noteChunks(room, messages);
     this.#schedule();
+  }
+
+  /** Remembers the part counts of `room`'s chunked `messages`, for the trim. */
+  #noteChunks(room: string, messages: readonly StoredMessage[]): void {
+    for (const { offset, frame } of messages) {
+      const parts = partsOf(frame);
+      if (parts === 0) continue;
+      let chunked = this.#chunked.get(room);
+      if (chunked === undefined) {
+        chunked = new Map();
+        this.#chunked.set(room, chunked);
+      }
+      chunked.set(offset, parts);
+    }
+  }
+
+  /** Forgets the part counts of messages trimmed from `room` up to `head`. */
+  #forgetTrimmed(room: string, head: number): void {
+    const chunked = this.#chunked.get(room);
+    if (chunked === undefined) return;
+    for (const offset of chunked.keys()) {
+      if (offset > head - this.#options.maxMessages) break;
+      chunked.delete(offset);
+    }
+    if (chunked.size === 0) this.#chunked.delete(room);
   }
 
   #schedule(): void {
@@ -379,12 +444,15 @@ export class KvBehindLog implements RoomLog {
     if (this.#fenced !== undefined) return;
     const batch = this.#dirty;
     this.#dirty = new Map();
+    this.#backlog.take();
     try {
       await this.#commitBatch(batch);
-      for (const dirty of batch.values()) {
-        this.#backlog -= dirty.messages.length;
+      this.#backlog.done();
+      for (const [room, dirty] of batch) {
+        this.#forgetTrimmed(room, dirty.head.offset);
       }
     } catch (error) {
+      this.#backlog.failed();
       // Put the batch back in front of what arrived meanwhile, and retry.
       for (const [room, newer] of this.#dirty) {
         const older = batch.get(room);
@@ -394,11 +462,14 @@ export class KvBehindLog implements RoomLog {
         });
       }
       this.#dirty = batch;
-      if (this.#fenced !== undefined) return;
+      if (this.#fenced !== undefined) {
+        this.#backlog.fail(this.#fenced);
+        return;
+      }
       this.#failures += 1;
       this.#options.log?.warn("History flush to Deno KV failed; retrying", {
         error: String(error),
-        backlog: this.#backlog,
+        backlog: this.#backlog.stats.messages,
       });
     }
   }
@@ -415,7 +486,7 @@ export class KvBehindLog implements RoomLog {
           "Lost the Deno KV writer lease (another writer took the database): publishing is refused",
         );
         this.#options.log?.error(this.#fenced.message, {
-          backlog: this.#backlog,
+          backlog: this.#backlog.stats.messages,
         });
         throw this.#fenced;
       }
@@ -428,7 +499,10 @@ export class KvBehindLog implements RoomLog {
     for (const [room, dirty] of batch) {
       let slice: StoredMessage[] = [];
       for (const message of dirty.messages) {
-        const cost = 2 + Math.ceil(message.frame.length / PART_CHARS);
+        const old = this.#chunked.get(room)?.get(
+          message.offset - this.#options.maxMessages,
+        );
+        const cost = 2 + partsOf(message.frame) + (old ?? 0);
         const full = mutations + cost + 2 > MAX_MUTATIONS ||
           chars + message.frame.length > MAX_CHARS;
         if (full && (mutations > 2 || slice.length > 0)) {
@@ -455,7 +529,13 @@ export class KvBehindLog implements RoomLog {
   ): void {
     const last = slice.at(-1)!;
     this.#setHead(op, room, { epoch: last.epoch, offset: last.offset });
-    addMessages(op, room, slice, this.#options);
+    addMessages(
+      op,
+      room,
+      slice,
+      this.#options,
+      this.#chunked.get(room) ?? new Map(),
+    );
   }
 
   #setHead(op: Deno.AtomicOperation, room: string, head: StreamPosition) {

@@ -3,24 +3,30 @@
  * keeps one write-behind log in the supervisor thread ({@linkcode serveLog})
  * and each Worker uses it through a {@linkcode RemoteLog}. One sequencer for
  * every isolate, without a database commit per publish. Unlike a
- * BroadcastChannel, a MessagePort delivers every message, in order.
+ * BroadcastChannel, a MessagePort delivers every message, in order. A
+ * refusal of the overloaded log reaches the Worker as the same
+ * {@linkcode LogOverloadedError}, and `committed` asks the supervisor's log
+ * when a Worker's appends are committed (durable publishes).
  *
  * @module
  */
 
 import { isJson } from "../_json.ts";
 import type { StreamPosition } from "../protocol.ts";
-import type {
-  NewMessage,
-  RoomLog,
-  SinceResult,
-  StoredMessage,
+import {
+  isOverloadReason,
+  LogOverloadedError,
+  type NewMessage,
+  type RoomLog,
+  type SinceResult,
+  type StoredMessage,
 } from "./history.ts";
 
 type Call =
   | { op: "append"; room: string; items: NewMessage[] }
   | { op: "head"; room: string }
-  | { op: "since"; room: string; position: StreamPosition };
+  | { op: "since"; room: string; position: StreamPosition }
+  | { op: "committed" };
 
 type Request = Call & { id: number };
 
@@ -39,6 +45,9 @@ export function serveLog(log: RoomLog, port: MessagePort): void {
         id: request.id,
         ok: false,
         error: error instanceof Error ? error.message : String(error),
+        ...(error instanceof LogOverloadedError
+          ? { reason: error.reason, retryAfterMs: error.retryAfterMs }
+          : {}),
       });
     switch (request.op) {
       case "append":
@@ -49,6 +58,10 @@ export function serveLog(log: RoomLog, port: MessagePort): void {
         return;
       case "since":
         log.since(request.room, request.position).then(answer, fail);
+        return;
+      case "committed":
+        // Sent after the Worker's appends were answered: they are counted.
+        (log.committed?.() ?? Promise.resolve()).then(answer, fail);
         return;
     }
   };
@@ -105,6 +118,11 @@ export class RemoteLog implements RoomLog {
     };
   }
 
+  /** Resolves once the supervisor's log committed every append answered so far. */
+  async committed(): Promise<void> {
+    await this.#call({ op: "committed" });
+  }
+
   /** Fails what is still waiting; the supervisor closes the log itself. */
   close(): Promise<void> {
     this.#port.close();
@@ -129,8 +147,18 @@ export class RemoteLog implements RoomLog {
     const waiting = this.#waiting.get(id);
     if (waiting === undefined) return;
     this.#waiting.delete(id);
-    if (field(data, "ok") === true) waiting.resolve(field(data, "result"));
-    else waiting.reject(new Error(String(field(data, "error"))));
+    if (field(data, "ok") === true) {
+      waiting.resolve(field(data, "result"));
+      return;
+    }
+    const message = String(field(data, "error"));
+    const reason = field(data, "reason");
+    const retryAfterMs = field(data, "retryAfterMs");
+    waiting.reject(
+      isOverloadReason(reason) && typeof retryAfterMs === "number"
+        ? new LogOverloadedError(reason, message, retryAfterMs)
+        : new Error(message),
+    );
   }
 }
 
@@ -169,7 +197,9 @@ function parseRequest(data: unknown): Request | undefined {
   const id = field(data, "id");
   const op = field(data, "op");
   const room = field(data, "room");
-  if (typeof id !== "number" || typeof room !== "string") return undefined;
+  if (typeof id !== "number") return undefined;
+  if (op === "committed") return { id, op };
+  if (typeof room !== "string") return undefined;
   if (op === "head") return { id, op, room };
   if (op === "since") {
     const position = parsePosition(field(data, "position"));
