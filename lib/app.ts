@@ -83,6 +83,7 @@ export function createApp(deps: AppDeps): App {
     log: deps.log,
     apiKey: deps.config.apiKey,
     maxBodyBytes: deps.config.maxMessageBytes,
+    maxJsonDepth: deps.config.maxJsonDepth,
   });
   mountMetrics(app, {
     hub: deps.hub,

@@ -48,6 +48,10 @@ export const METRIC_HELP = {
     "Deno KV commits made by write-behind flushes, lease renewals included",
   "history_flush_failures_total":
     "Write-behind flushes that failed and were retried (logged)",
+  "history_evicted_messages_total":
+    "Messages dropped from history before their window ended, by reason (room_bytes: HISTORY_ROOM_BYTES, budget: HISTORY_MEMORY_BYTES)",
+  "history_memory_bytes":
+    "Bytes of history held in memory on this node (bounded by HISTORY_MEMORY_BYTES)",
   "token_expiries_total": "Connections closed because their token expired",
   "terminations_total":
     "Connections closed by POST /api/members/:member/terminate (on this node)",
@@ -61,6 +65,7 @@ const GAUGES: ReadonlySet<string> = new Set([
   "connections",
   "rooms",
   "history_backlog",
+  "history_memory_bytes",
 ]);
 
 /** One series' value, shared so hot paths can add without a lookup. */
@@ -137,6 +142,7 @@ const LABEL_NAMES: Partial<Record<string, string>> = {
   "resumes_total": "recovered",
   "auth_failures_total": "reason",
   "upgrades_refused_total": "reason",
+  "history_evicted_messages_total": "reason",
 };
 
 function formatLabels(labels: Record<string, string>): string {
