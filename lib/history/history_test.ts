@@ -360,9 +360,12 @@ Deno.test("serveLog() answers a request it cannot parse, so no call waits for ev
   const channel = new MessageChannel();
   const served = new MemoryLog({ maxMessages: 100, ttlMs: 60_000 });
   serveLog(served, channel.port1);
-  const reply = new Promise<unknown>((resolve) => {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const reply = new Promise<unknown>((resolve, reject) => {
     channel.port2.onmessage = (event) => resolve(event.data);
-  });
+    // A safety net: without an answer the call would wait for ever.
+    timer = setTimeout(() => reject(new Error("No answer")), 5_000);
+  }).finally(() => clearTimeout(timer));
   channel.port2.postMessage({ id: 5, op: "head", room: 7 });
   assert.deepEqual(await reply, {
     id: 5,
