@@ -10,7 +10,7 @@ function big(chars: number, ts = 1_000): NewMessage {
 }
 
 function counting() {
-  const evicted: Record<EvictReason, number> = { room_bytes: 0, budget: 0 };
+  const evicted: Record<EvictReason, number> = { "room_bytes": 0, budget: 0 };
   const gauge = { value: 0 };
   return {
     evicted,
