@@ -9,28 +9,52 @@ import { ERROR_CODE } from "./codes.ts";
 import { type Json, ProtocolError } from "./protocol.ts";
 
 /**
- * Whether `value` is a JSON value (iterative, so deep nesting cannot overflow
- * the stack). Values from `JSON.parse` always are; this keeps the types honest.
+ * Whether `value` is a JSON value, nested at most `maxDepth` deep (see
+ * {@linkcode jsonFault}; iterative, so deep nesting cannot overflow the
+ * stack). Values from `JSON.parse` always are JSON; this keeps the types
+ * honest.
  */
-export function isJson(value: unknown): value is Json {
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const v = stack.pop();
+export function isJson(value: unknown, maxDepth = Infinity): value is Json {
+  return jsonFault(value, maxDepth) === undefined;
+}
+
+/**
+ * What keeps `value` from being JSON nested at most `maxDepth` deep, or
+ * undefined when nothing does: `not_json`, or `too_deep` when arrays and
+ * objects nest deeper than `maxDepth` (a scalar has depth 0, `[]` and `{}`
+ * depth 1, `[[1]]` depth 2). Iterative, so no nesting overflows the stack.
+ */
+export function jsonFault(
+  value: unknown,
+  maxDepth = Infinity,
+): "not_json" | "too_deep" | undefined {
+  const values: unknown[] = [value];
+  const depths: number[] = [0];
+  while (values.length > 0) {
+    const v = values.pop();
+    const depth = depths.pop()! + 1;
     if (v === null || typeof v === "string" || typeof v === "boolean") continue;
     if (typeof v === "number") {
-      if (!Number.isFinite(v)) return false;
+      if (!Number.isFinite(v)) return "not_json";
       continue;
     }
+    if (typeof v !== "object") return "not_json";
+    if (depth > maxDepth) return "too_deep";
     if (Array.isArray(v)) {
-      for (const item of v) stack.push(item);
+      for (const item of v) {
+        values.push(item);
+        depths.push(depth);
+      }
       continue;
     }
-    if (typeof v !== "object") return false;
     for (const key in v) {
-      if (Object.hasOwn(v, key)) stack.push(Reflect.get(v, key));
+      if (Object.hasOwn(v, key)) {
+        values.push(Reflect.get(v, key));
+        depths.push(depth);
+      }
     }
   }
-  return true;
+  return undefined;
 }
 
 /** UTF-8 size of a JSON value's text. */

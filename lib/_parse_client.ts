@@ -6,13 +6,14 @@
  */
 
 import { ERROR_CODE } from "./codes.ts";
-import { isJson, isRecord, jsonBytes, parseJson } from "./_json.ts";
+import { isJson, isRecord, jsonBytes, jsonFault, parseJson } from "./_json.ts";
 import {
   type ClientMessage,
   isStreamPosition,
   isValidRoomName,
   type JoinMessage,
   MAX_ID_LENGTH,
+  MAX_JSON_DEPTH,
   MAX_META_BYTES,
   type MessageId,
   ProtocolError,
@@ -22,7 +23,9 @@ import {
 /**
  * Parses and validates one client text frame.
  *
- * @throws {ProtocolError} with code `bad_json`, `bad_message`, `unknown_type` or `bad_room`.
+ * `data` and `meta` may nest arrays and objects at most `maxJsonDepth` deep.
+ *
+ * @throws {ProtocolError} with code `bad_json`, `bad_message`, `unknown_type`, `bad_room`, `bad_meta` or `too_deep`.
  *
  * @example Usage
  * ```ts
@@ -33,7 +36,10 @@ import {
  * assert.deepEqual(msg, { type: "join", room: "lobby" });
  * ```
  */
-export function parseClientMessage(text: string): ClientMessage {
+export function parseClientMessage(
+  text: string,
+  maxJsonDepth: number = MAX_JSON_DEPTH,
+): ClientMessage {
   const value = parseJson(text);
   if (!isRecord(value)) {
     throw new ProtocolError(
@@ -59,6 +65,9 @@ export function parseClientMessage(text: string): ClientMessage {
       }
       const meta = value.meta;
       if (meta !== undefined) {
+        if (jsonFault(meta, maxJsonDepth) === "too_deep") {
+          throw tooDeep("meta", maxJsonDepth, ref);
+        }
         if (!isJson(meta) || jsonBytes(meta) > MAX_META_BYTES) {
           throw new ProtocolError(
             ERROR_CODE.BAD_META,
@@ -111,7 +120,10 @@ export function parseClientMessage(text: string): ClientMessage {
         );
       }
       const data = value.data;
-      if (!isJson(data)) {
+      if (!isJson(data, maxJsonDepth)) {
+        if (jsonFault(data, maxJsonDepth) === "too_deep") {
+          throw tooDeep("data", maxJsonDepth, ref);
+        }
         throw new ProtocolError(
           ERROR_CODE.BAD_MESSAGE,
           'Field "data" must be JSON',
@@ -140,6 +152,18 @@ export function parseClientMessage(text: string): ClientMessage {
         ref,
       );
   }
+}
+
+function tooDeep(
+  field: string,
+  maxJsonDepth: number,
+  ref: MessageId | undefined,
+): ProtocolError {
+  return new ProtocolError(
+    ERROR_CODE.TOO_DEEP,
+    `Field "${field}" nests arrays and objects deeper than ${maxJsonDepth}`,
+    ref,
+  );
 }
 
 export function isMessageId(value: unknown): value is MessageId {

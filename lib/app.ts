@@ -103,6 +103,7 @@ export function createApp(deps: AppDeps): App {
     refusals,
     apiKey: deps.config.apiKey,
     maxBodyBytes: deps.config.maxMessageBytes,
+    maxJsonDepth: deps.config.maxJsonDepth,
   });
   mountMetrics(app, {
     hub: deps.hub,

@@ -75,6 +75,8 @@ export const ERROR_CODE = {
   NOT_JOINED: "not_joined",
   /** Presence `meta` is not JSON of at most 1 KiB. */
   BAD_META: "bad_meta",
+  /** `data` or `meta` nests arrays and objects deeper than `MAX_JSON_DEPTH`. */
+  TOO_DEEP: "too_deep",
   /** The token does not allow this room (join) or publishing to it. */
   FORBIDDEN: "forbidden",
   /** Too many messages: this one was dropped. Slow down. */

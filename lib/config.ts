@@ -26,6 +26,8 @@ export interface Config {
   host: string;
   /** Largest accepted client message in bytes (UTF-8); larger closes with 1009. `MAX_MESSAGE_BYTES`. @default {65536} */
   maxMessageBytes: number;
+  /** Deepest nesting of arrays and objects accepted in `data` and `meta` (WebSocket and HTTP API alike); deeper is refused with `too_deep`. At most 1000, so every mode accepts the same data. `MAX_JSON_DEPTH`. @default {128} */
+  maxJsonDepth: number;
   /** Outbound bytes queued for one client before it is closed as a slow consumer (1013). `MAX_BUFFERED_BYTES`. @default {1048576} */
   maxBufferedBytes: number;
   /** Interval at which clients should send app-level `ping`, in ms. `HEARTBEAT_MS`. @default {25000} */
@@ -75,6 +77,10 @@ export interface Config {
   historySize: number;
   /** Age of the oldest message kept for resume, in ms. `HISTORY_TTL_MS`. @default {300000} */
   historyTtlMs: number;
+  /** Most bytes of history kept per room (frame length plus ~100 bytes each); the oldest go first. `HISTORY_ROOM_BYTES`. @default {4194304} */
+  historyRoomBytes: number;
+  /** Most bytes of history held in memory on this node across every room (`HISTORY=memory`, and the write-behind log's window); the oldest messages go first, whatever their room. `HISTORY_MEMORY_BYTES`. @default {268435456} */
+  historyMemoryBytes: number;
   /** How long a hole in a room's stream may stay open before history fills it, in ms. `REPAIR_DELAY_MS`. @default {100} */
   repairDelayMs: number;
   /** Presence heartbeat between isolates, in ms. `PRESENCE_INTERVAL_MS`. @default {5000} */
@@ -146,6 +152,7 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   port: 8000,
   host: "0.0.0.0",
   maxMessageBytes: 65_536,
+  maxJsonDepth: 128,
   maxBufferedBytes: 1_048_576,
   heartbeatMs: 25_000,
   idleTimeoutS: 30,
@@ -162,6 +169,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   historyMaxLagMs: 250,
   historySize: 300,
   historyTtlMs: 300_000,
+  historyRoomBytes: 4_194_304,
+  historyMemoryBytes: 268_435_456,
   repairDelayMs: 100,
   presenceIntervalMs: 5_000,
   presenceTimeoutMs: 15_000,
@@ -244,6 +253,7 @@ export function parseConfig(
     port: int(env, "PORT", d.port, 0, 65_535),
     host: str(env, "HOST", d.host),
     maxMessageBytes: int(env, "MAX_MESSAGE_BYTES", d.maxMessageBytes, 64),
+    maxJsonDepth: int(env, "MAX_JSON_DEPTH", d.maxJsonDepth, 1, 1_000),
     maxBufferedBytes: int(env, "MAX_BUFFERED_BYTES", d.maxBufferedBytes, 1),
     heartbeatMs: int(env, "HEARTBEAT_MS", d.heartbeatMs, 100),
     idleTimeoutS: int(env, "IDLE_TIMEOUT_S", d.idleTimeoutS, 0, 3_600),
@@ -277,6 +287,13 @@ export function parseConfig(
     historyMaxLagMs,
     historySize: int(env, "HISTORY_SIZE", d.historySize, 1, 100_000),
     historyTtlMs: int(env, "HISTORY_TTL_MS", d.historyTtlMs, 1_000),
+    historyRoomBytes: int(env, "HISTORY_ROOM_BYTES", d.historyRoomBytes, 1_024),
+    historyMemoryBytes: int(
+      env,
+      "HISTORY_MEMORY_BYTES",
+      d.historyMemoryBytes,
+      1_024,
+    ),
     repairDelayMs: int(env, "REPAIR_DELAY_MS", d.repairDelayMs, 0, 60_000),
     presenceIntervalMs: int(
       env,

@@ -34,6 +34,8 @@ export interface ConnectionGuardOptions {
   strikes: number;
   /** Largest accepted frame, UTF-8 bytes. */
   maxMessageBytes: number;
+  /** Deepest nesting of `data` and `meta` (`too_deep` beyond). @default {MAX_JSON_DEPTH} */
+  maxJsonDepth?: number;
   /** When its token expires, ms since the Unix epoch. */
   expiresAt?: number;
   /** Called once when the token expires. */
@@ -101,7 +103,10 @@ export class ConnectionGuard {
       };
     }
     try {
-      return { kind: "message", message: parseClientMessage(data) };
+      return {
+        kind: "message",
+        message: parseClientMessage(data, this.#options.maxJsonDepth),
+      };
     } catch (error) {
       if (!(error instanceof ProtocolError)) throw error;
       return error.ref === undefined

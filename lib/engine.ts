@@ -16,7 +16,7 @@ import type { Config } from "./config.ts";
 import type { RoomLog } from "./history/history.ts";
 import { KvLog } from "./history/kv.ts";
 import { KvBehindLog, type KvBehindStats } from "./history/kv_behind.ts";
-import { MemoryLog } from "./history/memory.ts";
+import { type MemoryBudgetOptions, MemoryLog } from "./history/memory.ts";
 import { RedisLog } from "./history/redis.ts";
 import type { Logger } from "./log.ts";
 import { openRedis } from "./redis/client.ts";
@@ -38,6 +38,8 @@ export interface Engine {
 export interface OpenEngineOptions {
   /** Hears each write-behind flush of the Deno KV history. */
   onFlush?: (stats: KvBehindStats) => void;
+  /** Hears evictions and memory use of history kept in memory. */
+  memory?: Pick<MemoryBudgetOptions, "onEvict" | "bytesGauge">;
   /** Namespace of the Redis keys and bus channel. @default {"roomcast"} */
   redisPrefix?: string;
   /** A Redis command without a reply after this long fails, in ms. @default {5000} */
@@ -71,9 +73,15 @@ export async function openEngine(
   const limits = {
     maxMessages: config.historySize,
     ttlMs: config.historyTtlMs,
+    maxRoomBytes: config.historyRoomBytes,
   };
   if (config.redisUrl === "") {
-    const history = await openEmbeddedHistory(config, log, options.onFlush);
+    const history = await openEmbeddedHistory(
+      config,
+      log,
+      options.onFlush,
+      options.memory,
+    );
     return {
       history,
       transport: undefined,
@@ -123,12 +131,17 @@ export async function openEmbeddedHistory(
   config: Config,
   log?: Logger,
   onFlush?: (stats: KvBehindStats) => void,
+  memory: Pick<MemoryBudgetOptions, "onEvict" | "bytesGauge"> = {},
 ): Promise<RoomLog> {
   const limits = {
     maxMessages: config.historySize,
     ttlMs: config.historyTtlMs,
+    maxRoomBytes: config.historyRoomBytes,
   };
-  if (config.history === "memory") return new MemoryLog(limits);
+  const budget = { ...memory, maxMemoryBytes: config.historyMemoryBytes };
+  if (config.history === "memory") {
+    return new MemoryLog({ ...limits, ...budget });
+  }
   if (config.kvPath !== "" && config.kvPath !== ":memory:") {
     const folder = config.kvPath.replace(/[^/]*$/, "");
     if (folder !== "") await Deno.mkdir(folder, { recursive: true });
@@ -140,6 +153,7 @@ export async function openEmbeddedHistory(
   try {
     return await KvBehindLog.open(kv, {
       ...limits,
+      ...budget,
       flushMs: config.historyFlushMs,
       maxBacklogBytes: config.historyBacklogBytes,
       maxLagMs: config.historyMaxLagMs,

@@ -52,6 +52,8 @@ export interface HubLimits extends RoomsLimits {
   rateLimitStrikes: number;
   /** Rooms one connection may be in at once. */
   maxRoomsPerConnection: number;
+  /** Deepest nesting of `data` and `meta` in client frames. @default {MAX_JSON_DEPTH} */
+  maxJsonDepth?: number;
 }
 
 /** Who a new connection is: from its token, or anonymous. */
@@ -185,6 +187,9 @@ export class Hub {
         burst: limits.rateLimitBurst,
         strikes: limits.rateLimitStrikes,
         maxMessageBytes: limits.maxMessageBytes,
+        ...(limits.maxJsonDepth === undefined
+          ? {}
+          : { maxJsonDepth: limits.maxJsonDepth }),
         ...(options.expiresAt === undefined
           ? {}
           : { expiresAt: options.expiresAt }),

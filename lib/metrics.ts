@@ -68,6 +68,10 @@ export const METRIC_HELP = {
     "Messages held for members whose join has not completed (bounded by MAX_PENDING_MESSAGES and MAX_BUFFERED_BYTES)",
   "pending_overflows_total":
     "Joining members closed with 1013: they held more than MAX_PENDING_MESSAGES or MAX_BUFFERED_BYTES (also in slow_consumers_total)",
+  "history_evicted_messages_total":
+    "Messages dropped from history before their window ended, by reason (room_bytes: HISTORY_ROOM_BYTES, budget: HISTORY_MEMORY_BYTES)",
+  "history_memory_bytes":
+    "Bytes of history held in memory on this node (bounded by HISTORY_MEMORY_BYTES)",
   "token_expiries_total": "Connections closed because their token expired",
   "terminations_total":
     "Connections closed by POST /api/members/:member/terminate (on this node)",
@@ -84,6 +88,7 @@ const GAUGES: ReadonlySet<string> = new Set([
   "pending_messages",
   "history_backlog_bytes",
   "history_lag_ms",
+  "history_memory_bytes",
 ]);
 
 /** One series' value, shared so hot paths can add without a lookup. */
@@ -163,6 +168,7 @@ const LABEL_NAMES: Partial<Record<string, string>> = {
   "api_refused_total": "reason",
   "metrics_refused_total": "reason",
   "publishes_refused_total": "reason",
+  "history_evicted_messages_total": "reason",
 };
 
 function formatLabels(labels: Record<string, string>): string {

@@ -30,6 +30,12 @@ export const MAX_ID_LENGTH = 128;
 /** Longest accepted epoch string (characters). */
 export const MAX_EPOCH_LENGTH = 64;
 
+/**
+ * Default deepest nesting of arrays and objects in `data` and `meta`
+ * (`MAX_JSON_DEPTH`): `[]` is depth 1. Deeper is refused with `too_deep`.
+ */
+export const MAX_JSON_DEPTH = 128;
+
 /** Largest accepted presence `meta`, in UTF-8 bytes of its JSON text. */
 export const MAX_META_BYTES = 1024;
 
@@ -290,4 +296,4 @@ export {
   parseServerMessage,
   parseServerValue,
 } from "./_parse_server.ts";
-export { isJson, jsonBytes } from "./_json.ts";
+export { isJson, jsonBytes, jsonFault } from "./_json.ts";

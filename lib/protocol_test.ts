@@ -119,10 +119,11 @@ Deno.test("parseClientMessage() keeps the id of a rejected message as ref", () =
 });
 
 Deno.test("parseClientMessage() survives hostile shapes", () => {
+  // Nesting far past the limit is refused, without overflowing the stack.
   const deep = "[".repeat(20_000) + "]".repeat(20_000);
   assert.equal(
-    parseClientMessage(`{"type":"publish","room":"a","data":${deep}}`).type,
-    "publish",
+    codeOf(`{"type":"publish","room":"a","data":${deep}}`),
+    ERROR_CODE.TOO_DEEP,
   );
   const proto = parseClientMessage(
     '{"type":"publish","room":"a","data":{"__proto__":{"polluted":1}}}',
@@ -207,5 +208,47 @@ Deno.test("parseServerMessage() reads a re-join's short answer and presence upda
     (error: unknown) =>
       error instanceof ProtocolError &&
       error.code === ERROR_CODE.UNKNOWN_TYPE,
+  );
+});
+
+Deno.test("parseClientMessage() refuses data and meta nested deeper than the limit with too_deep", () => {
+  const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+  const publish = (depth: number) =>
+    `{"type":"publish","room":"r","id":"p","data":${nested(depth)}}`;
+  // The default, MAX_JSON_DEPTH (128): at it accepted, one deeper refused.
+  assert.equal(parseClientMessage(publish(128)).type, "publish");
+  assert.equal(codeOf(publish(129)), ERROR_CODE.TOO_DEEP);
+  assert.equal(codeOf(publish(5_000)), ERROR_CODE.TOO_DEEP);
+  // Objects count like arrays; a scalar is depth 0.
+  assert.equal(
+    parseClientMessage(publish(0).replace('data":', 'data":1')).type,
+    "publish",
+  );
+  const objects = (depth: number) =>
+    '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+  assert.equal(
+    parseClientMessage(`{"type":"publish","room":"r","data":${objects(3)}}`, 3)
+      .type,
+    "publish",
+  );
+  assert.throws(
+    () =>
+      parseClientMessage(
+        `{"type":"publish","room":"r","id":"p","data":${objects(4)}}`,
+        3,
+      ),
+    (e: unknown) =>
+      e instanceof ProtocolError && e.code === "too_deep" && e.ref === "p",
+  );
+  // Meta too.
+  assert.equal(
+    codeOf(`{"type":"join","room":"r","meta":${nested(200)}}`),
+    ERROR_CODE.TOO_DEEP,
+  );
+  // A wide but shallow value is fine (object, array, pair, inner array: 4).
+  const wide = JSON.stringify({ a: Array(1_000).fill([1, [2]]) });
+  assert.equal(
+    parseClientMessage(`{"type":"publish","room":"r","data":${wide}}`, 4).type,
+    "publish",
   );
 });

@@ -89,6 +89,12 @@ export async function startServer(
         metrics.set("history_flush_commits_total", stats.commits);
         metrics.set("history_flush_failures_total", stats.failures);
       },
+      memory: {
+        bytesGauge: metrics.cell("history_memory_bytes"),
+        onEvict(reason, messages) {
+          metrics.inc("history_evicted_messages_total", messages, reason);
+        },
+      },
     });
     history = engine.history;
   }
@@ -117,6 +123,7 @@ export async function startServer(
     log,
     limits: {
       maxMessageBytes: config.maxMessageBytes,
+      maxJsonDepth: config.maxJsonDepth,
       maxBufferedBytes: config.maxBufferedBytes,
       heartbeatMs: config.heartbeatMs,
       repairDelayMs: config.repairDelayMs,

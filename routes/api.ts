@@ -24,7 +24,12 @@ import { jsonError } from "../lib/http_error.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { RefusalLog } from "../lib/refusal_log.ts";
-import { isJson, isValidRoomName, type Json } from "../lib/protocol.ts";
+import {
+  isJson,
+  isValidRoomName,
+  type Json,
+  jsonFault,
+} from "../lib/protocol.ts";
 import { bearerCheck, unauthorized } from "./_bearer.ts";
 
 /** What the API routes need. */
@@ -39,6 +44,8 @@ export interface ApiDeps {
   apiKey: string;
   /** Largest request body, in bytes (`MAX_MESSAGE_BYTES`). */
   maxBodyBytes: number;
+  /** Deepest nesting of `data` (`MAX_JSON_DEPTH`); deeper is 400 `too_deep`. */
+  maxJsonDepth: number;
 }
 
 /** The answer to a successful publish. */
@@ -135,7 +142,14 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
     } catch {
       return refuse(400, "bad_json", "Body is not valid UTF-8 JSON");
     }
-    const data = readData(body);
+    const data = readData(body, deps.maxJsonDepth);
+    if (data === "too_deep") {
+      return refuse(
+        400,
+        "too_deep",
+        `Field "data" nests arrays and objects deeper than ${deps.maxJsonDepth}`,
+      );
+    }
     if (typeof data === "string") return refuse(400, "bad_body", data);
     let stored;
     try {
@@ -223,8 +237,11 @@ export async function readAtMost(
   return out;
 }
 
-/** The body's `data`, or a message saying what is wrong with the body. */
-function readData(body: unknown): { value: Json } | string {
+/**
+ * The body's `data`, `"too_deep"`, or a message saying what is wrong with
+ * the body.
+ */
+function readData(body: unknown, maxDepth: number): { value: Json } | string {
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     return 'Body must be a JSON object: {"data": <any JSON>}';
   }
@@ -236,7 +253,10 @@ function readData(body: unknown): { value: Json } | string {
   }
   const value: unknown = Reflect.get(body, "data");
   if (value === undefined) return 'Field "data" is required';
-  if (!isJson(value)) return 'Field "data" must be JSON';
+  if (!isJson(value, maxDepth)) {
+    if (jsonFault(value, maxDepth) === "too_deep") return "too_deep";
+    return 'Field "data" must be JSON';
+  }
   return { value };
 }
 

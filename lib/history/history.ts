@@ -47,7 +47,25 @@ export interface HistoryLimits {
   maxMessages: number;
   /** Oldest message kept, in ms. */
   ttlMs: number;
+  /**
+   * Most bytes kept per room, counted by {@linkcode storedBytes}: the oldest
+   * messages beyond it are dropped (or, where the store trims by count only,
+   * no longer replayed). @default {unlimited}
+   */
+  maxRoomBytes?: number;
 }
+
+/**
+ * What one stored message costs in the byte limits: its frame's length in
+ * UTF-16 code units (one byte each for Latin-1 text in memory) plus
+ * {@linkcode ENTRY_OVERHEAD_BYTES} of bookkeeping.
+ */
+export function storedBytes(message: StoredMessage): number {
+  return message.frame.length + ENTRY_OVERHEAD_BYTES;
+}
+
+/** Bookkeeping charged per stored message on top of its frame (objects, keys). */
+export const ENTRY_OVERHEAD_BYTES = 100;
 
 /** Sequencing and recent history of every room. */
 export interface RoomLog {
@@ -135,20 +153,27 @@ export function newEpoch(): string {
 /**
  * Decides a resume from what is stored: `messages` are the stored entries
  * after `position` (ascending, already filtered by age), `head` the room's
- * head. Shared by the backends so they agree on every edge case.
+ * head. A gap larger than `maxRoomBytes` is not replayed: a log that keeps
+ * at most that many bytes per room would have dropped its start (so every
+ * backend answers alike, whether it trims by bytes or by count only).
+ * Shared by the backends so they agree on every edge case.
  */
 export function decideSince(
   position: StreamPosition,
   head: StreamPosition,
   messages: StoredMessage[],
+  maxRoomBytes = Infinity,
 ): SinceResult {
   if (position.epoch !== head.epoch || position.offset > head.offset) {
     return { recovered: false, head };
   }
   const missed = head.offset - position.offset;
   if (messages.length !== missed) return { recovered: false, head };
+  let bytes = 0;
   for (let i = 0; i < messages.length; i++) {
-    if (messages[i]!.offset !== position.offset + 1 + i) {
+    const message = messages[i]!;
+    bytes += storedBytes(message);
+    if (message.offset !== position.offset + 1 + i || bytes > maxRoomBytes) {
       return { recovered: false, head };
     }
   }

@@ -11,7 +11,12 @@ import { skipWithoutRedis, startRedis } from "../../tests/_redis.ts";
 interface Backend {
   name: string;
   open(
-    limits: { maxMessages: number; ttlMs: number; now?: () => number },
+    limits: {
+      maxMessages: number;
+      ttlMs: number;
+      now?: () => number;
+      maxRoomBytes?: number;
+    },
   ): Promise<RoomLog>;
 }
 
@@ -179,6 +184,61 @@ for (const backend of backends) {
     );
     await log.close();
   });
+
+  Deno.test(`${backend.name}: since() says recovered:false for a gap over maxRoomBytes, never a partial replay`, async () => {
+    const log = await backend.open({
+      maxMessages: 1_000,
+      ttlMs: 60_000,
+      now: () => 1_000,
+      maxRoomBytes: 20_000,
+    });
+    const stored = [];
+    for (let i = 0; i < 8; i++) {
+      stored.push(
+        ...await log.append("r", [{
+          data: "x".repeat(4_000),
+          ts: 1_000,
+          from: "c1",
+        }]),
+      );
+    }
+    const head = await log.head("r");
+    // Four frames of ~4.1 KB fit in 20,000 bytes; five do not.
+    const four = await log.since("r", { ...head, offset: 4 });
+    assert.ok(four.recovered);
+    assert.deepEqual(
+      four.messages.map((m) => m.frame),
+      stored.slice(4).map((m) => m.frame),
+    );
+    assert.deepEqual(await log.since("r", { ...head, offset: 3 }), {
+      recovered: false,
+      head,
+    });
+    assert.deepEqual(await log.since("r", { ...head, offset: 0 }), {
+      recovered: false,
+      head,
+    });
+    await log.close();
+  });
+
+  Deno.test(`${backend.name}: data nested 1,000 deep (the most MAX_JSON_DEPTH allows) is stored like any other`, async () => {
+    const log = await backend.open({
+      maxMessages: 100,
+      ttlMs: 60_000,
+      now: () => 1_000,
+    });
+    const deep = JSON.parse("[".repeat(1_000) + "]".repeat(1_000));
+    const [stored] = await log.append("r", [{
+      data: deep,
+      ts: 1_000,
+      from: "c1",
+    }]);
+    const head = await log.head("r");
+    const result = await log.since("r", { ...head, offset: 0 });
+    assert.ok(result.recovered);
+    assert.equal(result.messages[0]!.frame, stored!.frame);
+    await log.close();
+  });
 }
 
 Deno.test("KvLog: a reopened database keeps offsets, epoch and history", async () => {
@@ -272,4 +332,47 @@ Deno.test("KvLog: appends to many rooms in one tick share commits and stay exact
   await a.close();
   await b.close();
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("RemoteLog: data the structured clone refuses is appended, beside a bystander's, and nothing is left waiting", async () => {
+  const served = new MemoryLog({ maxMessages: 100, ttlMs: 60_000 });
+  const channel = new MessageChannel();
+  serveLog(served, channel.port1);
+  const remote = new RemoteLog(channel.port2);
+  // Nested deeper than a structured clone goes (~5,000), as JSON.stringify
+  // still takes it here.
+  const deep = JSON.parse("[".repeat(6_000) + "]".repeat(6_000));
+  const results = await Promise.allSettled([
+    remote.append("r", [msg(1), { data: deep, ts: 1_000, from: "c2" }]),
+    remote.append("r", [msg(2)]),
+  ]);
+  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "fulfilled"]);
+  assert.equal(remote.waiting, 0);
+  const head = await remote.head("r");
+  assert.equal(head.offset, 3);
+  assert.equal(remote.waiting, 0);
+  await remote.close();
+  channel.port1.close();
+  await served.close();
+});
+
+Deno.test("serveLog() answers a request it cannot parse, so no call waits for ever", async () => {
+  const channel = new MessageChannel();
+  const served = new MemoryLog({ maxMessages: 100, ttlMs: 60_000 });
+  serveLog(served, channel.port1);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const reply = new Promise<unknown>((resolve, reject) => {
+    channel.port2.onmessage = (event) => resolve(event.data);
+    // A safety net: without an answer the call would wait for ever.
+    timer = setTimeout(() => reject(new Error("No answer")), 5_000);
+  }).finally(() => clearTimeout(timer));
+  channel.port2.postMessage({ id: 5, op: "head", room: 7 });
+  assert.deepEqual(await reply, {
+    id: 5,
+    ok: false,
+    error: "Invalid room log request",
+  });
+  channel.port1.close();
+  channel.port2.close();
+  await served.close();
 });

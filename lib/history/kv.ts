@@ -272,7 +272,7 @@ export class KvLog implements RoomLog {
       position.offset + 1,
       oldest,
     );
-    return decideSince(position, head, messages);
+    return decideSince(position, head, messages, this.#options.maxRoomBytes);
   }
 
   close(): Promise<void> {

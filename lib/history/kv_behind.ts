@@ -55,10 +55,10 @@ import {
   processIdentity,
   settleLease,
 } from "./kv_lease.ts";
-import { MemoryLog } from "./memory.ts";
+import { type MemoryBudgetOptions, MemoryLog } from "./memory.ts";
 
 /** Options for {@linkcode KvBehindLog}. */
-export interface KvBehindLogOptions extends HistoryLimits {
+export interface KvBehindLogOptions extends HistoryLimits, MemoryBudgetOptions {
   /** Longest a message waits before its flush starts, ms. @default {10} */
   flushMs?: number;
   /** How long the lease holds without renewal, ms (renewed 4× as often). @default {max(5_000, 4 × flushMs)} */

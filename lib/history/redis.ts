@@ -148,7 +148,7 @@ export class RedisLog implements RoomLog {
       if (entry.ts < oldest) continue;
       messages.push({ ...entry, epoch: head.epoch });
     }
-    return decideSince(position, head, messages);
+    return decideSince(position, head, messages, this.#options.maxRoomBytes);
   }
 
   async close(): Promise<void> {

@@ -8,6 +8,10 @@
  * {@linkcode LogOverloadedError}, and `committed` asks the supervisor's log
  * when a Worker's appends are committed (durable publishes).
  *
+ * Message data crosses as JSON text, not by structured clone: a string
+ * always clones, so data this isolate accepted is accepted there too (the
+ * clone throws on deep nesting), and a message never fails another's append.
+ *
  * @module
  */
 
@@ -22,13 +26,26 @@ import {
   type StoredMessage,
 } from "./history.ts";
 
+/** A message on the wire: its data as JSON text. */
+interface WireItem {
+  json: string;
+  ts: number;
+  from: string;
+}
+
 type Call =
-  | { op: "append"; room: string; items: NewMessage[] }
+  | { op: "append"; room: string; items: WireItem[] }
   | { op: "head"; room: string }
   | { op: "since"; room: string; position: StreamPosition }
   | { op: "committed" };
 
-type Request = Call & { id: number };
+/** A call as the serving side reads it: the data parsed again. */
+type Request =
+  & (
+    | Exclude<Call, { op: "append" }>
+    | { op: "append"; room: string; items: NewMessage[] }
+  )
+  & { id: number };
 
 /**
  * Answers the requests of one {@linkcode RemoteLog} from `log`, in arrival
@@ -37,7 +54,14 @@ type Request = Call & { id: number };
 export function serveLog(log: RoomLog, port: MessagePort): void {
   port.onmessage = (event: MessageEvent<unknown>) => {
     const request = parseRequest(event.data);
-    if (request === undefined) return;
+    if (request === undefined) {
+      // Answer what can be answered, so the caller's call does not wait for ever.
+      const id = field(event.data, "id");
+      if (typeof id === "number") {
+        port.postMessage({ id, ok: false, error: "Invalid room log request" });
+      }
+      return;
+    }
     const answer = (result: unknown) =>
       port.postMessage({ id: request.id, ok: true, result });
     const fail = (error: unknown) =>
@@ -88,7 +112,12 @@ export class RemoteLog implements RoomLog {
     room: string,
     items: readonly NewMessage[],
   ): Promise<StoredMessage[]> {
-    const result = await this.#call({ op: "append", room, items: [...items] });
+    const wire = items.map(({ data, ts, from }) => ({
+      json: JSON.stringify(data),
+      ts,
+      from,
+    }));
+    const result = await this.#call({ op: "append", room, items: wire });
     const stored = Array.isArray(result) ? result.map(parseStored) : undefined;
     if (stored === undefined || stored.includes(undefined)) {
       throw new Error("Invalid append reply from the room log");
@@ -133,11 +162,22 @@ export class RemoteLog implements RoomLog {
     return Promise.resolve();
   }
 
+  /** Calls sent and not yet answered (tests: nothing may leak). */
+  get waiting(): number {
+    return this.#waiting.size;
+  }
+
   #call(request: Call): Promise<unknown> {
     const id = this.#next++;
     return new Promise((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
-      this.#port.postMessage({ ...request, id });
+      try {
+        this.#port.postMessage({ ...request, id });
+      } catch (error) {
+        // Not sent (a closed port): nothing will answer it.
+        this.#waiting.delete(id);
+        reject(error);
+      }
     });
   }
 
@@ -188,8 +228,15 @@ function parseStored(value: unknown): StoredMessage | undefined {
 function parseItem(value: unknown): NewMessage | undefined {
   const ts = field(value, "ts");
   const from = field(value, "from");
-  const data = field(value, "data");
+  const json = field(value, "json");
   if (typeof ts !== "number" || typeof from !== "string") return undefined;
+  if (typeof json !== "string") return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(json);
+  } catch {
+    return undefined;
+  }
   return isJson(data) ? { data, ts, from } : undefined;
 }
 
