@@ -6,10 +6,10 @@
  * @module
  */
 
-import { parseConfig } from "./lib/config.ts";
-import { createLogger } from "./lib/log.ts";
-import { startServer } from "./lib/server.ts";
-import { startWorkers } from "./lib/supervisor.ts";
+import { parseConfig } from "./lib/support/config.ts";
+import { createLogger } from "./lib/support/log.ts";
+import { startServer } from "./lib/server/server.ts";
+import { startWorkers } from "./lib/server/supervisor.ts";
 
 /** Starts the service as configured by the environment and `args`. */
 export async function main(args: string[]): Promise<void> {

@@ -15,7 +15,7 @@
  * @module
  */
 
-export { type App, type AppDeps, createApp } from "./app.ts";
+export { type App, type AppDeps, createApp } from "./server/app.ts";
 export {
   type Bus,
   type BusEvent,
@@ -24,14 +24,14 @@ export {
 } from "./bus/bus.ts";
 export { broadcastChannelTransport } from "./bus/broadcast_channel.ts";
 export { MemoryNetwork } from "./bus/memory.ts";
-export { CLOSE_CODE, ERROR_CODE, isRetryableClose } from "./codes.ts";
-export { type Config, DEFAULT_CONFIG, parseConfig } from "./config.ts";
-export { Hub, type HubOptions } from "./hub.ts";
-export { createLogger, type Logger } from "./log.ts";
-export { Metrics } from "./metrics.ts";
-export * from "./protocol.ts";
+export { CLOSE_CODE, ERROR_CODE, isRetryableClose } from "./protocol/mod.ts";
+export { type Config, DEFAULT_CONFIG, parseConfig } from "./support/config.ts";
+export { Hub, type HubOptions } from "./hub/hub.ts";
+export { createLogger, type Logger } from "./support/log.ts";
+export { Metrics } from "./support/metrics.ts";
+export * from "./protocol/mod.ts";
 export {
   type RunningServer,
   startServer,
   type StartServerOptions,
-} from "./server.ts";
+} from "./server/server.ts";

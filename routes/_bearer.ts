@@ -8,7 +8,7 @@
  * @module
  */
 
-import { jsonError } from "../lib/http_error.ts";
+import { jsonError } from "../lib/support/http_error.ts";
 
 const encoder = new TextEncoder();
 

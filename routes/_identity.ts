@@ -14,9 +14,9 @@ import {
   AuthError,
   type Principal,
   type Verifier,
-} from "../lib/auth.ts";
-import type { ConnectOptions } from "../lib/hub.ts";
-import { isValidRoomName, MAX_ID_LENGTH } from "../lib/protocol.ts";
+} from "../lib/support/auth.ts";
+import type { ConnectOptions } from "../lib/hub/hub.ts";
+import { isValidRoomName, MAX_ID_LENGTH } from "../lib/protocol/mod.ts";
 
 /** Subprotocol entries starting with this carry the token (browsers cannot set headers). */
 export const TOKEN_PROTOCOL_PREFIX = "roomcast.token.";

@@ -18,18 +18,18 @@
  */
 
 import type { Context, Hono } from "hono";
-import { LogOverloadedError } from "../lib/history/history.ts";
-import type { Hub } from "../lib/hub.ts";
-import { jsonError } from "../lib/http_error.ts";
-import type { Logger } from "../lib/log.ts";
-import type { Metrics } from "../lib/metrics.ts";
-import type { RefusalLog } from "../lib/refusal_log.ts";
+import { LogOverloadedError } from "../lib/room_log/room_log.ts";
+import type { Hub } from "../lib/hub/hub.ts";
+import { jsonError } from "../lib/support/http_error.ts";
+import type { Logger } from "../lib/support/log.ts";
+import type { Metrics } from "../lib/support/metrics.ts";
+import type { RefusalLog } from "../lib/support/refusal_log.ts";
 import {
   isJson,
   isValidRoomName,
   type Json,
   jsonFault,
-} from "../lib/protocol.ts";
+} from "../lib/protocol/mod.ts";
 import { bearerCheck, unauthorized } from "./_bearer.ts";
 
 /** What the API routes need. */

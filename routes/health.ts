@@ -6,7 +6,7 @@
  */
 
 import type { Hono } from "hono";
-import type { Hub } from "../lib/hub.ts";
+import type { Hub } from "../lib/hub/hub.ts";
 
 /** What the health routes report on. */
 export interface HealthDeps {

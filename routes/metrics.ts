@@ -12,10 +12,10 @@
  */
 
 import type { Hono } from "hono";
-import type { Hub } from "../lib/hub.ts";
-import { jsonError } from "../lib/http_error.ts";
-import type { Metrics } from "../lib/metrics.ts";
-import type { RefusalLog } from "../lib/refusal_log.ts";
+import type { Hub } from "../lib/hub/hub.ts";
+import { jsonError } from "../lib/support/http_error.ts";
+import type { Metrics } from "../lib/support/metrics.ts";
+import type { RefusalLog } from "../lib/support/refusal_log.ts";
 import { bearerCheck, unauthorized } from "./_bearer.ts";
 
 /** The content type of the Prometheus text format. */

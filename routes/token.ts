@@ -7,10 +7,10 @@
  */
 
 import type { Hono } from "hono";
-import { ANONYMOUS_PREFIX, signHs256 } from "../lib/auth.ts";
-import type { Config } from "../lib/config.ts";
-import { jsonError } from "../lib/http_error.ts";
-import { isValidRoomName } from "../lib/protocol.ts";
+import { ANONYMOUS_PREFIX, signHs256 } from "../lib/support/auth.ts";
+import type { Config } from "../lib/support/config.ts";
+import { jsonError } from "../lib/support/http_error.ts";
+import { isValidRoomName } from "../lib/protocol/mod.ts";
 
 /** Lifetime of demo tokens, seconds. */
 export const DEV_TOKEN_TTL_S = 3600;

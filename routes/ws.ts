@@ -7,14 +7,14 @@
  */
 
 import type { Context, Hono } from "hono";
-import { AuthError, type Verifier } from "../lib/auth.ts";
-import type { Config } from "../lib/config.ts";
-import type { ConnectOptions, Hub } from "../lib/hub.ts";
-import { jsonError } from "../lib/http_error.ts";
-import type { Metrics } from "../lib/metrics.ts";
-import type { RefusalLog } from "../lib/refusal_log.ts";
-import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../lib/protocol.ts";
-import { KeyedLimiter } from "../lib/rate_limit.ts";
+import { AuthError, type Verifier } from "../lib/support/auth.ts";
+import type { Config } from "../lib/support/config.ts";
+import type { ConnectOptions, Hub } from "../lib/hub/hub.ts";
+import { jsonError } from "../lib/support/http_error.ts";
+import type { Metrics } from "../lib/support/metrics.ts";
+import type { RefusalLog } from "../lib/support/refusal_log.ts";
+import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../lib/protocol/mod.ts";
+import { KeyedLimiter } from "../lib/support/rate_limit.ts";
 import {
   checkHandshake,
   offeredProtocols,

@@ -3,15 +3,15 @@
  * socket exists, through `app.request()` (no network, no upgrade).
  */
 import assert from "node:assert/strict";
-import { createApp } from "../lib/app.ts";
-import { createVerifier } from "../lib/auth.ts";
+import { createApp } from "../lib/server/app.ts";
+import { createVerifier } from "../lib/support/auth.ts";
 import { createBus } from "../lib/bus/bus.ts";
 import { MemoryNetwork } from "../lib/bus/memory.ts";
-import { parseConfig } from "../lib/config.ts";
-import { MemoryLog } from "../lib/history/memory.ts";
-import { Hub } from "../lib/hub.ts";
-import { silentLogger } from "../lib/log.ts";
-import { Metrics } from "../lib/metrics.ts";
+import { parseConfig } from "../lib/support/config.ts";
+import { MemoryLog } from "../lib/room_log/memory.ts";
+import { Hub } from "../lib/hub/hub.ts";
+import { silentLogger } from "../lib/support/log.ts";
+import { Metrics } from "../lib/support/metrics.ts";
 
 const SECRET = "a-secret-of-at-least-16-chars";
 

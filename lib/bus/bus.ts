@@ -13,11 +13,12 @@
  */
 
 import {
+  isRecord,
   parsePresenceSnapshot,
   parsePresenceUpdate,
   type PresenceSnapshot,
   type PresenceUpdate,
-} from "../presence.ts";
+} from "../protocol/mod.ts";
 
 /** A room message, already serialized once as its client frame. */
 export interface BusRoomMessage {
@@ -282,8 +283,4 @@ export function parseBusPost(value: unknown): BusPost | string {
     parsed.push(result);
   }
   return { v: 1, node, seq, events: parsed };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

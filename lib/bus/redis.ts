@@ -13,7 +13,8 @@
  * @module
  */
 
-import type { Logger } from "../log.ts";
+import { isRecord } from "../protocol/mod.ts";
+import type { Logger } from "../support/log.ts";
 import type { RedisClient } from "../redis/client.ts";
 import type { BusTransport } from "./bus.ts";
 
@@ -34,7 +35,7 @@ export interface RedisTransportOptions {
  * import { createBus } from "./bus.ts";
  * import { redisTransport } from "./redis.ts";
  * import { openRedis } from "../redis/client.ts";
- * import { createLogger } from "../log.ts";
+ * import { createLogger } from "../support/log.ts";
  *
  * const log = createLogger();
  * const redis = await openRedis("redis://127.0.0.1:6379", { log });
@@ -94,8 +95,4 @@ export function redisTransport(
       handler = undefined;
     },
   };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

@@ -1,8 +1,12 @@
 /** The Redis bus transport against a real redis-server. */
 import assert from "node:assert/strict";
-import { silentLogger } from "../log.ts";
+import { silentLogger } from "../support/log.ts";
 import { openRedis, type RedisClient } from "../redis/client.ts";
-import { skipWithoutRedis, startRedis, waitFor } from "../../tests/_redis.ts";
+import {
+  skipWithoutRedis,
+  startRedis,
+  waitFor,
+} from "../../tests/_support/redis.ts";
 import { type BusEvent, type BusPost, createBus } from "./bus.ts";
 import { redisTransport } from "./redis.ts";
 

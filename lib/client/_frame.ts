@@ -4,14 +4,14 @@
  * @module
  */
 
-import { ERROR_CODE } from "../codes.ts";
+import { ERROR_CODE } from "../protocol/mod.ts";
 import {
   type ErrorMessage,
   parseServerValue,
   ProtocolError,
   type ServerMessage,
   type WelcomeMessage,
-} from "../protocol.ts";
+} from "../protocol/mod.ts";
 import type { Membership } from "./_membership.ts";
 import type { Requests } from "./_requests.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { ERROR_CODE } from "../codes.ts";
+import { ERROR_CODE } from "../protocol/mod.ts";
 import {
   type ErrorMessage,
   isJson,
@@ -18,10 +18,10 @@ import {
   type PresenceMessage,
   type PublishMessage,
   type RoomMessage,
-} from "../protocol.ts";
+} from "../protocol/mod.ts";
 import type { Emitter } from "./_emitter.ts";
 import { PresenceTracker } from "./_presence.ts";
-import { checkJoin, RoomTracker } from "./_rooms.ts";
+import { checkJoin, RoomTracker } from "./_room_tracker.ts";
 import { RoomcastError } from "./errors.ts";
 import type { ClientEvents, PublishOptions } from "./types.ts";
 

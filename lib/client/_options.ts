@@ -4,7 +4,7 @@
  * @module
  */
 
-import { isValidRoomName } from "../protocol.ts";
+import { isValidRoomName } from "../protocol/mod.ts";
 import { checkToken, type TokenOption } from "./_token.ts";
 import type { ClientOptions, WebSocketConstructor } from "./types.ts";
 

@@ -19,9 +19,9 @@
  * @module
  */
 
-import type { ClientMessage, RateLimit } from "../protocol.ts";
+import type { ClientMessage, RateLimit } from "../protocol/mod.ts";
 import { OPEN } from "./_socket.ts";
-import { TokenBucket } from "../rate_limit.ts";
+import { TokenBucket } from "../support/rate_limit.ts";
 import type { WebSocketLike } from "./types.ts";
 
 /**

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Json, PresenceMember, PresenceMessage } from "../protocol.ts";
+import type { Json, PresenceMember, PresenceMessage } from "../protocol/mod.ts";
 import type { MembersEvent, PresenceEvent } from "./types.ts";
 
 /** Where the tracker reports changes. */

@@ -22,7 +22,7 @@ import type {
   PingMessage,
   PongMessage,
   PublishMessage,
-} from "../protocol.ts";
+} from "../protocol/mod.ts";
 import type { Outgoing } from "./_outbox.ts";
 import { RoomcastError } from "./errors.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mock } from "node:test";
-import type { PingMessage, PublishMessage } from "../protocol.ts";
+import type { PingMessage, PublishMessage } from "../protocol/mod.ts";
 import type { Outgoing } from "./_outbox.ts";
 import { Requests } from "./_requests.ts";
 import { RoomcastError } from "./errors.ts";

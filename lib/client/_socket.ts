@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CLOSE_CODE } from "../codes.ts";
+import { CLOSE_CODE } from "../protocol/mod.ts";
 import type { WebSocketConstructor, WebSocketLike } from "./types.ts";
 
 /** Whether a socket is open, as `WebSocket.OPEN`. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../protocol.ts";
+import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../protocol/mod.ts";
 
 /** The `token` option: a token, or a function returning a fresh one. */
 export type TokenOption = string | (() => string | Promise<string>);

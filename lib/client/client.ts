@@ -7,13 +7,13 @@
  * @module
  */
 
-import { isRetryableClose } from "../codes.ts";
+import { isRetryableClose } from "../protocol/mod.ts";
 import type {
   ClientMessage,
   Json,
   PresenceMember,
   WelcomeMessage,
-} from "../protocol.ts";
+} from "../protocol/mod.ts";
 import { Emitter, type Handler } from "./_emitter.ts";
 import { attempt } from "./_attempt.ts";
 import { receive, type Routes } from "./_frame.ts";

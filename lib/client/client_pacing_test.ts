@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TokenBucket } from "../rate_limit.ts";
+import { TokenBucket } from "../support/rate_limit.ts";
 import { type FakeSocket, rig } from "./_test_utils.ts";
 
 const RATE = { perSecond: 20, burst: 40 };

@@ -4,7 +4,7 @@
  * @module
  */
 
-import type { ErrorCode } from "../codes.ts";
+import type { ErrorCode } from "../protocol/mod.ts";
 
 /**
  * Close codes the client reports in its `close` event when it ends a

@@ -88,7 +88,7 @@ export {
   ERROR_CODE,
   type ErrorCode,
   isRetryableClose,
-} from "../codes.ts";
+} from "../protocol/mod.ts";
 export {
   type ErrorMessage,
   type Json,
@@ -98,7 +98,7 @@ export {
   type RoomMessage,
   type StreamPosition,
   SUBPROTOCOL,
-} from "../protocol.ts";
+} from "../protocol/mod.ts";
 
 /**
  * Creates a client and starts connecting to `url` at once (its state is

@@ -11,7 +11,7 @@ import type {
   PresenceEventKind,
   PresenceMember,
   RoomMessage,
-} from "../protocol.ts";
+} from "../protocol/mod.ts";
 
 /**
  * The connection state. `connecting` covers both the wait before a

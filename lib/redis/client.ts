@@ -14,7 +14,7 @@
  * @module
  */
 
-import type { Logger } from "../log.ts";
+import type { Logger } from "../support/log.ts";
 import type { LuaScript } from "./scripts.ts";
 
 /** The npm package and version loaded (pinned: the engine depends on its behaviour). */

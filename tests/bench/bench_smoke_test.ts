@@ -13,7 +13,7 @@ import { compileLoadgen, haveCc, runLoadgen } from "./loadgen.ts";
 import { startContestant } from "./runner.ts";
 
 const BENCH_DIR = decodeURIComponent(new URL(".", import.meta.url).pathname);
-const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
+const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname);
 const ccFound = await haveCc();
 const inCi = Deno.env.get("CI") === "true";
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { MAIN } from "../_process.ts";
+import { MAIN } from "../_support/process.ts";
 
 const args = Deno.args.filter((a) => !a.startsWith("--"));
 const seconds = Number(args[0] ?? 10);

@@ -11,10 +11,10 @@
  * @module
  */
 
-import { roomKey } from "../../lib/history/_kv_layout.ts";
-import type { RoomLog } from "../../lib/history/history.ts";
-import { KvLog } from "../../lib/history/kv.ts";
-import { KvBehindLog } from "../../lib/history/kv_behind.ts";
+import { roomKey } from "../../lib/room_log/_kv_layout.ts";
+import type { RoomLog } from "../../lib/room_log/room_log.ts";
+import { KvLog } from "../../lib/room_log/kv.ts";
+import { KvBehindLog } from "../../lib/room_log/kv_behind.ts";
 
 const args = Deno.args.filter((a) => !a.startsWith("--"));
 const through = Deno.args.includes("--through");

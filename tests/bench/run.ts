@@ -37,7 +37,7 @@ import {
 import type { RunRecord } from "./stats.ts";
 
 const BENCH_DIR = decodeURIComponent(new URL(".", import.meta.url).pathname);
-const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
+const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname);
 const PEERS_DIR = `${BENCH_DIR}.peers/`;
 const RESULTS_DIR = `${BENCH_DIR}results/`;
 

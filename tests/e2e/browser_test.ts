@@ -12,7 +12,7 @@
 /// <reference lib="dom" />
 
 import assert from "node:assert/strict";
-import { report, startTestServer } from "../_harness.ts";
+import { report, startTestServer } from "../_support/harness.ts";
 import {
   CHROMIUM,
   hasChromium,
@@ -28,7 +28,7 @@ import {
   waitFor,
   waitForMembers,
   waitForText,
-} from "./_browser.ts";
+} from "../_support/browser.ts";
 
 declare global {
   // Set by static/app.js for the developer console.

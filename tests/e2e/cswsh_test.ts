@@ -5,9 +5,9 @@
  * sends the cookie along: only the Origin check stands in the way.
  */
 import assert from "node:assert/strict";
-import { signHs256 } from "../../lib/auth.ts";
-import { report, startTestServer } from "../_harness.ts";
-import { CHROMIUM, hasChromium, launch } from "./_browser.ts";
+import { signHs256 } from "../../lib/support/auth.ts";
+import { report, startTestServer } from "../_support/harness.ts";
+import { CHROMIUM, hasChromium, launch } from "../_support/browser.ts";
 
 const inCi = Deno.env.get("CI") === "true";
 if (!hasChromium && !inCi) {

@@ -9,9 +9,9 @@
  */
 
 import assert from "node:assert/strict";
-import { signHs256 } from "../../lib/auth.ts";
-import { report, startTestServer } from "../_harness.ts";
-import { next, tracker } from "./_sdk.ts";
+import { signHs256 } from "../../lib/support/auth.ts";
+import { report, startTestServer } from "../_support/harness.ts";
+import { next, tracker } from "../_support/sdk.ts";
 
 // Burst 40 (the default): a token bucket measured on arrival refuses frames
 // that were paced on the wire but bunched by a server stall longer than

@@ -7,9 +7,9 @@
  */
 
 import assert from "node:assert/strict";
-import { report, startTestServer } from "../_harness.ts";
-import { startProxy } from "./_proxy.ts";
-import { next, tracker } from "./_sdk.ts";
+import { report, startTestServer } from "../_support/harness.ts";
+import { startProxy } from "../_support/proxy.ts";
+import { next, tracker } from "../_support/sdk.ts";
 
 Deno.test("SDK resumes after its connection is cut, and gets every one of 500 messages once, in order", async () => {
   await using server = await startTestServer({

@@ -8,10 +8,10 @@
  */
 
 import assert from "node:assert/strict";
-import { signHs256 } from "../../lib/auth.ts";
+import { signHs256 } from "../../lib/support/auth.ts";
 import { createClient, type RoomcastClient } from "../../lib/client/mod.ts";
-import { report, startTestServer } from "../_harness.ts";
-import { next, tracker } from "./_sdk.ts";
+import { report, startTestServer } from "../_support/harness.ts";
+import { next, tracker } from "../_support/sdk.ts";
 
 Deno.test("SDK publishes with acks, echoes and pings against a real server", async () => {
   await using server = await startTestServer();

@@ -5,10 +5,10 @@
  * "ann" present after she left.
  */
 import assert from "node:assert/strict";
-import { signHs256 } from "../../lib/auth.ts";
-import type { PresenceMember } from "../../lib/protocol.ts";
-import { startTestServer, TestClient } from "../_harness.ts";
-import { upgradeStatus } from "../_raw_ws.ts";
+import { signHs256 } from "../../lib/support/auth.ts";
+import type { PresenceMember } from "../../lib/protocol/mod.ts";
+import { startTestServer, TestClient } from "../_support/harness.ts";
+import { upgradeStatus } from "../_support/raw_ws.ts";
 
 const SECRET = "anonymous-identity-secret-0123456789";
 const ENV = { AUTH_SECRET: SECRET, ALLOW_ANONYMOUS: "1", API_KEY: "k" };

@@ -5,16 +5,16 @@
  * other rooms keep receiving throughout.
  */
 import assert from "node:assert/strict";
-import { withBystander } from "../_bystander.ts";
+import { withBystander } from "../_support/bystander.ts";
 import {
   report,
   startTestServer,
   TestClient,
   type TestServer,
-} from "../_harness.ts";
-import { rawRequest } from "../_raw_ws.ts";
-import type { NewMessage, StoredMessage } from "../../lib/history/history.ts";
-import { MemoryLog } from "../../lib/history/memory.ts";
+} from "../_support/harness.ts";
+import { rawRequest } from "../_support/raw_ws.ts";
+import type { NewMessage, StoredMessage } from "../../lib/room_log/room_log.ts";
+import { MemoryLog } from "../../lib/room_log/memory.ts";
 
 const KEY = `key-${crypto.randomUUID()}`;
 const LIMIT = 1024;

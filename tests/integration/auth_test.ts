@@ -3,9 +3,9 @@
  * and token hygiene (reliability.md group C).
  */
 import assert from "node:assert/strict";
-import { signHs256 } from "../../lib/auth.ts";
-import { startTestServer, TestClient } from "../_harness.ts";
-import { RawWebSocket, upgradeStatus } from "../_raw_ws.ts";
+import { signHs256 } from "../../lib/support/auth.ts";
+import { startTestServer, TestClient } from "../_support/harness.ts";
+import { RawWebSocket, upgradeStatus } from "../_support/raw_ws.ts";
 
 const SECRET = "auth-test-secret-0123456789";
 const SECURE = {

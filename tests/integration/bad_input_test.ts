@@ -3,7 +3,11 @@
  * sender, and a well-behaved member of the same room keeps receiving.
  */
 import assert from "node:assert/strict";
-import { startTestServer, TestClient, type TestServer } from "../_harness.ts";
+import {
+  startTestServer,
+  TestClient,
+  type TestServer,
+} from "../_support/harness.ts";
 
 const LIMIT = 1024;
 

@@ -7,9 +7,13 @@
  * held at a gate: nothing here depends on timing.
  */
 import assert from "node:assert/strict";
-import { startTestServer, TestClient, type TestServer } from "../_harness.ts";
-import { gateKv } from "../../lib/history/_gated_kv.ts";
-import { KvBehindLog } from "../../lib/history/kv_behind.ts";
+import {
+  startTestServer,
+  TestClient,
+  type TestServer,
+} from "../_support/harness.ts";
+import { gateKv } from "../_support/gated_kv.ts";
+import { KvBehindLog } from "../../lib/room_log/kv_behind.ts";
 
 const KEY = `key-${crypto.randomUUID()}`;
 const TEXT = "x".repeat(60_000);

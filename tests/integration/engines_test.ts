@@ -5,18 +5,22 @@
  * accepts, every member on either node sees, in order, once.
  */
 import assert from "node:assert/strict";
-import { skipWithoutRedis, startRedis, type TestRedis } from "../_redis.ts";
+import {
+  skipWithoutRedis,
+  startRedis,
+  type TestRedis,
+} from "../_support/redis.ts";
 import {
   report,
   startTestServer,
   TEST_ENV,
   TestClient,
   type TestServer,
-} from "../_harness.ts";
-import { parseConfig } from "../../lib/config.ts";
-import { silentLogger } from "../../lib/log.ts";
-import { startServer } from "../../lib/server.ts";
-import { upgradeStatus } from "../_raw_ws.ts";
+} from "../_support/harness.ts";
+import { parseConfig } from "../../lib/support/config.ts";
+import { silentLogger } from "../../lib/support/log.ts";
+import { startServer } from "../../lib/server/server.ts";
+import { upgradeStatus } from "../_support/raw_ws.ts";
 
 interface Engine {
   name: string;

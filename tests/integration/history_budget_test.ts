@@ -6,7 +6,7 @@
  * from an evicted position is told `recovered: false`, not given a part.
  */
 import assert from "node:assert/strict";
-import { report, startTestServer, TestClient } from "../_harness.ts";
+import { report, startTestServer, TestClient } from "../_support/harness.ts";
 
 const KEY = `key-${crypto.randomUUID()}`;
 const BUDGET = 300_000;

@@ -6,15 +6,15 @@
 import assert from "node:assert/strict";
 import { broadcastChannelTransport } from "../../lib/bus/broadcast_channel.ts";
 import type { BusTransport } from "../../lib/bus/bus.ts";
-import { KvLog } from "../../lib/history/kv.ts";
-import type { RoomMessage, StreamPosition } from "../../lib/protocol.ts";
+import { KvLog } from "../../lib/room_log/kv.ts";
+import type { RoomMessage, StreamPosition } from "../../lib/protocol/mod.ts";
 import {
   openAcrossIsolates,
   report,
   startTestServer,
   startTestWorkers,
   TestClient,
-} from "../_harness.ts";
+} from "../_support/harness.ts";
 
 interface Tally {
   sent: number;

@@ -6,7 +6,11 @@
  * into the same room meanwhile has every publish accepted.
  */
 import assert from "node:assert/strict";
-import { startTestServer, startTestWorkers, TestClient } from "../_harness.ts";
+import {
+  startTestServer,
+  startTestWorkers,
+  TestClient,
+} from "../_support/harness.ts";
 
 const KEY = `key-${crypto.randomUUID()}`;
 /** 5,000 levels: past a structured clone's reach, ~10 KB of text. */

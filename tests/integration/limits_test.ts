@@ -3,9 +3,9 @@
  * the same server that keeps receiving (reliability.md group B).
  */
 import assert from "node:assert/strict";
-import { withBystander } from "../_bystander.ts";
-import { report, startTestServer, TestClient } from "../_harness.ts";
-import { RawWebSocket, upgradeStatus } from "../_raw_ws.ts";
+import { withBystander } from "../_support/bystander.ts";
+import { report, startTestServer, TestClient } from "../_support/harness.ts";
+import { RawWebSocket, upgradeStatus } from "../_support/raw_ws.ts";
 
 Deno.test("limit: a flood gets rate_limited errors, then 4029; others are unaffected", async () => {
   await using server = await startTestServer({

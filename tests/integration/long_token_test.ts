@@ -4,9 +4,9 @@
  * of a 30-day token with 4401 right after `welcome`.
  */
 import assert from "node:assert/strict";
-import { signHs256 } from "../../lib/auth.ts";
-import { startTestServer } from "../_harness.ts";
-import { OPCODE, RawWebSocket } from "../_raw_ws.ts";
+import { signHs256 } from "../../lib/support/auth.ts";
+import { startTestServer } from "../_support/harness.ts";
+import { OPCODE, RawWebSocket } from "../_support/raw_ws.ts";
 
 const SECRET = "long-token-test-secret-0123456789";
 

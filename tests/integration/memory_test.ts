@@ -6,10 +6,10 @@
  * and checks that a bystander keeps receiving and that memory stays bounded.
  */
 import assert from "node:assert/strict";
-import { withBystander } from "../_bystander.ts";
-import { report } from "../_harness.ts";
-import { rssMb, spawnServer } from "../_process.ts";
-import { OPCODE, RawWebSocket } from "../_raw_ws.ts";
+import { withBystander } from "../_support/bystander.ts";
+import { report } from "../_support/harness.ts";
+import { rssMb, spawnServer } from "../_support/process.ts";
+import { OPCODE, RawWebSocket } from "../_support/raw_ws.ts";
 
 /** Waits until the server's RSS is at most `limit` MB (or the deadline); returns the last reading. */
 async function settle(

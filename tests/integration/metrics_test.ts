@@ -5,8 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { MemoryNetwork } from "../../lib/bus/memory.ts";
-import { MemoryLog } from "../../lib/history/memory.ts";
-import { startTestServer, TestClient, type TestServer } from "../_harness.ts";
+import { MemoryLog } from "../../lib/room_log/memory.ts";
+import {
+  startTestServer,
+  TestClient,
+  type TestServer,
+} from "../_support/harness.ts";
 
 const TOKEN = `metrics-${crypto.randomUUID()}`;
 const API_KEY = `api-${crypto.randomUUID()}`;

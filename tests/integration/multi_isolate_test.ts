@@ -4,17 +4,17 @@
  */
 import assert from "node:assert/strict";
 import { broadcastChannelTransport } from "../../lib/bus/broadcast_channel.ts";
-import { MemoryLog } from "../../lib/history/memory.ts";
+import { MemoryLog } from "../../lib/room_log/memory.ts";
 import {
   openAcrossIsolates,
   report,
   startTestServer,
   startTestWorkers,
   TestClient,
-} from "../_harness.ts";
-import { KvLog } from "../../lib/history/kv.ts";
-import { KvBehindLog } from "../../lib/history/kv_behind.ts";
-import { LeaseHeldError } from "../../lib/history/kv_lease.ts";
+} from "../_support/harness.ts";
+import { KvLog } from "../../lib/room_log/kv.ts";
+import { KvBehindLog } from "../../lib/room_log/kv_behind.ts";
+import { LeaseHeldError } from "../../lib/room_log/kv_lease.ts";
 
 /** Reads `count` messages and checks each publisher's sequence arrives in order. */
 async function receiveAll(client: TestClient, count: number) {

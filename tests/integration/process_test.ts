@@ -3,8 +3,8 @@
  * and without `--parallel`, stopped by SIGTERM.
  */
 import assert from "node:assert/strict";
-import { openAcrossIsolates, TestClient } from "../_harness.ts";
-import { MAIN, spawnServer } from "../_process.ts";
+import { openAcrossIsolates, TestClient } from "../_support/harness.ts";
+import { MAIN, spawnServer } from "../_support/process.ts";
 
 Deno.test("main.ts: SIGTERM closes every client with 1012, then exits 0", async () => {
   await using server = await spawnServer({});

@@ -8,8 +8,12 @@
  * same server must still receive a broadcast.
  */
 import assert from "node:assert/strict";
-import { type Bystander, withBystander } from "../_bystander.ts";
-import { report, startTestServer, type TestServer } from "../_harness.ts";
+import { type Bystander, withBystander } from "../_support/bystander.ts";
+import {
+  report,
+  startTestServer,
+  type TestServer,
+} from "../_support/harness.ts";
 import {
   closePayload,
   describeEnding,
@@ -18,7 +22,7 @@ import {
   rawRequest,
   RawWebSocket,
   upgradeRequest,
-} from "../_raw_ws.ts";
+} from "../_support/raw_ws.ts";
 
 const LIMIT = 65_536;
 const PROTOCOL_ERROR = ["dropped", "close 1002"];

@@ -4,15 +4,15 @@
  * mid-stream. Each test prints sent / received / lost / duplicated.
  */
 import assert from "node:assert/strict";
-import type { RoomMessage, StreamPosition } from "../../lib/protocol.ts";
-import { report, TestClient } from "../_harness.ts";
-import { spawnServer } from "../_process.ts";
+import type { RoomMessage, StreamPosition } from "../../lib/protocol/mod.ts";
+import { report, TestClient } from "../_support/harness.ts";
+import { spawnServer } from "../_support/process.ts";
 import {
   skipWithoutRedis,
   startRedis,
   startRedisNode,
   waitFor,
-} from "../_redis.ts";
+} from "../_support/redis.ts";
 
 const ignore = skipWithoutRedis();
 

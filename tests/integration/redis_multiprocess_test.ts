@@ -7,10 +7,14 @@
  * bus node) in this process, and separate processes.
  */
 import assert from "node:assert/strict";
-import type { RoomMessage } from "../../lib/protocol.ts";
-import { report, TestClient } from "../_harness.ts";
-import { type Spawned, spawnServer } from "../_process.ts";
-import { skipWithoutRedis, startRedis, startRedisNode } from "../_redis.ts";
+import type { RoomMessage } from "../../lib/protocol/mod.ts";
+import { report, TestClient } from "../_support/harness.ts";
+import { type Spawned, spawnServer } from "../_support/process.ts";
+import {
+  skipWithoutRedis,
+  startRedis,
+  startRedisNode,
+} from "../_support/redis.ts";
 
 const ignore = skipWithoutRedis();
 const ENV = { PRESENCE_INTERVAL_MS: "200", PRESENCE_TIMEOUT_MS: "2000" };

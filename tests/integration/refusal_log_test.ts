@@ -5,10 +5,10 @@
  * /metrics keep the full count.
  */
 import assert from "node:assert/strict";
-import { signHs256 } from "../../lib/auth.ts";
-import type { LogFields, Logger } from "../../lib/log.ts";
-import { report, startTestServer } from "../_harness.ts";
-import { upgradeStatus } from "../_raw_ws.ts";
+import { signHs256 } from "../../lib/support/auth.ts";
+import type { LogFields, Logger } from "../../lib/support/log.ts";
+import { report, startTestServer } from "../_support/harness.ts";
+import { upgradeStatus } from "../_support/raw_ws.ts";
 
 const API_KEY = `api-${crypto.randomUUID()}`;
 const METRICS_TOKEN = `metrics-${crypto.randomUUID()}`;

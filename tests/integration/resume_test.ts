@@ -5,9 +5,9 @@
  * so does a position a killed server delivered but never stored.
  */
 import assert from "node:assert/strict";
-import type { RoomMessage } from "../../lib/protocol.ts";
-import { report, startTestServer, TestClient } from "../_harness.ts";
-import { spawnServer } from "../_process.ts";
+import type { RoomMessage } from "../../lib/protocol/mod.ts";
+import { report, startTestServer, TestClient } from "../_support/harness.ts";
+import { spawnServer } from "../_support/process.ts";
 
 /** Tallies what a consumer got against what was published. */
 function tally(name: string, sent: number, received: RoomMessage[]) {

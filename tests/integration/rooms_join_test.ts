@@ -4,14 +4,14 @@
  * re-join's new meta reaches observers on other isolates.
  */
 import assert from "node:assert/strict";
-import { signHs256 } from "../../lib/auth.ts";
+import { signHs256 } from "../../lib/support/auth.ts";
 import {
   openAcrossIsolates,
   report,
   startTestServer,
   startTestWorkers,
   TestClient,
-} from "../_harness.ts";
+} from "../_support/harness.ts";
 
 const SECRET = "rooms-join-test-secret-0123456789";
 

@@ -6,7 +6,7 @@
  * WebSocket in this process cannot be told to trust a private CA.
  */
 import assert from "node:assert/strict";
-import { report, startTestServer } from "../_harness.ts";
+import { report, startTestServer } from "../_support/harness.ts";
 
 const API_KEY = `api-${crypto.randomUUID()}`;
 

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 // @ts-types="@types/ws"
 import NodeWebSocket from "ws";
-import { signHs256 } from "../../lib/auth.ts";
-import { startTestServer } from "../_harness.ts";
-import { rawRequest, upgradeRequest } from "../_raw_ws.ts";
+import { signHs256 } from "../../lib/support/auth.ts";
+import { startTestServer } from "../_support/harness.ts";
+import { rawRequest, upgradeRequest } from "../_support/raw_ws.ts";
 
 const SECRET = "interop-test-secret-0123456789";
 const SECURE = { AUTH_SECRET: SECRET, ALLOW_ANONYMOUS: "0" };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { report, startTestServer, TestClient } from "../_harness.ts";
+import { report, startTestServer, TestClient } from "../_support/harness.ts";
 
 Deno.test("GET /ws without an upgrade answers 426 with a JSON error", async () => {
   await using server = await startTestServer();

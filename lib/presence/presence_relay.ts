@@ -1,0 +1,160 @@
+/**
+ * Connects the {@linkcode PresenceTable} to the world: local joins and leaves
+ * go in, updates go out on the bus, a snapshot goes out every interval as
+ * this node's heartbeat, silent nodes expire, and every change becomes one
+ * `presence` frame (serialized once) for the room's local members. A node
+ * that starts asks the others for their snapshots at once. A joiner gets the
+ * member list known at that instant, then `presence` events for whatever the
+ * other nodes report later: its view converges within one bus round trip.
+ *
+ * @module
+ */
+
+import type { Bus, BusEvent } from "../bus/bus.ts";
+import type { Logger } from "../support/log.ts";
+import {
+  type PresenceChange,
+  type PresenceMember,
+  PresenceTable,
+} from "./presence_table.ts";
+import { encodeServerMessage, type Json } from "../protocol/mod.ts";
+
+/** What presence needs of a connection: its id and the member it belongs to. */
+export interface PresenceHolder {
+  /** The connection's unique id. */
+  readonly id: string;
+  /** The member (user) id it appears under. */
+  readonly memberId: string;
+}
+
+/** Options for {@linkcode PresenceRelay}. */
+export interface PresenceRelayOptions<
+  C extends PresenceHolder = PresenceHolder,
+> {
+  bus: Bus;
+  log: Logger;
+  /** Heartbeat (snapshot) interval, ms. */
+  intervalMs: number;
+  /** A node silent this long is dropped with its members, ms. */
+  timeoutMs: number;
+  now: () => number;
+  /** Sends a presence frame to the live local members of `room`, except one. */
+  notify(room: string, frame: string, except?: C): void;
+}
+
+/** Presence of this node, kept in step with the other nodes over the bus. */
+export class PresenceRelay<C extends PresenceHolder = PresenceHolder> {
+  #table: PresenceTable;
+  #options: PresenceRelayOptions<C>;
+  #timer: ReturnType<typeof setInterval>;
+
+  /** Starts the heartbeat timer; {@linkcode PresenceRelay.close} stops it. */
+  constructor(options: PresenceRelayOptions<C>) {
+    this.#options = options;
+    this.#table = new PresenceTable({
+      nodeId: options.bus.nodeId,
+      timeoutMs: options.timeoutMs,
+    });
+    this.#timer = setInterval(() => this.#tick(), options.intervalMs);
+    // Learn who is where now rather than at the next heartbeat.
+    options.bus.publish({ kind: "presence-sync", node: options.bus.nodeId });
+  }
+
+  /** Everyone present in `room` across the nodes. */
+  members(room: string): PresenceMember[] {
+    return this.#table.members(room);
+  }
+
+  /** Rooms with at least one member on any node. */
+  rooms(): string[] {
+    return this.#table.rooms();
+  }
+
+  /**
+   * Records a connection joining; returns the changes to announce once the
+   * joiner has its member list (see {@linkcode PresenceRelay.announce}).
+   */
+  join(room: string, connection: C, meta: Json): PresenceChange[] {
+    const { changes, update } = this.#table.addLocal(
+      room,
+      connection.memberId,
+      connection.id,
+      meta,
+      this.#options.now(),
+    );
+    if (update !== undefined) {
+      this.#options.bus.publish({ kind: "presence", update });
+    }
+    return changes;
+  }
+
+  /** Records a connection leaving `room` and announces what changed. */
+  leave(room: string, connection: C): void {
+    const { changes, update } = this.#table.removeLocal(
+      room,
+      connection.memberId,
+      connection.id,
+    );
+    if (update !== undefined) {
+      this.#options.bus.publish({ kind: "presence", update });
+    }
+    this.announce(changes);
+  }
+
+  /** Sends each change to the room's local members (except `except`). */
+  announce(changes: PresenceChange[], except?: C): void {
+    for (const { room, event, member } of changes) {
+      const frame = encodeServerMessage({
+        type: "presence",
+        room,
+        event,
+        member,
+      });
+      this.#options.notify(room, frame, except);
+    }
+  }
+
+  /** Applies a presence event from another node. */
+  onBusEvent(event: BusEvent): void {
+    const now = this.#options.now();
+    switch (event.kind) {
+      case "presence":
+        this.announce(this.#table.applyUpdate(event.update, now));
+        return;
+      case "presence-snapshot":
+        this.announce(this.#table.applySnapshot(event.snapshot, now));
+        return;
+      case "node-down":
+        this.announce(this.#table.forgetNode(event.node));
+        return;
+      case "presence-sync":
+        this.#options.bus.publish({
+          kind: "presence-snapshot",
+          snapshot: this.#table.snapshot(),
+        });
+        return;
+    }
+  }
+
+  /** Stops the heartbeat and tells the other nodes to forget this one. */
+  close(): void {
+    clearInterval(this.#timer);
+    this.#options.bus.publish({
+      kind: "node-down",
+      node: this.#options.bus.nodeId,
+    });
+  }
+
+  #tick(): void {
+    const { bus, now, log } = this.#options;
+    bus.publish({
+      kind: "presence-snapshot",
+      snapshot: this.#table.snapshot(),
+    });
+    const expired = this.#table.expire(now());
+    if (expired.length > 0) {
+      log.warn("Presence: silent nodes dropped", { leaves: expired.length });
+      this.announce(expired);
+    }
+  }
+}

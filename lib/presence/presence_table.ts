@@ -1,0 +1,407 @@
+/**
+ * Presence across nodes: who is in which room, whatever node their connections
+ * are on. State based, so a lost message heals with the next snapshot: each
+ * node tells the others its own state (an {@linkcode PresenceUpdate} on every
+ * change, a {@linkcode PresenceSnapshot} as a periodic heartbeat), and every
+ * node derives the global member list as the union of what it holds and what
+ * it last heard from the others. Nodes silent for `timeoutMs` are dropped.
+ *
+ * Pure: no timers, no `Deno.*`, no bus. Time is passed in as `now` (ms);
+ * the caller publishes and receives the messages. Messages from one node are
+ * assumed to arrive in the order it sent them (true of every bus transport).
+ *
+ * A member is a user id; its connections (tabs) may be on several nodes. It
+ * joins a room when its first connection anywhere joins, and leaves when its
+ * last connection anywhere leaves. When nodes disagree about a member's meta,
+ * the meta set most recently wins (largest `metaAt`, on the clock of the node
+ * that set it), ties going to the smallest node id; so every node that holds
+ * the same state shows the same meta, whatever the order messages arrived in.
+ *
+ * @module
+ */
+
+import { isValidRoomName, type Json } from "../protocol/mod.ts";
+import {
+  isValidMemberId,
+  type PresenceEntry,
+  type PresenceMember,
+  type PresenceSnapshot,
+  type PresenceUpdate,
+  readMeta,
+} from "../protocol/mod.ts";
+
+export {
+  MAX_META_BYTES,
+  parsePresenceSnapshot,
+  parsePresenceUpdate,
+  type PresenceEntry,
+  type PresenceMember,
+  type PresenceSnapshot,
+  type PresenceUpdate,
+} from "../protocol/mod.ts";
+
+/**
+ * A member became present in, or absent from, a room across all nodes, or
+ * the meta it shows changed (`update`).
+ */
+export interface PresenceChange {
+  room: string;
+  event: "join" | "leave" | "update";
+  /** For a leave, the meta the member had last; for an update, the new one. */
+  member: PresenceMember;
+}
+
+/** What a local join or leave produced. */
+export interface LocalResult {
+  /** The global changes, to announce to local clients. */
+  changes: PresenceChange[];
+  /** The message to publish on the bus; `undefined` when nothing changed. */
+  update: PresenceUpdate | undefined;
+}
+
+/** Options for {@linkcode PresenceTable}. */
+export interface PresenceTableOptions {
+  /** This node's id; messages carrying it are ignored. */
+  nodeId: string;
+  /** Silence after which a node is dropped by {@linkcode PresenceTable.expire}, in ms. */
+  timeoutMs: number;
+}
+
+interface Entry {
+  meta: Json;
+  metaAt: number;
+  connections: number;
+  /**
+   * This node's connections with the meta each gave last, in the order it
+   * was given (only in this node's own entries): the entry shows the latest.
+   */
+  ids?: Map<string, Given>;
+}
+
+/** The meta one connection gave, and when it took effect. */
+interface Given {
+  meta: Json;
+  text: string;
+  metaAt: number;
+}
+
+interface NodeState {
+  heard: number;
+  /** Room → member id → entry; empty maps are deleted. */
+  rooms: Map<string, Map<string, Entry>>;
+}
+
+/**
+ * The presence state of one node: its own members, and what it heard from the
+ * other nodes. Every method returning {@linkcode PresenceChange}s lists them
+ * sorted by room, then member id.
+ *
+ * @example Usage
+ * ```ts
+ * import { PresenceTable } from "./presence_table.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const a = new PresenceTable({ nodeId: "a", timeoutMs: 10_000 });
+ * const b = new PresenceTable({ nodeId: "b", timeoutMs: 10_000 });
+ * const { changes, update } = a.addLocal("lobby", "ann", "c1", "Ann", 0);
+ * assert.equal(changes[0]?.event, "join");
+ * b.applyUpdate(update!, 0); // sent over the bus
+ * assert.deepEqual(b.members("lobby"), [{ id: "ann", meta: "Ann" }]);
+ * assert.equal(b.expire(10_001)[0]?.event, "leave"); // a fell silent
+ * ```
+ */
+export class PresenceTable {
+  readonly #nodeId: string;
+  readonly #timeoutMs: number;
+  /** Every node, this one included; only remote ones expire. */
+  readonly #nodes = new Map<string, NodeState>();
+  /** Room → member id → ids of the nodes holding it. */
+  readonly #holders = new Map<string, Map<string, Set<string>>>();
+
+  /** Creates an empty table. */
+  constructor(options: PresenceTableOptions) {
+    this.#nodeId = options.nodeId;
+    this.#timeoutMs = options.timeoutMs;
+    this.#nodes.set(this.#nodeId, { heard: Infinity, rooms: new Map() });
+  }
+
+  /**
+   * Records that local connection `connectionId` of member `memberId` joined
+   * `room`, with `meta` (the latest given wins for this node). Throws a
+   * `TypeError` for a bad room, member id or meta, `RangeError` for meta over
+   * {@linkcode MAX_META_BYTES}.
+   */
+  addLocal(
+    room: string,
+    memberId: string,
+    connectionId: string,
+    meta: Json,
+    now: number,
+  ): LocalResult {
+    if (!isValidRoomName(room)) throw new TypeError(`Invalid room "${room}"`);
+    if (!isValidMemberId(memberId)) {
+      throw new TypeError(`Invalid member id "${memberId}"`);
+    }
+    const read = readMeta(meta);
+    if (typeof read === "string") {
+      const ErrorClass = read.startsWith("meta exceeds")
+        ? RangeError
+        : TypeError;
+      throw new ErrorClass(`Invalid meta of member "${memberId}": ${read}`);
+    }
+    const old = this.#self.rooms.get(room)?.get(memberId);
+    if (old?.ids?.get(connectionId)?.text === read.text) {
+      return { changes: [], update: undefined };
+    }
+    // Meta equal to what shows keeps its time: nothing changed.
+    const shown = old !== undefined && JSON.stringify(old.meta) === read.text;
+    const ids = new Map(old?.ids);
+    ids.delete(connectionId); // The latest given goes last.
+    ids.set(connectionId, { ...read, metaAt: shown ? old.metaAt : now });
+    return this.#local(room, memberId, latest(ids));
+  }
+
+  /** Records that local connection `connectionId` of `memberId` left `room`. */
+  removeLocal(
+    room: string,
+    memberId: string,
+    connectionId: string,
+  ): LocalResult {
+    const old = this.#self.rooms.get(room)?.get(memberId);
+    if (!old?.ids?.has(connectionId)) return { changes: [], update: undefined };
+    const ids = new Map(old.ids);
+    ids.delete(connectionId);
+    // The member's other connections here show the latest meta they gave.
+    const entry = ids.size > 0 ? latest(ids) : { ...old, connections: 0, ids };
+    return this.#local(room, memberId, entry);
+  }
+
+  /** This node's full state, to publish as a heartbeat. */
+  snapshot(): PresenceSnapshot {
+    const rooms: Array<[string, PresenceEntry[]]> = [];
+    for (const [room, members] of this.#self.rooms) {
+      const list = [...members].map(([id, { meta, metaAt, connections }]) => ({
+        id,
+        meta,
+        metaAt,
+        connections,
+      }));
+      rooms.push([room, list]);
+    }
+    return { node: this.#nodeId, rooms: Object.fromEntries(rooms) };
+  }
+
+  /** Applies an update from another node. */
+  applyUpdate(update: PresenceUpdate, now: number): PresenceChange[] {
+    const state = this.#heard(update.node, now);
+    if (state === undefined) return [];
+    const { room, member, metaAt, connections } = update;
+    const entry = connections > 0
+      ? { meta: member.meta, metaAt, connections }
+      : undefined;
+    return this.#set(update.node, room, member.id, entry);
+  }
+
+  /**
+   * Applies a snapshot from another node: it replaces all that was known of
+   * that node, so its members missing from it are gone from there.
+   */
+  applySnapshot(snapshot: PresenceSnapshot, now: number): PresenceChange[] {
+    const state = this.#heard(snapshot.node, now);
+    if (state === undefined) return [];
+    const next = new Map<string, Map<string, Entry>>();
+    for (const [room, list] of Object.entries(snapshot.rooms)) {
+      for (const { id, meta, metaAt, connections } of list) {
+        if (connections > 0) put(next, room, id, { meta, metaAt, connections });
+      }
+    }
+    return this.#replace(snapshot.node, next);
+  }
+
+  /** Drops the nodes not heard from for more than `timeoutMs`. */
+  expire(now: number): PresenceChange[] {
+    const changes: PresenceChange[] = [];
+    for (const [node, state] of this.#nodes) {
+      if (now - state.heard > this.#timeoutMs) {
+        changes.push(...this.forgetNode(node));
+      }
+    }
+    return sorted(changes);
+  }
+
+  /** Drops a node at once, e.g. when it announces its shutdown. */
+  forgetNode(node: string): PresenceChange[] {
+    if (node === this.#nodeId || !this.#nodes.has(node)) return [];
+    const changes = this.#replace(node, new Map());
+    this.#nodes.delete(node);
+    return changes;
+  }
+
+  /** The members of `room` across all nodes, sorted by id. Do not mutate. */
+  members(room: string): PresenceMember[] {
+    const members = this.#holders.get(room);
+    if (members === undefined) return [];
+    return [...members.keys()].sort(compare).map((id) =>
+      this.#resolve(room, id)!
+    );
+  }
+
+  /** The number of members of `room` across all nodes. */
+  memberCount(room: string): number {
+    return this.#holders.get(room)?.size ?? 0;
+  }
+
+  /** The rooms with at least one member on any node, sorted. */
+  rooms(): string[] {
+    return [...this.#holders.keys()].sort(compare);
+  }
+
+  /** This node and the remote nodes not yet expired or forgotten, sorted. */
+  nodes(): string[] {
+    return [...this.#nodes.keys()].sort(compare);
+  }
+
+  get #self(): NodeState {
+    return this.#nodes.get(this.#nodeId)!;
+  }
+
+  #local(room: string, id: string, entry: Entry): LocalResult {
+    const { meta, metaAt, connections } = entry;
+    return {
+      changes: this.#set(
+        this.#nodeId,
+        room,
+        id,
+        connections ? entry : undefined,
+      ),
+      update: {
+        node: this.#nodeId,
+        room,
+        member: { id, meta },
+        metaAt,
+        connections,
+      },
+    };
+  }
+
+  /** Makes `next` all that `node` holds; returns the global changes, sorted. */
+  #replace(
+    node: string,
+    next: Map<string, Map<string, Entry>>,
+  ): PresenceChange[] {
+    const changes: PresenceChange[] = [];
+    for (const [room, members] of this.#nodes.get(node)?.rooms ?? []) {
+      for (const id of [...members.keys()]) {
+        if (!next.get(room)?.has(id)) {
+          changes.push(...this.#set(node, room, id, undefined));
+        }
+      }
+    }
+    for (const [room, members] of next) {
+      for (const [id, entry] of members) {
+        changes.push(...this.#set(node, room, id, entry));
+      }
+    }
+    return sorted(changes);
+  }
+
+  /** Marks `node` as heard at `now`; `undefined` for this node's own messages. */
+  #heard(node: string, now: number): NodeState | undefined {
+    if (node === this.#nodeId) return undefined;
+    let state = this.#nodes.get(node);
+    if (state === undefined) {
+      state = { heard: now, rooms: new Map() };
+      this.#nodes.set(node, state);
+    }
+    state.heard = Math.max(state.heard, now);
+    return state;
+  }
+
+  /** Sets (`undefined`: removes) what `node` holds; returns the global change. */
+  #set(
+    node: string,
+    room: string,
+    id: string,
+    entry: Entry | undefined,
+  ): PresenceChange[] {
+    const rooms = this.#nodes.get(node)!.rooms;
+    const before = this.#resolve(room, id);
+    const holders = this.#holders.get(room)?.get(id) ?? new Set<string>();
+    if (entry === undefined) {
+      unset(rooms, room, id);
+      holders.delete(node);
+      if (holders.size === 0) unset(this.#holders, room, id);
+    } else {
+      put(rooms, room, id, entry);
+      put(this.#holders, room, id, holders.add(node));
+    }
+    const after = this.#resolve(room, id);
+    if (before === undefined) {
+      return after === undefined
+        ? []
+        : [{ room, event: "join", member: after }];
+    }
+    if (after === undefined) return [{ room, event: "leave", member: before }];
+    return JSON.stringify(before.meta) === JSON.stringify(after.meta)
+      ? []
+      : [{ room, event: "update", member: after }];
+  }
+
+  /** The member as seen globally: meta from the latest `metaAt`, ties to the smallest node id. */
+  #resolve(room: string, id: string): PresenceMember | undefined {
+    let best: Entry | undefined;
+    let bestNode = "";
+    for (const node of this.#holders.get(room)?.get(id) ?? []) {
+      const entry = this.#nodes.get(node)?.rooms.get(room)?.get(id);
+      if (
+        entry !== undefined &&
+        (best === undefined || entry.metaAt > best.metaAt ||
+          (entry.metaAt === best.metaAt && node < bestNode))
+      ) {
+        best = entry;
+        bestNode = node;
+      }
+    }
+    return best && { id, meta: best.meta };
+  }
+}
+
+/** The entry of a member's local connections: the meta given last shows. */
+function latest(ids: Map<string, Given>): Entry {
+  let last: Given | undefined;
+  for (const given of ids.values()) last = given; // Kept in the order given.
+  const { meta, metaAt } = last!;
+  return { meta, metaAt, connections: ids.size, ids };
+}
+
+/** Sets `map[a][b]`, creating the inner map as needed. */
+function put<V>(
+  map: Map<string, Map<string, V>>,
+  a: string,
+  b: string,
+  v: V,
+): void {
+  let inner = map.get(a);
+  if (inner === undefined) map.set(a, inner = new Map());
+  inner.set(b, v);
+}
+
+/** Deletes `map[a][b]`, and `map[a]` if it became empty. */
+function unset<V>(
+  map: Map<string, Map<string, V>>,
+  a: string,
+  b: string,
+): void {
+  const inner = map.get(a);
+  if (inner?.delete(b) && inner.size === 0) map.delete(a);
+}
+
+function sorted(changes: PresenceChange[]): PresenceChange[] {
+  return changes.sort((x, y) =>
+    compare(x.room, y.room) || compare(x.member.id, y.member.id)
+  );
+}
+
+function compare(x: string, y: string): number {
+  return x < y ? -1 : x > y ? 1 : 0;
+}

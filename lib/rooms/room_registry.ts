@@ -1,0 +1,334 @@
+/**
+ * Rooms and their local members: a two-way index between room names and
+ * connections, with per-member delivery state. Empty rooms are freed at once.
+ *
+ * A member joining with a resume position is *pending* until its replay has
+ * been sent: live messages for it are held, then released in order, and a
+ * member never receives an offset twice.
+ *
+ * @module
+ */
+
+import { CLOSE_CODE } from "../protocol/mod.ts";
+import type { Connection } from "./connection.ts";
+import type { MetricCell, Metrics } from "../support/metrics.ts";
+import type { StreamMessage } from "./room_stream.ts";
+
+/** Delivery state of one connection in one room. */
+export interface Member {
+  /** Highest offset sent to this member, in `epoch`. */
+  last: number;
+  /** The sequence `last` belongs to; a message of another epoch starts a new one. */
+  epoch: string;
+  /** Live messages held while the join completes, or null once live. */
+  pending: StreamMessage[] | null;
+  /** Characters of the frames in `pending` (the memory they keep alive). */
+  pendingBytes: number;
+  /** Coalescing: index in the room's queue where this member's held messages start, or -1. */
+  hold: number;
+}
+
+/** Per-room coalescing state. */
+interface BatchState {
+  /** Members that accept batch frames. */
+  batchers: number;
+  /** Messages held for batch members until the flush. */
+  queue: StreamMessage[];
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Options for {@linkcode RoomRegistry}. */
+export interface RoomRegistryOptions {
+  /**
+   * Frame coalescing for members that negotiated batch frames: messages wait
+   * at most this many ms and go out together in one frame. 0 disables.
+   * @default {1}
+   */
+  coalesceMs?: number;
+  /** Counts batch frames and the messages they carried. */
+  metrics?: Metrics;
+  /**
+   * Messages a pending member may hold; one more closes it with 1013 like
+   * a slow consumer. @default {10000}
+   */
+  maxPendingMessages?: number;
+  /**
+   * Characters of frames a pending member may hold; more closes it with
+   * 1013 like a slow consumer. @default {1048576}
+   */
+  maxPendingBytes?: number;
+}
+
+/** Sends one message to one live member, once, in order. */
+function send(
+  connection: Connection,
+  member: Member,
+  message: StreamMessage,
+): void {
+  if (message.epoch !== member.epoch) {
+    // The room's sequence was recreated (history lost): offsets restart.
+    member.epoch = message.epoch;
+    member.last = 0;
+  }
+  if (message.offset <= member.last || connection.id === message.except) return;
+  member.last = message.offset;
+  connection.send(message.frame);
+}
+
+/** The local rooms of one isolate. */
+export class RoomRegistry {
+  #rooms = new Map<string, Map<Connection, Member>>();
+  #batches = new Map<string, BatchState>();
+  readonly #coalesceMs: number;
+  readonly #metrics: Metrics | undefined;
+  readonly #maxPending: number;
+  readonly #maxPendingBytes: number;
+  /** Messages held by pending members (the `pending_messages` gauge). */
+  readonly #held: MetricCell;
+
+  /** Creates an empty registry. */
+  constructor(options: RoomRegistryOptions = {}) {
+    this.#coalesceMs = options.coalesceMs ?? 1;
+    this.#metrics = options.metrics;
+    this.#maxPending = options.maxPendingMessages ?? 10_000;
+    this.#maxPendingBytes = options.maxPendingBytes ?? 1_048_576;
+    this.#held = options.metrics?.cell("pending_messages") ?? { value: 0 };
+  }
+
+  /** Number of rooms with at least one local member. */
+  get size(): number {
+    return this.#rooms.size;
+  }
+
+  /** Messages held, on this isolate, for members whose join has not completed. */
+  get pendingMessages(): number {
+    return this.#held.value;
+  }
+
+  /**
+   * Sends one message to one member, or holds it while the member is
+   * pending. A pending member over its bounds (count or bytes) is closed
+   * with 1013 like a slow consumer and holds nothing more.
+   */
+  #deliver(
+    connection: Connection,
+    member: Member,
+    message: StreamMessage,
+  ): void {
+    if (member.pending === null) return send(connection, member, message);
+    if (connection.closed) return;
+    member.pending.push(message);
+    member.pendingBytes += message.frame.length;
+    this.#held.value += 1;
+    if (
+      member.pending.length <= this.#maxPending &&
+      member.pendingBytes <= this.#maxPendingBytes
+    ) return;
+    this.#drop(member);
+    this.#metrics?.inc("pending_overflows_total");
+    this.#metrics?.inc("slow_consumers_total");
+    this.#metrics?.inc("dropped_messages_total", 1, "slow");
+    connection.close(CLOSE_CODE.TRY_AGAIN_LATER, "Slow consumer");
+  }
+
+  /** Frees what a pending member holds. */
+  #drop(member: Member): void {
+    if (member.pending === null) return;
+    this.#held.value -= member.pending.length;
+    member.pending = [];
+    member.pendingBytes = 0;
+  }
+
+  /**
+   * Adds `connection` to `room` as a pending member and returns its state,
+   * or undefined when it was already a member.
+   */
+  join(room: string, connection: Connection): Member | undefined {
+    let members = this.#rooms.get(room);
+    if (members === undefined) {
+      members = new Map();
+      this.#rooms.set(room, members);
+    }
+    if (members.has(connection)) return undefined;
+    const member: Member = {
+      last: 0,
+      epoch: "",
+      pending: [],
+      pendingBytes: 0,
+      hold: -1,
+    };
+    members.set(connection, member);
+    connection.rooms.add(room);
+    if (connection.batch) this.#batchState(room).batchers += 1;
+    return member;
+  }
+
+  /** The member state of `connection` in `room`, if it is a member. */
+  member(room: string, connection: Connection): Member | undefined {
+    return this.#rooms.get(room)?.get(connection);
+  }
+
+  /** Removes `connection` from `room`; returns false when it was not a member. */
+  leave(room: string, connection: Connection): boolean {
+    const members = this.#rooms.get(room);
+    const member = members?.get(connection);
+    if (members === undefined || member === undefined) return false;
+    this.#drop(member);
+    members.delete(connection);
+    connection.rooms.delete(room);
+    const state = this.#batches.get(room);
+    if (state !== undefined && connection.batch) state.batchers -= 1;
+    if (members.size === 0) {
+      this.#rooms.delete(room);
+      if (state !== undefined) {
+        clearTimeout(state.timer);
+        this.#batches.delete(room);
+      }
+    }
+    return true;
+  }
+
+  /** Removes `connection` from every room; returns the rooms it left. */
+  leaveAll(connection: Connection): string[] {
+    const left = [...connection.rooms];
+    for (const room of left) this.leave(room, connection);
+    return left;
+  }
+
+  /** Number of local members of `room`. */
+  count(room: string): number {
+    return this.#rooms.get(room)?.size ?? 0;
+  }
+
+  /** Names of the rooms with local members. */
+  rooms(): IterableIterator<string> {
+    return this.#rooms.keys();
+  }
+
+  /**
+   * Sends a message, serialized once, to every live member of its room
+   * (except `message.except`) that has not had its offset yet; pending
+   * members hold it. A failing member never stops the loop.
+   *
+   * Frame coalescing: for members that negotiated batch frames, messages
+   * wait at most `coalesceMs` and go out together as one frame
+   * `[m1,m2,…]`, built once for every member holding the same run. (The
+   * isolate is single-threaded: by the time the next publish is read, the
+   * previous writes are done, so a backlog never shows; waiting is the only
+   * way to gather a batch, and a client opts into it by negotiating.)
+   */
+  broadcast(room: string, message: StreamMessage): void {
+    const members = this.#rooms.get(room);
+    if (members === undefined) return;
+    const state = this.#batches.get(room);
+    const coalesce = state !== undefined && state.batchers > 0 &&
+      this.#coalesceMs > 0;
+    let queued = false;
+    // A send may close a slow member, which leaves the room mid-loop: a Map
+    // iterator tolerates that (deleted members are simply not visited).
+    for (const [connection, member] of members) {
+      if (coalesce && connection.batch && member.pending === null) {
+        if (!queued) {
+          queued = true;
+          state.queue.push(message);
+          state.timer ??= setTimeout(
+            () => this.#flush(room),
+            this.#coalesceMs,
+          );
+        }
+        if (member.hold < 0) member.hold = state.queue.length - 1;
+        continue;
+      }
+      this.#deliver(connection, member, message);
+    }
+  }
+
+  #flush(room: string): void {
+    const state = this.#batches.get(room);
+    const members = this.#rooms.get(room);
+    if (state === undefined || members === undefined) return;
+    const queue = state.queue;
+    state.queue = [];
+    state.timer = undefined;
+    const frames = new Map<number, string>();
+    for (const [connection, member] of members) {
+      if (member.hold < 0) continue;
+      const held = queue.slice(member.hold);
+      member.hold = -1;
+      const first = held[0];
+      const clean = held.length > 1 && first !== undefined &&
+        member.last < first.offset &&
+        held.every((m) =>
+          m.except !== connection.id && m.epoch === member.epoch
+        );
+      if (!clean) {
+        for (const message of held) send(connection, member, message);
+        continue;
+      }
+      let frame = frames.get(held.length);
+      if (frame === undefined) {
+        frame = `[${held.map((m) => m.frame).join(",")}]`;
+        frames.set(held.length, frame);
+      }
+      member.last = held.at(-1)!.offset;
+      if (connection.send(frame)) {
+        this.#metrics?.inc("batch_frames_total");
+        this.#metrics?.inc("batched_messages_total", held.length);
+      }
+    }
+  }
+
+  /** Sends what is queued now and stops the timers (shutdown). */
+  close(): void {
+    for (const [room, state] of this.#batches) {
+      clearTimeout(state.timer);
+      this.#flush(room);
+    }
+  }
+
+  #batchState(room: string): BatchState {
+    let state = this.#batches.get(room);
+    if (state === undefined) {
+      state = {
+        batchers: 0,
+        queue: [],
+        timer: undefined,
+      };
+      this.#batches.set(room, state);
+    }
+    return state;
+  }
+
+  /** Sends a frame outside the offset stream (presence) to live members except one. */
+  notify(room: string, frame: string, except?: Connection): void {
+    const members = this.#rooms.get(room);
+    if (members === undefined) return;
+    for (const [connection, member] of members) {
+      if (connection !== except && member.pending === null) {
+        connection.send(frame);
+      }
+    }
+  }
+
+  /**
+   * Makes a pending member live at `position`: sends `replay` then its held
+   * messages, in order, skipping offsets at or below the position and any
+   * already sent.
+   */
+  release(
+    connection: Connection,
+    member: Member,
+    position: { offset: number; epoch: string },
+    replay: readonly StreamMessage[] = [],
+  ): void {
+    const held = member.pending ?? [];
+    this.#held.value -= held.length;
+    member.pending = null;
+    member.pendingBytes = 0;
+    member.epoch = position.epoch;
+    member.last = position.offset;
+    for (const message of [...replay, ...held]) {
+      send(connection, member, message);
+    }
+  }
+}

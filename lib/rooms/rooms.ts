@@ -1,0 +1,321 @@
+/**
+ * The rooms of one isolate: membership (the registry), each room's ordered
+ * stream, presence, and joins with resume. The hub decides *whether* a
+ * connection may join or publish; this decides *what it receives*.
+ *
+ * @module
+ */
+
+import type { Bus, BusEvent } from "../bus/bus.ts";
+import type { Connection } from "./connection.ts";
+import type { RoomLog, StoredMessage } from "../room_log/room_log.ts";
+import type { Logger } from "../support/log.ts";
+import type { Metrics } from "../support/metrics.ts";
+import { PresenceRelay } from "../presence/presence_relay.ts";
+import {
+  encodeServerMessage,
+  type JoinMessage,
+  type Json,
+  type PresenceMember,
+} from "../protocol/mod.ts";
+import { type Member, RoomRegistry } from "./room_registry.ts";
+import type { RoomStream } from "./room_stream.ts";
+import { openStream, storedMeta } from "./_room_stream_open.ts";
+
+/** Timings the rooms work with. */
+export interface RoomsLimits {
+  /** How long a hole in a room's stream may stay open before history fills it, ms. */
+  repairDelayMs: number;
+  /** Frame coalescing window for batch clients, ms (0: never wait). */
+  coalesceMs: number;
+  /** Presence heartbeat interval, ms. */
+  presenceIntervalMs: number;
+  /** A node silent this long loses its members, ms. */
+  presenceTimeoutMs: number;
+  /** Outbound bytes one client may queue; also bounds what a joining member holds. @default {1048576} */
+  maxBufferedBytes?: number;
+  /** Live messages a joining member may hold before it is closed with 1013. @default {10000} */
+  maxPendingMessages?: number;
+}
+
+/** What {@linkcode Rooms} is built from. */
+export interface RoomsOptions {
+  bus: Bus;
+  history: RoomLog;
+  metrics: Metrics;
+  log: Logger;
+  limits: RoomsLimits;
+  now: () => number;
+}
+
+/** A line of {@linkcode Rooms.list}. */
+export interface RoomSummary {
+  room: string;
+  /** Members present across every isolate. */
+  members: number;
+  /** Connections to the room on this isolate. */
+  localConnections: number;
+}
+
+/** The answer of {@linkcode Rooms.info}. */
+export interface RoomInfo {
+  room: string;
+  members: PresenceMember[];
+  localConnections: number;
+  /** Latest offset and its epoch. */
+  offset: number;
+  epoch: string;
+}
+
+/** Membership, ordered delivery and presence of this isolate's rooms. */
+export class Rooms {
+  readonly #registry: RoomRegistry;
+  readonly #streams = new Map<string, RoomStream>();
+  readonly #presence: PresenceRelay<Connection>;
+  readonly #options: RoomsOptions;
+  /** The meta a join in progress enters presence with (a re-join may replace it). */
+  readonly #joining = new WeakMap<Member, Json>();
+
+  /** Starts the presence heartbeat; {@linkcode Rooms.close} stops it. */
+  constructor(options: RoomsOptions) {
+    this.#options = options;
+    this.#registry = new RoomRegistry({
+      coalesceMs: options.limits.coalesceMs,
+      metrics: options.metrics,
+      maxPendingMessages: options.limits.maxPendingMessages ?? 10_000,
+      maxPendingBytes: options.limits.maxBufferedBytes ?? 1_048_576,
+    });
+    this.#presence = new PresenceRelay({
+      bus: options.bus,
+      log: options.log,
+      intervalMs: options.limits.presenceIntervalMs,
+      timeoutMs: options.limits.presenceTimeoutMs,
+      now: options.now,
+      notify: (room, frame, except) =>
+        this.#registry.notify(room, frame, except),
+    });
+  }
+
+  /** Number of rooms with local members. */
+  get size(): number {
+    return this.#registry.size;
+  }
+
+  /** Number of local connections in `room`. */
+  count(room: string): number {
+    return this.#registry.count(room);
+  }
+
+  /** Rooms with members on any isolate, with member and local connection counts. */
+  list(): RoomSummary[] {
+    const names = new Set([
+      ...this.#presence.rooms(),
+      ...this.#registry.rooms(),
+    ]);
+    return [...names].sort().map((room) => ({
+      room,
+      members: this.#presence.members(room).length,
+      localConnections: this.#registry.count(room),
+    }));
+  }
+
+  /** One room: members across isolates, local connections, latest position. */
+  async info(room: string): Promise<RoomInfo> {
+    const { offset, epoch } = await this.#options.history.head(room);
+    return {
+      room,
+      members: this.#presence.members(room),
+      localConnections: this.#registry.count(room),
+      offset,
+      epoch,
+    };
+  }
+
+  /**
+   * Joins a room. The member is pending until its starting point is known:
+   * the stream's position for a fresh join, or, with `since`, the client's
+   * position followed by a replay of everything it missed (or
+   * `recovered:false` when the log no longer holds the whole gap).
+   *
+   * A join completes or leaves no trace: whatever fails once the member is
+   * registered (the log, presence) takes it out of the room and out of
+   * presence again, and the promise rejects. Meta that does not fit once the
+   * token's name is stamped in is refused before anything is registered,
+   * with a {@linkcode ProtocolError} `bad_meta`.
+   *
+   * A re-join of a room the connection is in is answered with a short
+   * `joined` (`rejoined: true`, no member list); new `meta` replaces the
+   * connection's meta (the latest given wins) and observers get a
+   * `presence` `update`.
+   */
+  async join(connection: Connection, message: JoinMessage): Promise<void> {
+    const { room, since } = message;
+    // Presence is opt-in, as with the peers (Phoenix track, Ably enter):
+    // an audience of thousands costs nothing until it asks to be seen.
+    const tracked = message.presence ?? message.meta !== undefined;
+    const meta = tracked
+      ? storedMeta(message.meta ?? null, connection.access.name)
+      : undefined;
+    const existing = this.#registry.member(room, connection);
+    if (existing !== undefined) {
+      return await this.#rejoin(connection, room, existing, meta);
+    }
+    const member = this.#registry.join(room, connection)!;
+    this.#options.metrics.set("rooms", this.#registry.size);
+    if (meta !== undefined) this.#joining.set(member, meta);
+    try {
+      const stream = this.#stream(room);
+      await stream.ready;
+      let after: number | undefined;
+      let recovered: boolean | undefined;
+      let replay: StoredMessage[] = [];
+      if (since !== undefined) {
+        const result = await this.#options.history.since(room, since);
+        recovered = result.recovered;
+        this.#options.metrics.inc("resumes_total", 1, String(recovered));
+        if (result.recovered) {
+          after = since.offset;
+          replay = result.messages;
+        }
+      }
+      // The connection may have left or closed while the log answered.
+      if (this.#registry.member(room, connection) !== member) return;
+      after ??= member.pending?.[0] !== undefined
+        ? member.pending[0].offset - 1
+        : stream.position.offset;
+      const latest = this.#joining.get(member);
+      const changes = latest === undefined
+        ? []
+        : this.#presence.join(room, connection, latest);
+      const epoch = recovered === true && since !== undefined
+        ? since.epoch
+        : stream.position.epoch;
+      this.#sendJoined(connection, room, after, epoch, recovered);
+      this.#registry.release(
+        connection,
+        member,
+        { offset: after, epoch },
+        replay,
+      );
+      this.#presence.announce(changes, connection);
+    } catch (error) {
+      // One funnel: nothing of a failed join stays behind.
+      if (this.#registry.member(room, connection) === member) {
+        this.leave(room, connection);
+      }
+      throw error;
+    } finally {
+      this.#joining.delete(member);
+    }
+  }
+
+  /**
+   * A join of a room the connection is in: updates its meta when given and
+   * confirms its position in a few bytes (the member list it has already).
+   */
+  async #rejoin(
+    connection: Connection,
+    room: string,
+    member: Member,
+    meta: Json | undefined,
+  ): Promise<void> {
+    this.#options.metrics.inc("rejoins_total");
+    if (member.pending !== null) {
+      // The first join is still completing: it enters presence with this.
+      if (meta !== undefined) this.#joining.set(member, meta);
+      await this.#stream(room).ready;
+      if (this.#registry.member(room, connection) !== member) {
+        throw new Error(`Left room "${room}" while joining`);
+      }
+    }
+    const changes = meta === undefined || member.pending !== null
+      ? []
+      : this.#presence.join(room, connection, meta);
+    const epoch = member.pending === null
+      ? member.epoch
+      : this.#stream(room).position.epoch;
+    connection.send(encodeServerMessage({
+      type: "joined",
+      room,
+      offset: member.last,
+      epoch,
+      rejoined: true,
+    }));
+    // Its own change too: a re-joiner gets no member list to read it from.
+    this.#presence.announce(changes);
+  }
+
+  /** Takes `connection` out of `room`; false when it was not a member. */
+  leave(room: string, connection: Connection): boolean {
+    if (!this.#registry.leave(room, connection)) return false;
+    this.#presence.leave(room, connection);
+    this.#free(room);
+    return true;
+  }
+
+  /** Takes `connection` out of every room. */
+  leaveAll(connection: Connection): void {
+    for (const room of [...connection.rooms]) this.leave(room, connection);
+  }
+
+  /** Offers a message stored by this isolate to its room's local stream. */
+  offer(room: string, stored: StoredMessage, except?: string): void {
+    this.#streams.get(room)?.offer(
+      except === undefined ? stored : { ...stored, except },
+    );
+  }
+
+  /** Handles a bus event from another isolate. */
+  onBusEvent(event: BusEvent): void {
+    if (event.kind === "message") this.#streams.get(event.room)?.offer(event);
+    else this.#presence.onBusEvent(event);
+  }
+
+  /** Sends what coalescing holds, stops the streams and the presence heartbeat. */
+  close(): void {
+    this.#registry.close();
+    for (const stream of this.#streams.values()) stream.close();
+    this.#streams.clear();
+    this.#presence.close();
+  }
+
+  #sendJoined(
+    connection: Connection,
+    room: string,
+    offset: number,
+    epoch: string,
+    recovered?: boolean,
+  ): void {
+    const members = this.#presence.members(room);
+    connection.send(encodeServerMessage(
+      recovered === undefined
+        ? { type: "joined", room, offset, epoch, members }
+        : { type: "joined", room, offset, epoch, recovered, members },
+    ));
+  }
+
+  /** The room's stream on this isolate, created with its first local member. */
+  #stream(room: string): RoomStream {
+    const existing = this.#streams.get(room);
+    if (existing !== undefined) return existing;
+    const stream = openStream(room, {
+      ...this.#options,
+      registry: this.#registry,
+      members: (name) => this.#presence.members(name),
+    });
+    stream.ready.catch(() => {
+      if (this.#streams.get(room) === stream) this.#streams.delete(room);
+      stream.close();
+    });
+    this.#streams.set(room, stream);
+    return stream;
+  }
+
+  /** Drops a room's stream once its last local member is gone. */
+  #free(room: string): void {
+    this.#options.metrics.set("rooms", this.#registry.size);
+    if (this.#registry.count(room) > 0) return;
+    this.#streams.get(room)?.close();
+    this.#streams.delete(room);
+  }
+}

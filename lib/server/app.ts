@@ -1,0 +1,123 @@
+/**
+ * Builds the hono application: routes, static client, error handling. Never
+ * calls `Deno.serve` (see `server.ts`), so it can be tested with
+ * `app.request()`.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { serveStatic } from "hono/deno";
+import { etag } from "hono/etag";
+import { mountApi } from "../../routes/api.ts";
+import { mountHealth } from "../../routes/health.ts";
+import { mountMetrics } from "../../routes/metrics.ts";
+import { mountToken } from "../../routes/token.ts";
+import { mountWs, OpenSockets } from "../../routes/ws.ts";
+import type { Verifier } from "../support/auth.ts";
+import type { Config } from "../support/config.ts";
+import type { Hub } from "../hub/hub.ts";
+import { jsonError } from "../support/http_error.ts";
+import type { Logger } from "../support/log.ts";
+import type { Metrics } from "../support/metrics.ts";
+import { RefusalLog } from "../support/refusal_log.ts";
+
+/** What the application is built from. */
+export interface AppDeps {
+  hub: Hub;
+  log: Logger;
+  metrics: Metrics;
+  config: Config;
+  nodeId: string;
+  /** Checks client tokens; undefined when no key is configured. */
+  verifier?: Verifier;
+  /** Readiness for `/readyz`. @default {() => true} */
+  ready?: () => boolean;
+  /** Process start, ms since the Unix epoch. @default {Date.now()} */
+  startedAt?: number;
+  /** Folder served at `/`. @default {the repository's static/ folder} */
+  staticRoot?: string;
+}
+
+/** A refusal log for `config`, counting what it holds back in `metrics`. */
+export function createRefusalLog(
+  config: Config,
+  log: Logger,
+  metrics: Metrics,
+): RefusalLog {
+  return new RefusalLog({
+    log,
+    intervalMs: config.refusalLogIntervalMs,
+    maxCauses: config.refusalLogMaxCauses,
+    onSuppressed: (n) => metrics.inc("refusal_logs_suppressed_total", n),
+  });
+}
+
+/** The application and the sockets it opened. */
+export interface App {
+  app: Hono;
+  sockets: OpenSockets;
+  /** Where refusals are logged; `close()` it on shutdown (pending summaries). */
+  refusals: RefusalLog;
+}
+
+/** The repository's `static/` folder, wherever the process was started. */
+export const STATIC_ROOT: string = decodeURIComponent(
+  new URL("../../static", import.meta.url).pathname,
+);
+
+/**
+ * Creates the hono app serving `/ws`, `/healthz`, `/api`, `/metrics` and the
+ * static client.
+ *
+ * @example Usage
+ * ```ts ignore
+ * const { app } = createApp({ hub, log, metrics, config, nodeId: "n1" });
+ * Deno.serve({ port: 0 }, app.fetch);
+ * ```
+ */
+export function createApp(deps: AppDeps): App {
+  const app = new Hono();
+  const sockets = new OpenSockets();
+  const refusals = createRefusalLog(deps.config, deps.log, deps.metrics);
+  mountWs(app, {
+    hub: deps.hub,
+    sockets,
+    config: deps.config,
+    metrics: deps.metrics,
+    refusals,
+    verifier: deps.verifier,
+    ...(deps.ready === undefined ? {} : { ready: deps.ready }),
+  });
+  if (deps.config.dev) mountToken(app, deps.config);
+  mountHealth(app, {
+    hub: deps.hub,
+    nodeId: deps.nodeId,
+    startedAt: deps.startedAt ?? Date.now(),
+    ...(deps.ready === undefined ? {} : { ready: deps.ready }),
+  });
+  mountApi(app, {
+    hub: deps.hub,
+    log: deps.log,
+    metrics: deps.metrics,
+    refusals,
+    apiKey: deps.config.apiKey,
+    maxBodyBytes: deps.config.maxMessageBytes,
+    maxJsonDepth: deps.config.maxJsonDepth,
+  });
+  mountMetrics(app, {
+    hub: deps.hub,
+    metrics: deps.metrics,
+    refusals,
+    token: deps.config.metricsToken || deps.config.apiKey,
+    nodeId: deps.nodeId,
+  });
+  app.use("/*", etag());
+  app.use("/*", serveStatic({ root: deps.staticRoot ?? STATIC_ROOT }));
+  app.notFound(() => jsonError(404, "not_found", "No such resource"));
+  app.onError((error) => {
+    deps.log.error("Request failed", { error: String(error) });
+    return jsonError(500, "internal", "Internal server error");
+  });
+  return { app, sockets, refusals };
+}

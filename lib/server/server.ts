@@ -1,0 +1,242 @@
+/**
+ * Starts one isolate's server: bus, hub, app and `Deno.serve`, plus the
+ * graceful shutdown that closes every client with a retryable code before
+ * the listener goes away. Used by `main.ts`, the Workers of `--parallel`
+ * and the integration tests alike.
+ *
+ * @module
+ */
+
+import { createApp } from "./app.ts";
+import { createVerifier, type Verifier } from "../support/auth.ts";
+import { broadcastChannelTransport } from "../bus/broadcast_channel.ts";
+import { type Bus, type BusTransport, createBus } from "../bus/bus.ts";
+import { MemoryNetwork } from "../bus/memory.ts";
+import { CLOSE_CODE } from "../protocol/mod.ts";
+import type { Config } from "../support/config.ts";
+import { Hub } from "../hub/hub.ts";
+import { createLogger, type Logger } from "../support/log.ts";
+import { Metrics } from "../support/metrics.ts";
+import { type Engine, openEngine } from "./engine.ts";
+import type { RoomLog } from "../room_log/room_log.ts";
+import { MemoryLog } from "../room_log/memory.ts";
+
+/** Overrides for {@linkcode startServer}; tests inject transports and loggers. */
+export interface StartServerOptions {
+  /** Where log lines go. @default {a JSON logger at `config.logLevel`} */
+  log?: Logger;
+  /** Bus transport. @default {BroadcastChannel on `config.busChannel`, or none} */
+  transport?: BusTransport;
+  /** Room log to use instead of the configured one (tests share one between servers). */
+  history?: RoomLog;
+  /** Share the port with other isolates (`SO_REUSEPORT`). @default {false} */
+  reusePort?: boolean;
+  /** Folder served at `/`. */
+  staticRoot?: string;
+}
+
+/** A running server. */
+export interface RunningServer {
+  /** The bound address (the real port when `config.port` was 0). */
+  addr: Deno.NetAddr;
+  hub: Hub;
+  bus: Bus;
+  metrics: Metrics;
+  /**
+   * Closes every client with `code` (1012 by default), waits up to
+   * `config.shutdownTimeoutMs` for their close handshakes, then stops the
+   * bus and the listener. Idempotent.
+   */
+  shutdown(code?: number, reason?: string): Promise<void>;
+  /** Resolves when the listener has stopped. */
+  finished: Promise<void>;
+  /** Whether the server can take traffic: not draining, and its engine connected. */
+  ready(): boolean;
+}
+
+/**
+ * Starts serving `config` on `config.host:config.port`.
+ *
+ * @example Usage
+ * ```ts ignore
+ * import { parseConfig } from "../support/config.ts";
+ * const server = await startServer(parseConfig(Deno.env));
+ * await server.shutdown();
+ * ```
+ */
+export async function startServer(
+  config: Config,
+  options: StartServerOptions = {},
+): Promise<RunningServer> {
+  const metrics = new Metrics();
+  const nodeId = crypto.randomUUID();
+  const log = options.log ??
+    createLogger({
+      level: config.logLevel,
+      base: { node: nodeId.slice(0, 8) },
+    });
+  // The engine: embedded (KV or memory log, BroadcastChannel), or Redis.
+  let engine: Engine | undefined;
+  let history: RoomLog;
+  if (options.history !== undefined) {
+    history = options.history;
+  } else {
+    engine = await openEngine(config, log, {
+      onFlush(stats) {
+        metrics.set("history_backlog", stats.backlog);
+        metrics.set("history_backlog_bytes", stats.backlogBytes);
+        metrics.set("history_lag_ms", stats.lagMs);
+        metrics.set("history_flush_commits_total", stats.commits);
+        metrics.set("history_flush_failures_total", stats.failures);
+      },
+      memory: {
+        bytesGauge: metrics.cell("history_memory_bytes"),
+        onEvict(reason, messages) {
+          metrics.inc("history_evicted_messages_total", messages, reason);
+        },
+      },
+    });
+    history = engine.history;
+  }
+  const transport = options.transport ?? engine?.transport ??
+    (config.bus === "broadcast-channel"
+      ? broadcastChannelTransport(config.busChannel)
+      : new MemoryNetwork().connect());
+  const bus = createBus(transport, {
+    nodeId,
+    onGap(node, lost) {
+      metrics.inc("bus_gaps_total", lost);
+      log.warn("Bus posts lost", { from: node.slice(0, 8), lost });
+    },
+    onInvalid(reason) {
+      metrics.inc("bus_invalid_total");
+      log.warn("Invalid bus post ignored", { reason });
+    },
+  });
+  const sweep = history instanceof MemoryLog
+    ? setInterval(() => history.sweep(), config.historyTtlMs)
+    : undefined;
+  const hub = new Hub({
+    bus,
+    history,
+    metrics,
+    log,
+    limits: {
+      maxMessageBytes: config.maxMessageBytes,
+      maxJsonDepth: config.maxJsonDepth,
+      maxBufferedBytes: config.maxBufferedBytes,
+      heartbeatMs: config.heartbeatMs,
+      repairDelayMs: config.repairDelayMs,
+      presenceIntervalMs: config.presenceIntervalMs,
+      presenceTimeoutMs: config.presenceTimeoutMs,
+      rateLimitPerS: config.rateLimitPerS,
+      rateLimitBurst: config.rateLimitBurst,
+      rateLimitStrikes: config.rateLimitStrikes,
+      maxRoomsPerConnection: config.maxRoomsPerConnection,
+      maxPendingMessages: config.maxPendingMessages,
+      coalesceMs: config.coalesceMs,
+    },
+  });
+  const verifier = await verifierFor(config);
+  const { app, sockets, refusals } = createApp({
+    hub,
+    log,
+    metrics,
+    config,
+    nodeId,
+    ...(verifier === undefined ? {} : { verifier }),
+    ready: () => engine?.ready() ?? true,
+    ...(options.staticRoot === undefined
+      ? {}
+      : { staticRoot: options.staticRoot }),
+  });
+
+  let server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    const tls = await readTls(config);
+    server = Deno.serve({
+      port: config.port,
+      hostname: config.host,
+      reusePort: options.reusePort ?? false,
+      onListen() {},
+      ...tls,
+    }, app.fetch);
+  } catch (error) {
+    // Could not listen (address in use, bad certificate): release what we opened.
+    hub.shutdown();
+    refusals.close();
+    await bus.close();
+    clearInterval(sweep);
+    await engine?.close();
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  async function stop(code: number, reason: string): Promise<void> {
+    hub.shutdown(code, reason);
+    if (!await sockets.drained(config.shutdownTimeoutMs)) {
+      log.warn("Shutdown timeout: clients did not answer the close", {
+        open: sockets.size,
+      });
+    }
+    await bus.close();
+    await server.shutdown();
+    refusals.close();
+    clearInterval(sweep);
+    await engine?.close();
+  }
+  return {
+    addr: server.addr,
+    hub,
+    bus,
+    metrics,
+    finished: server.finished,
+    ready: () => stopping === undefined && (engine?.ready() ?? true),
+    shutdown(code = CLOSE_CODE.SERVICE_RESTART, reason = "Server restart") {
+      stopping ??= stop(code, reason);
+      return stopping;
+    },
+  };
+}
+
+/** The token verifier the configuration asks for, if any. */
+export async function verifierFor(
+  config: Config,
+): Promise<Verifier | undefined> {
+  const common = {
+    leewayS: config.authLeewayS,
+    ...(config.authAudience ? { audience: config.authAudience } : {}),
+    ...(config.authIssuer ? { issuer: config.authIssuer } : {}),
+  };
+  if (config.authPublicKey !== "") {
+    return await createVerifier({
+      algorithm: config.authPublicKeyAlg,
+      key: config.authPublicKey,
+      ...common,
+    });
+  }
+  if (config.authSecret !== "") {
+    return await createVerifier({
+      algorithm: "HS256",
+      key: config.authSecret,
+      ...common,
+    });
+  }
+  return undefined;
+}
+
+/** Reads the TLS certificate and key when both are configured. */
+async function readTls(
+  config: Config,
+): Promise<{ cert: string; key: string } | Record<never, never>> {
+  const { tlsCertFile, tlsKeyFile } = config;
+  if (tlsCertFile === "" && tlsKeyFile === "") return {};
+  if (tlsCertFile === "" || tlsKeyFile === "") {
+    throw new RangeError(
+      "Invalid TLS_CERT_FILE/TLS_KEY_FILE: set both or neither",
+    );
+  }
+  return {
+    cert: await Deno.readTextFile(tlsCertFile),
+    key: await Deno.readTextFile(tlsKeyFile),
+  };
+}
