@@ -8,7 +8,7 @@
 
 import type { Hono } from "hono";
 import { ANONYMOUS_PREFIX, signHs256 } from "../lib/support/auth.ts";
-import type { Config } from "../lib/support/config.ts";
+import type { ConfigGroup } from "../lib/support/config.ts";
 import { jsonError } from "../lib/support/http_error.ts";
 import { isValidRoomName } from "../lib/protocol/mod.ts";
 
@@ -16,7 +16,10 @@ import { isValidRoomName } from "../lib/protocol/mod.ts";
 export const DEV_TOKEN_TTL_S = 3600;
 
 /** Mounts `POST /token` with body `{user?, name?}` → `{token, user, expiresIn}`. */
-export function mountToken(app: Hono, config: Config): void {
+export function mountToken(
+  app: Hono,
+  config: ConfigGroup<"security">,
+): void {
   app.post("/token", async (c) => {
     if (config.authSecret === "") {
       return jsonError(404, "not_found", "No AUTH_SECRET: tokens disabled");

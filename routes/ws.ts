@@ -8,7 +8,7 @@
 
 import type { Context, Hono } from "hono";
 import { AuthError, type Verifier } from "../lib/support/auth.ts";
-import type { Config } from "../lib/support/config.ts";
+import type { ConfigGroup } from "../lib/support/config.ts";
 import type { ConnectOptions, Hub } from "../lib/hub/hub.ts";
 import { jsonError } from "../lib/support/http_error.ts";
 import type { Metrics } from "../lib/support/metrics.ts";
@@ -29,7 +29,8 @@ export { OpenSockets, TOKEN_PROTOCOL_PREFIX };
 export interface WsDeps {
   hub: Hub;
   sockets: OpenSockets;
-  config: Config;
+  /** The edge's settings: limits and security. */
+  config: ConfigGroup<"limits"> & ConfigGroup<"security">;
   metrics: Metrics;
   /** Where refused upgrades are logged (aggregated, rate limited). */
   refusals: RefusalLog;

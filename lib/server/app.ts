@@ -15,7 +15,7 @@ import { mountMetrics } from "../../routes/metrics.ts";
 import { mountToken } from "../../routes/token.ts";
 import { mountWs, OpenSockets } from "../../routes/ws.ts";
 import type { Verifier } from "../support/auth.ts";
-import type { Config } from "../support/config.ts";
+import { type Config, configGroup } from "../support/config.ts";
 import type { Hub } from "../hub/hub.ts";
 import { jsonError } from "../support/http_error.ts";
 import type { Logger } from "../support/log.ts";
@@ -83,13 +83,18 @@ export function createApp(deps: AppDeps): App {
   mountWs(app, {
     hub: deps.hub,
     sockets,
-    config: deps.config,
+    config: {
+      ...configGroup(deps.config, "limits"),
+      ...configGroup(deps.config, "security"),
+    },
     metrics: deps.metrics,
     refusals,
     verifier: deps.verifier,
     ...(deps.ready === undefined ? {} : { ready: deps.ready }),
   });
-  if (deps.config.dev) mountToken(app, deps.config);
+  if (deps.config.dev) {
+    mountToken(app, configGroup(deps.config, "security"));
+  }
   mountHealth(app, {
     hub: deps.hub,
     nodeId: deps.nodeId,

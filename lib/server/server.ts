@@ -13,7 +13,7 @@ import { broadcastChannelTransport } from "../bus/broadcast_channel.ts";
 import { type Bus, type BusTransport, createBus } from "../bus/bus.ts";
 import { MemoryNetwork } from "../bus/memory.ts";
 import { CLOSE_CODE } from "../protocol/mod.ts";
-import type { Config } from "../support/config.ts";
+import { type Config, configGroup } from "../support/config.ts";
 import { Hub } from "../hub/hub.ts";
 import { createLogger, type Logger } from "../support/log.ts";
 import { Metrics } from "../support/metrics.ts";
@@ -122,19 +122,8 @@ export async function startServer(
     metrics,
     log,
     limits: {
-      maxMessageBytes: config.maxMessageBytes,
-      maxJsonDepth: config.maxJsonDepth,
-      maxBufferedBytes: config.maxBufferedBytes,
-      heartbeatMs: config.heartbeatMs,
-      repairDelayMs: config.repairDelayMs,
-      presenceIntervalMs: config.presenceIntervalMs,
-      presenceTimeoutMs: config.presenceTimeoutMs,
-      rateLimitPerS: config.rateLimitPerS,
-      rateLimitBurst: config.rateLimitBurst,
-      rateLimitStrikes: config.rateLimitStrikes,
-      maxRoomsPerConnection: config.maxRoomsPerConnection,
-      maxPendingMessages: config.maxPendingMessages,
-      coalesceMs: config.coalesceMs,
+      ...configGroup(config, "limits"),
+      ...configGroup(config, "delivery"),
     },
   });
   const verifier = await verifierFor(config);
