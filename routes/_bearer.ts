@@ -8,7 +8,11 @@
  * @module
  */
 
+import type { MiddlewareHandler } from "hono";
 import { jsonError } from "../lib/support/http_error.ts";
+import type { Metrics } from "../lib/support/metrics.ts";
+import type { RefusalLog } from "../lib/support/refusal_log.ts";
+import { remoteIp } from "./_remote_ip.ts";
 
 const encoder = new TextEncoder();
 
@@ -96,4 +100,54 @@ async function digest(key: CryptoKey, text: string): Promise<Uint8Array> {
   return new Uint8Array(
     await crypto.subtle.sign("HMAC", key, encoder.encode(text)),
   );
+}
+
+/** Options for {@linkcode bearerGuard}. */
+export interface BearerGuardOptions {
+  /** The key requests must present; empty disables the routes (404). */
+  key: string;
+  /** The 404 answer while disabled: error code and message. */
+  disabled: { code: string; message: string };
+  /** Counts refusals by reason (`missing`, `invalid`). */
+  metrics: Metrics;
+  /** The counter refusals go to. */
+  metric: "api_refused_total" | "metrics_refused_total";
+  /** Logs refusals, aggregated per cause and rate limited. */
+  refusals: RefusalLog;
+  /** Cause prefix and log message, e.g. `api` and "API request refused". */
+  cause: string;
+  /** The log line's message. */
+  message: string;
+}
+
+/**
+ * Middleware that lets a request through only with `Authorization: Bearer
+ * <key>`: 404 while no key is configured, 401 (with `WWW-Authenticate`)
+ * for a missing or wrong one, each counted and logged once per cause.
+ */
+export function bearerGuard(options: BearerGuardOptions): MiddlewareHandler {
+  const check = options.key === "" ? undefined : bearerCheck(options.key);
+  return async function bearerGuard(c, next) {
+    if (check === undefined) {
+      const { code, message } = options.disabled;
+      return jsonError(404, code, message);
+    }
+    const result = await check(c.req.header("authorization"));
+    if (result !== "ok") {
+      options.metrics.inc(options.metric, 1, result);
+      options.refusals.refuse(
+        "warn",
+        `${options.cause}:${result}`,
+        options.message,
+        {
+          reason: result,
+          method: c.req.method,
+          path: c.req.path.slice(0, 200),
+          ip: remoteIp(c),
+        },
+      );
+      return unauthorized(result);
+    }
+    return await next();
+  };
 }

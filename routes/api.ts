@@ -17,7 +17,7 @@
  * @module
  */
 
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import { LogOverloadedError } from "../lib/room_log/room_log.ts";
 import type { Hub } from "../lib/hub/hub.ts";
 import { jsonError } from "../lib/support/http_error.ts";
@@ -30,7 +30,7 @@ import {
   type Json,
   jsonFault,
 } from "../lib/protocol/mod.ts";
-import { bearerCheck, unauthorized } from "./_bearer.ts";
+import { bearerGuard } from "./_bearer.ts";
 
 /** What the API routes need. */
 export interface ApiDeps {
@@ -60,29 +60,22 @@ const ROOM_RULE = "Room must be 1-128 characters of [A-Za-z0-9_.:@-]";
 /** Mounts `/api/*`. */
 export function mountApi(app: Hono, deps: ApiDeps): void {
   const { hub, log, metrics, refusals, maxBodyBytes } = deps;
-  const check = deps.apiKey === "" ? undefined : bearerCheck(deps.apiKey);
 
-  app.use("/api/*", async (c, next) => {
-    if (check === undefined) {
-      return jsonError(
-        404,
-        "api_disabled",
-        "The HTTP API is disabled: set API_KEY to enable it",
-      );
-    }
-    const result = await check(c.req.header("authorization"));
-    if (result !== "ok") {
-      metrics.inc("api_refused_total", 1, result);
-      refusals.refuse("warn", `api:${result}`, "API request refused", {
-        reason: result,
-        method: c.req.method,
-        path: c.req.path.slice(0, 200),
-        ip: remoteIp(c),
-      });
-      return unauthorized(result);
-    }
-    return await next();
-  });
+  app.use(
+    "/api/*",
+    bearerGuard({
+      key: deps.apiKey,
+      disabled: {
+        code: "api_disabled",
+        message: "The HTTP API is disabled: set API_KEY to enable it",
+      },
+      metrics,
+      metric: "api_refused_total",
+      refusals,
+      cause: "api",
+      message: "API request refused",
+    }),
+  );
 
   app.get("/api/rooms", (c) => c.json({ rooms: hub.roomList() }));
 
@@ -258,14 +251,4 @@ function readData(body: unknown, maxDepth: number): { value: Json } | string {
     return 'Field "data" must be JSON';
   }
   return { value };
-}
-
-/** The client's address, when the app runs under `Deno.serve`. */
-function remoteIp(c: Context): string {
-  const env: unknown = c.env;
-  if (typeof env !== "object" || env === null) return "";
-  const addr: unknown = Reflect.get(env, "remoteAddr");
-  if (typeof addr !== "object" || addr === null) return "";
-  const hostname: unknown = Reflect.get(addr, "hostname");
-  return typeof hostname === "string" ? hostname : "";
 }

@@ -13,10 +13,9 @@
 
 import type { Hono } from "hono";
 import type { Hub } from "../lib/hub/hub.ts";
-import { jsonError } from "../lib/support/http_error.ts";
 import type { Metrics } from "../lib/support/metrics.ts";
 import type { RefusalLog } from "../lib/support/refusal_log.ts";
-import { bearerCheck, unauthorized } from "./_bearer.ts";
+import { bearerGuard } from "./_bearer.ts";
 
 /** The content type of the Prometheus text format. */
 export const PROMETHEUS_CONTENT_TYPE =
@@ -37,33 +36,33 @@ export interface MetricsDeps {
 /** Mounts `GET /metrics`. */
 export function mountMetrics(app: Hono, deps: MetricsDeps): void {
   const { hub, metrics, refusals } = deps;
-  const check = deps.token === "" ? undefined : bearerCheck(deps.token);
   const labels = { node: deps.nodeId.slice(0, 8) };
-  app.get("/metrics", async (c) => {
-    if (check === undefined) {
-      return jsonError(
-        404,
-        "metrics_disabled",
-        "Metrics are disabled: set METRICS_TOKEN or API_KEY to enable them",
-      );
-    }
-    const result = await check(c.req.header("authorization"));
-    if (result !== "ok") {
-      metrics.inc("metrics_refused_total", 1, result);
-      refusals.refuse("warn", `metrics:${result}`, "Metrics request refused", {
-        reason: result,
-      });
-      return unauthorized(result);
-    }
-    // The hub keeps these current; set them again so a scrape never lags.
-    const { connections, rooms } = hub.stats();
-    metrics.set("connections", connections);
-    metrics.set("rooms", rooms);
-    return new Response(metrics.toPrometheus(labels), {
-      headers: {
-        "content-type": PROMETHEUS_CONTENT_TYPE,
-        "cache-control": "no-store",
+  app.get(
+    "/metrics",
+    bearerGuard({
+      key: deps.token,
+      disabled: {
+        code: "metrics_disabled",
+        message:
+          "Metrics are disabled: set METRICS_TOKEN or API_KEY to enable them",
       },
-    });
-  });
+      metrics,
+      metric: "metrics_refused_total",
+      refusals,
+      cause: "metrics",
+      message: "Metrics request refused",
+    }),
+    () => {
+      // The hub keeps these current; set them again so a scrape never lags.
+      const { connections, rooms } = hub.stats();
+      metrics.set("connections", connections);
+      metrics.set("rooms", rooms);
+      return new Response(metrics.toPrometheus(labels), {
+        headers: {
+          "content-type": PROMETHEUS_CONTENT_TYPE,
+          "cache-control": "no-store",
+        },
+      });
+    },
+  );
 }

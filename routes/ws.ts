@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Context, Hono } from "hono";
+import type { Hono } from "hono";
 import { AuthError, type Verifier } from "../lib/support/auth.ts";
 import type { ConfigGroup } from "../lib/support/config.ts";
 import type { ConnectOptions, Hub } from "../lib/hub/hub.ts";
@@ -15,6 +15,7 @@ import type { Metrics } from "../lib/support/metrics.ts";
 import type { RefusalLog } from "../lib/support/refusal_log.ts";
 import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../lib/protocol/mod.ts";
 import { KeyedLimiter } from "../lib/support/rate_limit.ts";
+import { remoteIp } from "./_remote_ip.ts";
 import {
   checkHandshake,
   offeredProtocols,
@@ -194,14 +195,4 @@ export function originAllowed(req: Request, allowed: string[]): boolean {
   } catch {
     return false; // "null" and other opaque origins
   }
-}
-
-/** The client's IP as Deno.serve reports it (hono passes the serve info as env). */
-function remoteIp(c: Context): string {
-  const env: unknown = c.env;
-  if (typeof env !== "object" || env === null) return "unknown";
-  const addr: unknown = Reflect.get(env, "remoteAddr");
-  if (typeof addr !== "object" || addr === null) return "unknown";
-  const hostname: unknown = Reflect.get(addr, "hostname");
-  return typeof hostname === "string" ? hostname : "unknown";
 }
