@@ -6,6 +6,8 @@
  * @module
  */
 
+import { parsePusherApps, type PusherApp } from "./pusher/apps.ts";
+
 /** Log verbosity, most to least verbose. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
@@ -117,6 +119,16 @@ export interface Config {
   tlsCertFile: string;
   /** TLS private key (PEM file). `TLS_KEY_FILE`. @default {""} */
   tlsKeyFile: string;
+  /**
+   * Pusher apps served at `/app/:key` and `/apps/:id` (see `docs/pusher.md`):
+   * one from `PUSHER_APP_ID`, `PUSHER_APP_KEY`, `PUSHER_APP_SECRET` (and
+   * `PUSHER_APP_ENABLE_CLIENT_MESSAGES`), more from `PUSHER_APPS` (a JSON
+   * list). None: the Pusher endpoints are off. @default {[]; the demo app
+   * `app-id`/`app-key`/`app-secret` for `deno task dev`}
+   */
+  pusherApps: PusherApp[];
+  /** `activity_timeout` announced to Pusher clients: they ping after this many seconds of silence. `PUSHER_ACTIVITY_TIMEOUT_S`. @default {30} */
+  pusherActivityTimeoutS: number;
 }
 
 /** Something environment-like: `Deno.env` fits, and so does a `Map`. */
@@ -172,6 +184,8 @@ export const DEFAULT_CONFIG: Readonly<Config> = {
   refusalLogMaxCauses: 64,
   tlsCertFile: "",
   tlsKeyFile: "",
+  pusherApps: [],
+  pusherActivityTimeoutS: 30,
 };
 
 /** Options for {@linkcode parseConfig}. */
@@ -297,6 +311,14 @@ export function parseConfig(
     ),
     tlsCertFile: env.get("TLS_CERT_FILE")?.trim() ?? d.tlsCertFile,
     tlsKeyFile: env.get("TLS_KEY_FILE")?.trim() ?? d.tlsKeyFile,
+    pusherApps: parsePusherApps(env, { dev: options.dev ?? false }),
+    pusherActivityTimeoutS: int(
+      env,
+      "PUSHER_ACTIVITY_TIMEOUT_S",
+      d.pusherActivityTimeoutS,
+      1,
+      3_600,
+    ),
   };
 }
 

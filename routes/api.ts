@@ -20,7 +20,12 @@ import { jsonError } from "../lib/http_error.ts";
 import type { Logger } from "../lib/log.ts";
 import type { Metrics } from "../lib/metrics.ts";
 import type { RefusalLog } from "../lib/refusal_log.ts";
-import { isJson, isValidRoomName, type Json } from "../lib/protocol.ts";
+import {
+  isJson,
+  isValidRoomName,
+  type Json,
+  ROOM_NAME_RULE,
+} from "../lib/protocol.ts";
 import { bearerCheck, unauthorized } from "./_bearer.ts";
 
 /** What the API routes need. */
@@ -44,7 +49,7 @@ export interface PublishResult {
   epoch: string;
 }
 
-const ROOM_RULE = "Room must be 1-128 characters of [A-Za-z0-9_.:@-]";
+const ROOM_RULE = `Room must be ${ROOM_NAME_RULE}`;
 
 /** Mounts `/api/*`. */
 export function mountApi(app: Hono, deps: ApiDeps): void {
