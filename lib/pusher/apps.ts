@@ -64,13 +64,13 @@ const FIELDS: Record<string, "string" | "bool" | "int"> = {
   id: "string",
   key: "string",
   secret: "string",
-  enable_client_messages: "bool",
-  max_connections: "int",
-  max_client_events_per_second: "int",
-  max_presence_members_per_channel: "int",
-  max_event_payload_in_kb: "int",
-  max_event_channels_at_once: "int",
-  max_event_batch_size: "int",
+  "enable_client_messages": "bool",
+  "max_connections": "int",
+  "max_client_events_per_second": "int",
+  "max_presence_members_per_channel": "int",
+  "max_event_payload_in_kb": "int",
+  "max_event_channels_at_once": "int",
+  "max_event_batch_size": "int",
 };
 
 /**
