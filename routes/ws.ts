@@ -196,7 +196,7 @@ export function originAllowed(req: Request, allowed: string[]): boolean {
 }
 
 /** The client's IP as Deno.serve reports it (hono passes the serve info as env). */
-function remoteIp(c: Context): string {
+export function remoteIp(c: Context): string {
   const env: unknown = c.env;
   if (typeof env !== "object" || env === null) return "unknown";
   const addr: unknown = Reflect.get(env, "remoteAddr");
