@@ -175,6 +175,8 @@ export class RawPusher implements AsyncDisposable {
   readonly frames: Array<
     { event: string; channel?: string; data: unknown; user_id?: string }
   > = [];
+  /** Every frame received, never consumed. */
+  readonly all: RawPusher["frames"] = [];
   readonly closed: Promise<CloseEvent>;
   socketId = "";
   #waiters: Array<() => void> = [];
@@ -192,6 +194,7 @@ export class RawPusher implements AsyncDisposable {
         }
       }
       this.frames.push(frame);
+      this.all.push(frame);
       for (const wake of this.#waiters.splice(0)) wake();
     };
     this.closed = new Promise((resolve) =>
