@@ -8,6 +8,7 @@
  * @module
  */
 
+import { CLOSE_CODE } from "../codes.ts";
 import { jsonBytes } from "../_json.ts";
 import type { PusherApp } from "./apps.ts";
 import {
@@ -106,4 +107,22 @@ export function clientEventRefusal(
     };
   }
   return undefined;
+}
+
+/**
+ * The Pusher close code for a hub close: restarts reconnect at once (4200;
+ * pusher-js waits after 1012), slow consumers back off (4100), floods and
+ * terminations are refused (4301, 4009).
+ */
+export function hubToPusherClose(code: number | undefined): number {
+  switch (code) {
+    case CLOSE_CODE.TRY_AGAIN_LATER:
+      return PUSHER_CLOSE.OVER_CAPACITY;
+    case CLOSE_CODE.RATE_LIMITED:
+      return PUSHER_CLOSE.REFUSED;
+    case CLOSE_CODE.TERMINATED:
+      return PUSHER_CLOSE.UNAUTHORIZED;
+    default:
+      return PUSHER_CLOSE.RECONNECT;
+  }
 }

@@ -17,18 +17,27 @@ import type { Logger } from "../log.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Json, PresenceMember } from "../protocol.ts";
 import { TokenBucket } from "../rate_limit.ts";
-import { exceedsUtf8Bytes } from "../_utf8.ts";
 import type { PusherApp } from "./apps.ts";
-import { clientEventRefusal, PUSHER_CLOSE } from "./limits.ts";
-import { checkSubscribe, type SubscribeGrant } from "./subscribe.ts";
-import type { FrameTranslator, HubOutput } from "./translate.ts";
+import { FrameGuard } from "./frame_guard.ts";
+import {
+  clientEventRefusal,
+  hubToPusherClose,
+  PUSHER_CLOSE,
+} from "./limits.ts";
+import { checkSubscribe, isChannelRequest, joinFrame } from "./subscribe.ts";
+import {
+  type FrameTranslator,
+  type HubOutput,
+  subscriptionData,
+} from "./translate.ts";
 import {
   type ChannelKind,
   encodeFrame,
-  parseClientFrame,
   type PusherClientFrame,
   toRoomcast,
 } from "./wire.ts";
+
+const RATE_TEXT = "Client event rejected due to rate limit";
 
 /** Connection-wide limits (from `Config`). */
 export interface SessionLimits {
@@ -77,9 +86,8 @@ export class PusherSession {
   readonly #now: () => number;
   readonly #shared: Connection;
   readonly #channels = new Map<string, ChannelState>();
-  readonly #frames: TokenBucket;
+  readonly #guard: FrameGuard;
   readonly #clientEvents: TokenBucket;
-  #strikes = 0;
   #nextJoin = 0;
   #closed = false;
 
@@ -90,11 +98,13 @@ export class PusherSession {
     this.#now = deps.now ?? Date.now;
     const { limits, app } = deps;
     const now = this.#now();
-    this.#frames = new TokenBucket(
-      limits.rateLimitPerS,
-      limits.rateLimitBurst,
-      now,
-    );
+    this.#guard = new FrameGuard({
+      maxMessageBytes: limits.maxMessageBytes,
+      rateLimitPerS: limits.rateLimitPerS,
+      rateLimitBurst: limits.rateLimitBurst,
+      rateLimitStrikes: limits.rateLimitStrikes,
+      now: this.#now,
+    });
     this.#clientEvents = new TokenBucket(
       app.maxClientEventsPerS,
       app.maxClientEventsPerS,
@@ -108,45 +118,19 @@ export class PusherSession {
     }));
   }
 
-  /** Channels this socket is subscribed to (or subscribing). */
-  get channels(): number {
-    return this.#channels.size;
-  }
-
   /** Handles one frame from the client. Never throws. */
   receive(data: unknown): void {
     if (this.#closed) return;
-    const { limits } = this.#deps;
-    if (typeof data !== "string") {
-      this.#error("binary", null, "Binary frames are not supported");
+    const verdict = this.#guard.inspect(data);
+    if (verdict.kind === "close") {
+      this.close(verdict.code, verdict.reason);
       return;
     }
-    if (exceedsUtf8Bytes(data, limits.maxMessageBytes)) {
-      this.close(
-        PUSHER_CLOSE.REFUSED,
-        `Frame larger than ${limits.maxMessageBytes} bytes`,
-      );
+    if (verdict.kind === "error") {
+      this.#error(verdict.reason, verdict.code, verdict.message);
       return;
     }
-    if (!this.#frames.take(this.#now())) {
-      this.#strikes += 1;
-      if (this.#strikes >= limits.rateLimitStrikes) {
-        this.close(PUSHER_CLOSE.REFUSED, "Too many messages");
-      } else {
-        this.#error(
-          "rate",
-          PUSHER_CLOSE.REFUSED,
-          "Too many messages; slow down",
-        );
-      }
-      return;
-    }
-    this.#strikes = 0;
-    const frame = parseClientFrame(data);
-    if (typeof frame === "string") {
-      this.#error("bad_frame", null, frame);
-      return;
-    }
+    const { frame } = verdict;
     try {
       this.#dispatch(frame);
     } catch (error) {
@@ -290,11 +274,7 @@ export class PusherSession {
       return;
     }
     if (!this.#clientEvents.take(this.#now())) {
-      this.#error(
-        "client_rate",
-        PUSHER_CLOSE.CLIENT_EVENT_RATE,
-        "Client event rejected due to rate limit",
-      );
+      this.#error("client_rate", PUSHER_CLOSE.CLIENT_EVENT_RATE, RATE_TEXT);
       return;
     }
     metrics.inc("pusher_client_events_total");
@@ -358,30 +338,19 @@ export class PusherSession {
       this.#deps.metrics.inc("pusher_dropped_total", 1, "loss_notice");
       return;
     }
-    let data: Json = {};
-    if (state.kind === "presence") {
-      const max = this.#deps.app.maxPresenceMembers;
-      if (members.length > max) {
-        this.#unsubscribe(channel);
-        this.#deps.metrics.inc("pusher_errors_total", 1, "LimitReached");
-        this.#subscriptionError(
-          channel,
-          "LimitReached",
-          `At most ${max} members per presence channel`,
-          403,
-        );
-        return;
-      }
-      const hash: Record<string, Json> = {};
-      for (const member of members) hash[member.id] = member.meta;
-      data = {
-        presence: {
-          ids: members.map((m) => m.id),
-          hash,
-          count: members.length,
-        },
-      };
+    const max = this.#deps.app.maxPresenceMembers;
+    if (state.kind === "presence" && members.length > max) {
+      this.#unsubscribe(channel);
+      this.#deps.metrics.inc("pusher_errors_total", 1, "LimitReached");
+      this.#subscriptionError(
+        channel,
+        "LimitReached",
+        `At most ${max} members per presence channel`,
+        403,
+      );
+      return;
     }
+    const data = state.kind === "presence" ? subscriptionData(members) : {};
     state.subscribed = true;
     this.#send(
       encodeFrame("pusher_internal:subscription_succeeded", data, channel),
@@ -427,44 +396,5 @@ export class PusherSession {
     } catch {
       this.close(CLOSE_CODE.INTERNAL_ERROR, "Send failed");
     }
-  }
-}
-
-/** The roomcast `join` for a granted subscription. */
-function joinFrame(grant: SubscribeGrant, id: number): Record<string, Json> {
-  return grant.kind === "presence"
-    ? {
-      type: "join",
-      room: grant.channel,
-      id,
-      presence: true,
-      meta: grant.userInfo ?? null,
-    }
-    : { type: "join", room: grant.channel, id };
-}
-
-function isChannelRequest(data: Json | undefined): string | undefined {
-  if (typeof data !== "object" || data === null || Array.isArray(data)) {
-    return undefined;
-  }
-  const channel = data.channel;
-  return typeof channel === "string" ? channel : undefined;
-}
-
-/**
- * The Pusher close code for a hub close: restarts reconnect at once (4200;
- * pusher-js waits after 1012), slow consumers back off (4100), floods and
- * terminations are refused (4301, 4009).
- */
-export function hubToPusherClose(code: number | undefined): number {
-  switch (code) {
-    case CLOSE_CODE.TRY_AGAIN_LATER:
-      return PUSHER_CLOSE.OVER_CAPACITY;
-    case CLOSE_CODE.RATE_LIMITED:
-      return PUSHER_CLOSE.REFUSED;
-    case CLOSE_CODE.TERMINATED:
-      return PUSHER_CLOSE.UNAUTHORIZED;
-    default:
-      return PUSHER_CLOSE.RECONNECT;
   }
 }

@@ -144,3 +144,28 @@ function refuse(
     ? { ok: false, type, error, status }
     : { ok: false, channel, type, error, status };
 }
+
+/** The roomcast `join` for a granted subscription. */
+export function joinFrame(
+  grant: SubscribeGrant,
+  id: number,
+): Record<string, Json> {
+  return grant.kind === "presence"
+    ? {
+      type: "join",
+      room: grant.channel,
+      id,
+      presence: true,
+      meta: grant.userInfo ?? null,
+    }
+    : { type: "join", room: grant.channel, id };
+}
+
+/** The channel named by `pusher:unsubscribe` data, if it names one. */
+export function isChannelRequest(data: Json | undefined): string | undefined {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    return undefined;
+  }
+  const channel = data.channel;
+  return typeof channel === "string" ? channel : undefined;
+}

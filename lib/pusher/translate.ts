@@ -8,6 +8,7 @@
  */
 
 import {
+  type Json,
   parseServerMessage,
   type PresenceMember,
   type ServerMessage,
@@ -108,4 +109,13 @@ function translateMessage(message: ServerMessage): HubOutput {
     default:
       return { kind: "ignore", type: message.type };
   }
+}
+
+/** The `subscription_succeeded` data of a presence channel: `{presence: {ids, hash, count}}`. */
+export function subscriptionData(members: PresenceMember[]): Json {
+  const hash: Record<string, Json> = {};
+  for (const member of members) hash[member.id] = member.meta;
+  return {
+    presence: { ids: members.map((m) => m.id), hash, count: members.length },
+  };
 }

@@ -34,7 +34,7 @@ export interface PusherEvent {
   /** The value pusher-js would hand to the app: the data string parsed when it is JSON. */
   data: Json;
   /** On presence channels, the sender of a client event. */
-  user_id?: string;
+  "user_id"?: string;
 }
 
 /** Parses one client frame; a string explains what is wrong with it. */

@@ -215,3 +215,31 @@ Deno.test("malformed frames get pusher:error and the connection stays; an oversi
   assert.equal((await raw.closed).code, 4301);
   await other.check();
 });
+
+Deno.test("a presence channel past max_presence_members_per_channel refuses the next user with LimitReached", async () => {
+  await using server = await startPusherServer({
+    env: pusherEnv({ max_presence_members_per_channel: 1 }),
+  });
+  const join = async (raw: RawPusher, user: string) => {
+    const data = JSON.stringify({ user_id: user });
+    return await raw.subscribe({
+      channel: "presence-full",
+      auth: sign(raw.socketId, "presence-full", data),
+      channel_data: data,
+    });
+  };
+  await using first = await RawPusher.open(server);
+  await using second = await RawPusher.open(server);
+  assert.equal(
+    (await join(first, "a")).event,
+    "pusher_internal:subscription_succeeded",
+  );
+  const refused = await join(second, "b");
+  assert.equal(refused.event, "pusher:subscription_error");
+  assert.equal((refused.data as { type: string }).type, "LimitReached");
+  // The refused user is gone again: the channel lists only "a".
+  const res = await serverSdk(server).get({
+    path: "/channels/presence-full/users",
+  });
+  assert.deepEqual((await res.json()).users, [{ id: "a" }]);
+});

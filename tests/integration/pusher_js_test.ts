@@ -81,11 +81,6 @@ Deno.test("pusher-js presence: member list, member_added/removed once per user a
       "presence-team",
       "pusher:member_removed",
     );
-    const bobAdded = new EventLog(
-      bobTab1,
-      "presence-team",
-      "pusher:member_added",
-    );
     const members = await subscribed(bobTab1, "presence-team");
     assert.equal(count(members), 2);
     assert.deepEqual((await added.waitFor(1)).map((m) => [m.id, m.info]), [[
