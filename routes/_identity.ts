@@ -16,7 +16,7 @@ import {
   type Verifier,
 } from "../lib/support/auth.ts";
 import type { ConnectOptions } from "../lib/hub/hub.ts";
-import { isValidRoomName, MAX_ID_LENGTH } from "../lib/protocol/mod.ts";
+import { isValidUserName, MAX_ID_LENGTH } from "../lib/protocol/mod.ts";
 
 /** Subprotocol entries starting with this carry the token (browsers cannot set headers). */
 export const TOKEN_PROTOCOL_PREFIX = "roomcast.token.";
@@ -65,7 +65,7 @@ export function anonymousMemberId(
   }
   const prefix = verifier === undefined ? "" : ANONYMOUS_PREFIX;
   const max = MAX_ID_LENGTH - prefix.length;
-  if (!isValidRoomName(user) || user.length > max) {
+  if (!isValidUserName(user) || user.length > max) {
     throw new AuthError(
       "claims",
       `Query parameter user must be 1-${max} characters of [A-Za-z0-9_.:@-]`,

@@ -29,6 +29,7 @@ import {
   isValidRoomName,
   type Json,
   jsonFault,
+  ROOM_NAME_RULE,
 } from "../lib/protocol/mod.ts";
 import { bearerGuard } from "./_bearer.ts";
 
@@ -55,7 +56,7 @@ export interface PublishResult {
   epoch: string;
 }
 
-const ROOM_RULE = "Room must be 1-128 characters of [A-Za-z0-9_.:@-]";
+const ROOM_RULE = `Room must be ${ROOM_NAME_RULE}`;
 
 /** Mounts `/api/*`. */
 export function mountApi(app: Hono, deps: ApiDeps): void {

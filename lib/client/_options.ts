@@ -4,7 +4,7 @@
  * @module
  */
 
-import { isValidRoomName } from "../protocol/mod.ts";
+import { isValidUserName } from "../protocol/mod.ts";
 import { checkToken, type TokenOption } from "./_token.ts";
 import type { ClientOptions, WebSocketConstructor } from "./types.ts";
 
@@ -76,7 +76,7 @@ export function toWebSocketUrl(url: string | URL, user?: string): string {
   }
   if (user !== undefined) {
     // Member ids follow the room name rules.
-    if (!isValidRoomName(user)) {
+    if (!isValidUserName(user)) {
       throw new TypeError(
         `Invalid option "user" ${
           JSON.stringify(String(user).slice(0, 40))

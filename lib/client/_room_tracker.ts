@@ -16,6 +16,7 @@ import {
   jsonBytes,
   MAX_META_BYTES,
   type MessageId,
+  ROOM_NAME_RULE,
   type RoomMessage,
   type StreamPosition,
 } from "../protocol/mod.ts";
@@ -47,7 +48,7 @@ export function checkJoin(room: string, meta: Json | undefined): void {
   if (!isValidRoomName(room)) {
     const name = JSON.stringify(String(room).slice(0, 40));
     throw new TypeError(
-      `Invalid room name ${name}: expected 1-128 characters of [A-Za-z0-9_.:@-]`,
+      `Invalid room name ${name}: expected ${ROOM_NAME_RULE}`,
     );
   }
   if (meta === undefined) return;

@@ -331,7 +331,7 @@ Deno.test("parsePresenceSnapshot() accepts valid snapshots and rejects bad ones"
     [{ node: "b" }, /rooms/],
     [{ node: "b", rooms: [] }, /rooms/],
     [{ node: "b", rooms: { "a b": [] } }, /bad room/],
-    [{ node: "b", rooms: { ["x".repeat(129)]: [] } }, /bad room/],
+    [{ node: "b", rooms: { ["x".repeat(201)]: [] } }, /bad room/],
     [{ node: "b", rooms: { r: entry } }, /not an array/],
     [{ node: "b", rooms: { r: [entry, entry] } }, /duplicate/],
     [

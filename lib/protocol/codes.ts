@@ -69,7 +69,7 @@ export const ERROR_CODE = {
   BAD_MESSAGE: "bad_message",
   /** `type` is not one the server knows. */
   UNKNOWN_TYPE: "unknown_type",
-  /** The room name is not 1–128 characters of `[A-Za-z0-9_.:@-]`. */
+  /** The room name is not 1–200 characters of `[A-Za-z0-9_.:@=,;-]`. */
   BAD_ROOM: "bad_room",
   /** Publishing to (or leaving) a room this connection has not joined. */
   NOT_JOINED: "not_joined",

@@ -18,6 +18,7 @@ import {
   type MessageId,
   ProtocolError,
   type PublishMessage,
+  ROOM_NAME_RULE,
 } from "./messages.ts";
 
 /**
@@ -189,7 +190,7 @@ function readRoom(
   if (isValidRoomName(room)) return room;
   throw new ProtocolError(
     ERROR_CODE.BAD_ROOM,
-    'Field "room" must be 1-128 characters of [A-Za-z0-9_.:@-]',
+    `Field "room" must be ${ROOM_NAME_RULE}`,
     ref,
   );
 }

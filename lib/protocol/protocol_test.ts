@@ -3,6 +3,7 @@ import { ERROR_CODE } from "./codes.ts";
 import {
   isJson,
   isValidRoomName,
+  isValidUserName,
   parseClientMessage,
   parseServerMessage,
   ProtocolError,
@@ -78,7 +79,7 @@ Deno.test("parseClientMessage() rejects bad frames with stable codes", () => {
   assert.equal(codeOf('{"type":"join","room":""}'), ERROR_CODE.BAD_ROOM);
   assert.equal(codeOf('{"type":"join","room":"a b"}'), ERROR_CODE.BAD_ROOM);
   assert.equal(
-    codeOf(`{"type":"join","room":"${"a".repeat(129)}"}`),
+    codeOf(`{"type":"join","room":"${"a".repeat(201)}"}`),
     ERROR_CODE.BAD_ROOM,
   );
   assert.equal(
@@ -132,14 +133,26 @@ Deno.test("parseClientMessage() survives hostile shapes", () => {
   assert.equal(Reflect.get({}, "polluted"), undefined);
 });
 
-Deno.test("isValidRoomName() allows exactly [A-Za-z0-9_.:@-]{1,128}", () => {
+Deno.test("isValidRoomName() allows exactly [A-Za-z0-9_.:@=,;-]{1,200}", () => {
   assert.ok(isValidRoomName("a"));
   assert.ok(isValidRoomName("Team_1.chat:room@host-x"));
-  assert.ok(isValidRoomName("a".repeat(128)));
-  assert.ok(!isValidRoomName("a".repeat(129)));
-  for (const bad of ["", "a/b", "a b", "é", "a*", "a\u0000", 5, null]) {
+  // Pusher's channel characters: every Pusher channel is a room.
+  assert.ok(isValidRoomName("private-encrypted-a=b,c;d"));
+  assert.ok(isValidRoomName("a".repeat(200)));
+  assert.ok(!isValidRoomName("a".repeat(201)));
+  for (
+    const bad of ["", "a/b", "a b", "é", "a*", "a#b", "{a}", "a\u0000", 5, null]
+  ) {
     assert.ok(!isValidRoomName(bad), String(bad));
   }
+});
+
+Deno.test("isValidUserName() keeps the member rule [A-Za-z0-9_.:@-]{1,128}", () => {
+  assert.ok(isValidUserName("alice@example.com"));
+  assert.ok(isValidUserName("a".repeat(128)));
+  assert.ok(!isValidUserName("a".repeat(129)));
+  assert.ok(!isValidUserName("a=b"));
+  assert.ok(!isValidUserName(""));
 });
 
 Deno.test("isJson() rejects values JSON cannot carry", () => {

@@ -12,6 +12,7 @@ import { etag } from "hono/etag";
 import { mountApi } from "../../routes/api.ts";
 import { mountHealth } from "../../routes/health.ts";
 import { mountMetrics } from "../../routes/metrics.ts";
+import { mountPusher } from "../../routes/pusher.ts";
 import { mountToken } from "../../routes/token.ts";
 import { mountWs, OpenSockets } from "../../routes/ws.ts";
 import type { Verifier } from "../support/auth.ts";
@@ -90,6 +91,16 @@ export function createApp(deps: AppDeps): App {
     metrics: deps.metrics,
     refusals,
     verifier: deps.verifier,
+    ...(deps.ready === undefined ? {} : { ready: deps.ready }),
+  });
+  // Pusher protocol (GET /app/:key, /apps/:id/...) when an app is configured.
+  mountPusher(app, {
+    hub: deps.hub,
+    sockets,
+    config: deps.config,
+    metrics: deps.metrics,
+    log: deps.log,
+    nodeId: deps.nodeId,
     ...(deps.ready === undefined ? {} : { ready: deps.ready }),
   });
   if (deps.config.dev) {

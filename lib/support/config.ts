@@ -10,6 +10,7 @@
  * @module
  */
 
+import { parsePusherApps, type PusherApp } from "./pusher_apps.ts";
 import {
   type ConfigGroupName,
   GROUP_TITLES,
@@ -31,14 +32,17 @@ export type SettingValue<S> = S extends { kind: "int" } ? number
 
 /**
  * The service configuration: one field per row of `SETTINGS` (the row's
- * JSDoc is its `doc`), plus `dev`, development mode, set by `main.ts --dev`
- * rather than by the environment.
+ * `doc` says what it means), plus what is derived from them: `dev`,
+ * development mode, set by `main.ts --dev` rather than by the environment,
+ * and `pusherApps`, the Pusher apps the `pusher` group describes.
  */
 export type Config =
   & { -readonly [K in keyof Settings]: SettingValue<Settings[K]> }
   & {
     /** Development mode (`main.ts --dev`): anonymous allowed, `POST /token` mints demo tokens. */
     dev: boolean;
+    /** Pusher apps served at `/app/:key` and `/apps/:id` (none: those routes are off; `dev`: the demo app). */
+    pusherApps: PusherApp[];
   };
 
 /** Log verbosity, most to least verbose. */
@@ -130,7 +134,8 @@ export function parseConfig(
       `Invalid HISTORY_MAX_LAG_MS: must be more than HISTORY_FLUSH_MS (${flush}), got "${values.historyMaxLagMs}"`,
     );
   }
-  return values as Config; // every key of Config was set from its row above
+  values.pusherApps = parsePusherApps(env, { dev });
+  return values as Config; // every key of Config was set above
 }
 
 /** Default values of every setting (an empty environment). */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { DEFAULT_CONFIG, parseConfig } from "./config.ts";
+import { DEFAULT_APP_LIMITS } from "./pusher_apps.ts";
 
 Deno.test("parseConfig() returns the defaults for an empty environment", () => {
   assert.deepEqual(parseConfig(new Map()), DEFAULT_CONFIG);
@@ -60,6 +61,11 @@ Deno.test("parseConfig() reads every variable", () => {
     REFUSAL_LOG_MAX_CAUSES: "9",
     TLS_CERT_FILE: "c.pem",
     TLS_KEY_FILE: "k.pem",
+    PUSHER_APP_ID: "7",
+    PUSHER_APP_KEY: "pk",
+    PUSHER_APP_SECRET: "ps",
+    PUSHER_APP_ENABLE_CLIENT_MESSAGES: "1",
+    PUSHER_ACTIVITY_TIMEOUT_S: "60",
   };
   assert.deepEqual(parseConfig(new Map(Object.entries(env))), {
     port: 9001,
@@ -113,6 +119,19 @@ Deno.test("parseConfig() reads every variable", () => {
     refusalLogMaxCauses: 9,
     tlsCertFile: "c.pem",
     tlsKeyFile: "k.pem",
+    pusherApps: [{
+      ...DEFAULT_APP_LIMITS,
+      id: "7",
+      key: "pk",
+      secret: "ps",
+      enableClientMessages: true,
+    }],
+    pusherActivityTimeoutS: 60,
+    pusherAppId: "7",
+    pusherAppKey: "pk",
+    pusherAppSecret: "ps",
+    pusherAppEnableClientMessages: true,
+    pusherAppsJson: "",
   });
 });
 
@@ -129,6 +148,8 @@ Deno.test("parseConfig() allows anonymous clients by default only in dev mode", 
 Deno.test("parseConfig() names the variable of a bad value", () => {
   const cases: Array<[string, string]> = [
     ["PORT", "http"],
+    ["PUSHER_ACTIVITY_TIMEOUT_S", "0"],
+    ["PUSHER_APPS", "[{}]"],
     ["PORT", "70000"],
     ["PORT", "-1"],
     ["PORT", "80.5"],

@@ -75,6 +75,17 @@ export const METRIC_HELP = {
   "token_expiries_total": "Connections closed because their token expired",
   "terminations_total":
     "Connections closed by POST /api/members/:member/terminate (on this node)",
+  "pusher_connections_total": "Pusher protocol connections established",
+  "pusher_refused_total":
+    "Pusher connections closed at the handshake, by close code (4001 unknown app, 4004 over quota, 4007/4008 protocol)",
+  "pusher_closed_total":
+    "Pusher connections the server closed, by close code (4200 restart, 4100 slow, 4301 flood or frame too large)",
+  "pusher_errors_total":
+    "pusher:error and pusher:subscription_error frames sent, by reason",
+  "pusher_client_events_total": "Client events relayed to a channel",
+  "pusher_dropped_total":
+    "Hub frames not forwarded to a Pusher client, by reason (loss_notice: Pusher has no way to say messages were lost)",
+  "pusher_api_requests_total": "Pusher HTTP API requests answered, by status",
 } as const;
 
 /** The name of a known metric. */

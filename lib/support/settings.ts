@@ -15,7 +15,8 @@ export type ConfigGroupName =
   | "delivery"
   | "engine"
   | "security"
-  | "limits";
+  | "limits"
+  | "pusher";
 
 /** Headings of the groups in the README table, in table order. */
 export const GROUP_TITLES: Readonly<Record<ConfigGroupName, string>> = {
@@ -25,6 +26,7 @@ export const GROUP_TITLES: Readonly<Record<ConfigGroupName, string>> = {
   engine: "Bus and engine",
   security: "Security",
   limits: "Limits",
+  pusher: "Pusher protocol ([docs/pusher.md](docs/pusher.md))",
 };
 
 /** What every setting has. */
@@ -500,5 +502,48 @@ export const SETTINGS = {
     30,
     [0, 3_600],
     "protocol ping after half of it, close 1001 after all of it without a frame",
+  ),
+  // Pusher protocol (read by pusher_apps.ts into `Config.pusherApps`)
+  pusherAppId: text(
+    "pusher",
+    "PUSHER_APP_ID",
+    "",
+    "one Pusher app: `GET /app/:key` and the signed HTTP API at `/apps/:id`; set `PUSHER_APP_ID`, `PUSHER_APP_KEY` and `PUSHER_APP_SECRET`, all three or none. The dev demo app (`app-id`, `app-key`, `app-secret`) is for local use only",
+    { shown: "(none; `dev`: `app-id`)" },
+  ),
+  pusherAppKey: text(
+    "pusher",
+    "PUSHER_APP_KEY",
+    "",
+    "that app's public key (what pusher-js is given)",
+    { shown: "(none; `dev`: `app-key`)" },
+  ),
+  pusherAppSecret: text(
+    "pusher",
+    "PUSHER_APP_SECRET",
+    "",
+    "that app's secret: signs channel auth and HTTP API requests",
+    { raw: true, shown: "(none; `dev`: `app-secret`)" },
+  ),
+  pusherAppEnableClientMessages: bool(
+    "pusher",
+    "PUSHER_APP_ENABLE_CLIENT_MESSAGES",
+    false,
+    "let that app's clients send `client-*` events (private and presence channels)",
+    "`0` (`dev` demo app: `1`)",
+  ),
+  pusherAppsJson: text(
+    "pusher",
+    "PUSHER_APPS",
+    "",
+    'more apps, a JSON list with Soketi\'s field names: `[{"id","key","secret","enable_client_messages","max_connections","max_client_events_per_second","max_presence_members_per_channel","max_event_payload_in_kb","max_event_channels_at_once","max_event_batch_size"}]` (defaults 0 = none, 10, 100, 10, 100, 10)',
+    { raw: true },
+  ),
+  pusherActivityTimeoutS: int(
+    "pusher",
+    "PUSHER_ACTIVITY_TIMEOUT_S",
+    30,
+    [1, 3_600],
+    "`activity_timeout` announced to Pusher clients: they ping after that much silence",
   ),
 } as const;

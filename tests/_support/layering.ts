@@ -32,6 +32,7 @@ export const LAYERS: readonly Layer[] = [
     paths: ["lib/client/"],
     mayImport: ["protocol", "support"],
   },
+  { name: "pusher", paths: ["lib/pusher/"] },
   { name: "hub", paths: ["lib/hub/"] },
   { name: "rooms", paths: ["lib/rooms/"] },
   { name: "presence", paths: ["lib/presence/"] },

@@ -72,7 +72,7 @@ Deno.test("bad input: error frames keep the sender connected and others unaffect
     ['{"type":"launch"}', "unknown_type"],
     ['{"type":"join","room":"has space"}', "bad_room"],
     ['{"type":"join","room":""}', "bad_room"],
-    [`{"type":"join","room":"${"x".repeat(129)}"}`, "bad_room"],
+    [`{"type":"join","room":"${"x".repeat(201)}"}`, "bad_room"],
     ['{"type":"join","room":"../etc"}', "bad_room"],
     ['{"type":"join","room":{"$gt":""}}', "bad_room"],
     [

@@ -1,0 +1,171 @@
+/**
+ * Checks a `pusher:subscribe` request: the channel name, and for `private-`
+ * and `presence-` channels the HMAC auth string (constant time) and the
+ * presence `channel_data`. Pure: the session acts on the verdict.
+ *
+ * @module
+ */
+
+import { isJson, isRecord, jsonBytes } from "../protocol/mod.ts";
+import {
+  isValidRoomName,
+  type Json,
+  MAX_META_BYTES,
+  ROOM_NAME_RULE,
+} from "../protocol/mod.ts";
+import type { PusherApp } from "../support/pusher_apps.ts";
+import { verifyChannelAuth } from "./signature.ts";
+import { type ChannelKind, channelKind } from "./wire.ts";
+
+/** Longest presence `user_id` (characters): roomcast member ids are at most 128. */
+export const MAX_USER_ID_LENGTH = 128;
+
+/** A subscription that may go ahead. */
+export interface SubscribeGrant {
+  ok: true;
+  channel: string;
+  kind: ChannelKind;
+  /** Presence: the member's `user_id` (numbers become strings). */
+  userId?: string;
+  /** Presence: the member's `user_info` (null when absent). */
+  userInfo?: Json;
+}
+
+/** A refused subscription, as `pusher:subscription_error` describes it. */
+export interface SubscribeRefusal {
+  ok: false;
+  /** The channel, when the request named a string one. */
+  channel?: string;
+  /** `AuthError`, `InvalidChannel` or `InvalidRequest`. */
+  type: string;
+  error: string;
+  /** HTTP-like status: 400 bad request, 401 bad signature. */
+  status: number;
+}
+
+/** Judges the `data` of a `pusher:subscribe` from `socketId`. */
+export function checkSubscribe(
+  app: PusherApp,
+  socketId: string,
+  data: Json | undefined,
+): SubscribeGrant | SubscribeRefusal {
+  if (!isRecord(data) || typeof data.channel !== "string") {
+    return refuse(
+      undefined,
+      "InvalidRequest",
+      'pusher:subscribe needs data {"channel": <name>}',
+      400,
+    );
+  }
+  const { channel, auth } = data;
+  const channelData = data["channel_data"];
+  if (!isValidRoomName(channel)) {
+    return refuse(
+      String(data.channel).slice(0, 200),
+      "InvalidChannel",
+      `Channel name must be ${ROOM_NAME_RULE}`,
+      400,
+    );
+  }
+  const kind = channelKind(channel);
+  if (kind === "public") return { ok: true, channel, kind };
+  if (typeof auth !== "string" || auth === "") {
+    return refuse(channel, "AuthError", "Auth string required", 401);
+  }
+  if (kind !== "presence") {
+    return verifyChannelAuth(auth, app.key, app.secret, socketId, channel)
+      ? { ok: true, channel, kind }
+      : refuse(channel, "AuthError", "Invalid signature", 401);
+  }
+  if (typeof channelData !== "string") {
+    return refuse(channel, "AuthError", "channel_data required", 401);
+  }
+  if (
+    !verifyChannelAuth(
+      auth,
+      app.key,
+      app.secret,
+      socketId,
+      channel,
+      channelData,
+    )
+  ) {
+    return refuse(channel, "AuthError", "Invalid signature", 401);
+  }
+  // Signed by the app's backend, yet still checked: it becomes presence state.
+  let member: unknown;
+  try {
+    member = JSON.parse(channelData);
+  } catch {
+    return refuse(channel, "InvalidRequest", "channel_data is not JSON", 400);
+  }
+  if (!isRecord(member)) {
+    return refuse(
+      channel,
+      "InvalidRequest",
+      "channel_data must be an object",
+      400,
+    );
+  }
+  const rawId = member["user_id"];
+  const userId = typeof rawId === "number" && Number.isFinite(rawId)
+    ? String(rawId)
+    : rawId;
+  if (
+    typeof userId !== "string" || userId === "" ||
+    userId.length > MAX_USER_ID_LENGTH
+  ) {
+    return refuse(
+      channel,
+      "InvalidRequest",
+      `channel_data.user_id must be a string of 1-${MAX_USER_ID_LENGTH} characters`,
+      400,
+    );
+  }
+  const info = member["user_info"] ?? null;
+  if (!isJson(info) || jsonBytes(info) > MAX_META_BYTES) {
+    return refuse(
+      channel,
+      "InvalidRequest",
+      `channel_data.user_info must be JSON of at most ${MAX_META_BYTES} bytes`,
+      400,
+    );
+  }
+  return { ok: true, channel, kind, userId, userInfo: info };
+}
+
+function refuse(
+  channel: string | undefined,
+  type: string,
+  error: string,
+  status: number,
+): SubscribeRefusal {
+  return channel === undefined
+    ? { ok: false, type, error, status }
+    : { ok: false, channel, type, error, status };
+}
+
+/** The roomcast `join` for a granted subscription. */
+export function joinFrame(
+  grant: SubscribeGrant,
+  id: number,
+): Record<string, Json> {
+  return grant.kind === "presence"
+    ? {
+      type: "join",
+      room: grant.channel,
+      id,
+      presence: true,
+      meta: grant.userInfo ?? null,
+    }
+    : { type: "join", room: grant.channel, id };
+}
+
+/** The channel named by `pusher:unsubscribe` data, if it names one. */
+export function isChannelRequest(data: Json | undefined): string | undefined {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) {
+    return undefined;
+  }
+  const channel = data.channel;
+  return typeof channel === "string" ? channel : undefined;
+}
