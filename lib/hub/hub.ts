@@ -1,7 +1,7 @@
 /**
  * The hub: the pure core of the service. It takes connections from the edge,
- * dispatches their frames, keeps the room registry, assigns offsets, delivers
- * to local members and hands each message to the bus for the other isolates.
+ * applies their limits and dispatches their frames to the rooms (which
+ * sequence, deliver and fan out), and terminates members on every node.
  * No `Deno.*` and no network here: sockets, bus and clock are injected.
  *
  * @module
@@ -30,15 +30,15 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
 } from "../protocol/mod.ts";
-import { type PendingPublish, Publisher } from "../rooms/publisher.ts";
 import {
+  type PublishOptions,
   type RoomInfo,
   Rooms,
   type RoomsLimits,
   type RoomSummary,
 } from "../rooms/rooms.ts";
 
-export type { RoomInfo, RoomSummary };
+export type { PublishOptions, RoomInfo, RoomSummary };
 
 /** Limits and timings the hub enforces. */
 export interface HubLimits extends RoomsLimits {
@@ -84,20 +84,6 @@ export interface HubOptions {
   now?: () => number;
 }
 
-/** Options of {@linkcode Hub.publish}. */
-export interface PublishOptions {
-  /** Publisher id stamped as `from`. */
-  from: string;
-  /** A local connection id that must not receive it (publish with `echo:false`). */
-  except?: string;
-  /**
-   * Resolve only once the message is committed to the history store (with
-   * the write-behind log, after its flush; elsewhere an append is committed
-   * already). @default {false}
-   */
-  durable?: boolean;
-}
-
 /** Counts for health checks. */
 export interface HubStats {
   connections: number;
@@ -108,7 +94,6 @@ export interface HubStats {
 export class Hub {
   readonly #rooms: Rooms;
   readonly #connections = new Map<Connection, ConnectionGuard>();
-  readonly #publisher: Publisher;
   readonly #options: HubOptions;
   readonly #now: () => number;
   readonly #unsubscribe: () => void;
@@ -131,15 +116,6 @@ export class Hub {
     this.#unsubscribe = bus.subscribe((event) => {
       if (event.kind === "terminate") this.#terminateLocal(event.member);
       else this.#rooms.onBusEvent(event);
-    });
-    this.#publisher = new Publisher(history, (room, stored, item) => {
-      this.#rooms.offer(room, stored, item.except);
-      const { offset, epoch, frame } = stored;
-      bus.publish({ kind: "message", room, offset, epoch, frame });
-    }, (count, ms) => {
-      metrics.inc("history_appends_total");
-      metrics.inc("history_appended_messages_total", count);
-      metrics.inc("history_append_ms_total", Math.round(ms * 1000) / 1000);
     });
   }
 
@@ -297,29 +273,12 @@ export class Hub {
    * a {@linkcode LogOverloadedError} (counted, nothing published) when the
    * history store is behind.
    */
-  async publish(
+  publish(
     room: string,
     data: Json,
     options: PublishOptions,
   ): Promise<StoredMessage> {
-    const { metrics, history } = this.#options;
-    metrics.inc("publishes_total");
-    const item: PendingPublish = { data, ts: this.#now(), from: options.from };
-    if (options.except !== undefined) item.except = options.except;
-    let stored: StoredMessage;
-    try {
-      stored = await this.#publisher.publish(room, item);
-    } catch (error) {
-      if (error instanceof LogOverloadedError) {
-        metrics.inc("publishes_refused_total", 1, error.reason);
-      }
-      throw error;
-    }
-    if (options.durable === true && history.committed !== undefined) {
-      await history.committed();
-      metrics.inc("durable_acks_total");
-    }
-    return stored;
+    return this.#rooms.publish(room, data, options);
   }
 
   /**

@@ -1,14 +1,21 @@
 /**
  * The rooms of one isolate: membership (the registry), each room's ordered
- * stream, presence, and joins with resume. The hub decides *whether* a
- * connection may join or publish; this decides *what it receives*.
+ * stream, presence, joins with resume, and fan-out both ways: a publish of
+ * this isolate is sequenced by the room log (the publisher), offered to the
+ * room's local stream and posted on the bus; a post from another isolate is
+ * offered to the same stream. The hub decides *whether* a connection may join
+ * or publish; this decides *what it receives*.
  *
  * @module
  */
 
 import type { Bus, BusEvent } from "../bus/bus.ts";
 import type { Connection } from "./connection.ts";
-import type { RoomLog, StoredMessage } from "../room_log/room_log.ts";
+import {
+  LogOverloadedError,
+  type RoomLog,
+  type StoredMessage,
+} from "../room_log/room_log.ts";
 import type { Logger } from "../support/log.ts";
 import type { Metrics } from "../support/metrics.ts";
 import { PresenceRelay } from "../presence/presence_relay.ts";
@@ -18,6 +25,7 @@ import {
   type Json,
   type PresenceMember,
 } from "../protocol/mod.ts";
+import { type PendingPublish, Publisher } from "./publisher.ts";
 import { type Member, RoomRegistry } from "./room_registry.ts";
 import type { RoomStream } from "./room_stream.ts";
 import { openStream, storedMeta } from "./_room_stream_open.ts";
@@ -48,6 +56,20 @@ export interface RoomsOptions {
   now: () => number;
 }
 
+/** Options of {@linkcode Rooms.publish}. */
+export interface PublishOptions {
+  /** Publisher id stamped as `from`. */
+  from: string;
+  /** A local connection id that must not receive it (publish with `echo:false`). */
+  except?: string;
+  /**
+   * Resolve only once the message is committed to the history store (with
+   * the write-behind log, after its flush; elsewhere an append is committed
+   * already). @default {false}
+   */
+  durable?: boolean;
+}
+
 /** A line of {@linkcode Rooms.list}. */
 export interface RoomSummary {
   room: string;
@@ -72,6 +94,7 @@ export class Rooms {
   readonly #registry: RoomRegistry;
   readonly #streams = new Map<string, RoomStream>();
   readonly #presence: PresenceRelay<Connection>;
+  readonly #publisher: Publisher;
   readonly #options: RoomsOptions;
   /** The meta a join in progress enters presence with (a re-join may replace it). */
   readonly #joining = new WeakMap<Member, Json>();
@@ -93,6 +116,16 @@ export class Rooms {
       now: options.now,
       notify: (room, frame, except) =>
         this.#registry.notify(room, frame, except),
+    });
+    const { bus, history, metrics } = options;
+    this.#publisher = new Publisher(history, (room, stored, item) => {
+      this.#offer(room, stored, item.except);
+      const { offset, epoch, frame } = stored;
+      bus.publish({ kind: "message", room, offset, epoch, frame });
+    }, (count, ms) => {
+      metrics.inc("history_appends_total");
+      metrics.inc("history_appended_messages_total", count);
+      metrics.inc("history_append_ms_total", Math.round(ms * 1000) / 1000);
     });
   }
 
@@ -258,11 +291,41 @@ export class Rooms {
     for (const room of [...connection.rooms]) this.leave(room, connection);
   }
 
-  /** Offers a message stored by this isolate to its room's local stream. */
-  offer(room: string, stored: StoredMessage, except?: string): void {
-    this.#streams.get(room)?.offer(
-      except === undefined ? stored : { ...stored, except },
-    );
+  /**
+   * Publishes `data` to `room`: the log assigns the next offset and stores
+   * the frame (serialized once); it is then offered to the room's local
+   * stream and posted on the bus for the other isolates. Resolves with the
+   * stored message (with `durable`, once it is committed). Rejects with a
+   * {@linkcode LogOverloadedError} (counted, nothing published) when the
+   * history store is behind.
+   */
+  async publish(
+    room: string,
+    data: Json,
+    options: PublishOptions,
+  ): Promise<StoredMessage> {
+    const { metrics, history } = this.#options;
+    metrics.inc("publishes_total");
+    const item: PendingPublish = {
+      data,
+      ts: this.#options.now(),
+      from: options.from,
+    };
+    if (options.except !== undefined) item.except = options.except;
+    let stored: StoredMessage;
+    try {
+      stored = await this.#publisher.publish(room, item);
+    } catch (error) {
+      if (error instanceof LogOverloadedError) {
+        metrics.inc("publishes_refused_total", 1, error.reason);
+      }
+      throw error;
+    }
+    if (options.durable === true && history.committed !== undefined) {
+      await history.committed();
+      metrics.inc("durable_acks_total");
+    }
+    return stored;
   }
 
   /** Handles a bus event from another isolate. */
@@ -277,6 +340,13 @@ export class Rooms {
     for (const stream of this.#streams.values()) stream.close();
     this.#streams.clear();
     this.#presence.close();
+  }
+
+  /** Offers a message stored by this isolate to its room's local stream. */
+  #offer(room: string, stored: StoredMessage, except?: string): void {
+    this.#streams.get(room)?.offer(
+      except === undefined ? stored : { ...stored, except },
+    );
   }
 
   #sendJoined(
