@@ -8,27 +8,22 @@
  */
 
 import type { Bus } from "../bus/bus.ts";
-import { CLOSE_CODE, ERROR_CODE, type ErrorCode } from "../protocol/mod.ts";
+import { CLOSE_CODE, type ErrorCode } from "../protocol/mod.ts";
 import {
   type Access,
   Connection,
   type SocketLike,
 } from "../rooms/connection.ts";
 import { ConnectionGuard } from "./connection_guard.ts";
-import {
-  LogOverloadedError,
-  type RoomLog,
-  type StoredMessage,
-} from "../room_log/room_log.ts";
+import { dispatch, type DispatchParts } from "./_dispatch.ts";
+import type { RoomLog, StoredMessage } from "../room_log/room_log.ts";
 import type { Logger } from "../support/log.ts";
 import type { Metrics } from "../support/metrics.ts";
 import {
-  type ClientMessage,
   encodeServerMessage,
   type Json,
   type MessageId,
   PROTOCOL_VERSION,
-  ProtocolError,
 } from "../protocol/mod.ts";
 import {
   type PublishOptions,
@@ -97,6 +92,7 @@ export class Hub {
   readonly #options: HubOptions;
   readonly #now: () => number;
   readonly #unsubscribe: () => void;
+  readonly #dispatchParts: DispatchParts;
   #nextId = 0;
   #draining = false;
 
@@ -113,6 +109,15 @@ export class Hub {
       limits,
       now: this.#now,
     });
+    this.#dispatchParts = {
+      rooms: this.#rooms,
+      log,
+      metrics,
+      now: this.#now,
+      limits,
+      sendError: (connection, code, message, ref) =>
+        this.#sendError(connection, code, message, ref),
+    };
     this.#unsubscribe = bus.subscribe((event) => {
       if (event.kind === "terminate") this.#terminateLocal(event.member);
       else this.#rooms.onBusEvent(event);
@@ -212,36 +217,12 @@ export class Hub {
 
   /** Handles one frame from a client. Never throws. */
   receive(connection: Connection, data: unknown): void {
-    const { metrics, log } = this.#options;
+    const { metrics } = this.#options;
     const guard = this.#connections.get(connection);
     if (guard === undefined) return;
     metrics.inc("messages_in_total");
     if (typeof data === "string") metrics.inc("bytes_in_total", data.length);
-    const verdict = guard.inspect(data);
-    switch (verdict.kind) {
-      case "close":
-        if (verdict.code === CLOSE_CODE.RATE_LIMITED) {
-          metrics.inc("rate_limited_total");
-        }
-        connection.close(verdict.code, verdict.reason);
-        return;
-      case "error":
-        if (verdict.code === ERROR_CODE.RATE_LIMITED) {
-          metrics.inc("rate_limited_total");
-        }
-        this.#sendError(connection, verdict.code, verdict.text, verdict.ref);
-        return;
-      case "message":
-        break;
-    }
-    const { message } = verdict;
-    try {
-      this.#dispatch(connection, message);
-    } catch (error) {
-      log.error("Handler failed", { type: message.type, error: String(error) });
-      const ref = "id" in message ? message.id : undefined;
-      this.#sendError(connection, ERROR_CODE.INTERNAL, "Internal error", ref);
-    }
+    dispatch(this.#dispatchParts, connection, guard.inspect(data));
   }
 
   /**
@@ -270,7 +251,7 @@ export class Hub {
    * the frame (serialized once); it is then delivered to local members in
    * offset order and handed to the bus for the other isolates. Resolves with
    * the stored message (with `durable`, once it is committed). Rejects with
-   * a {@linkcode LogOverloadedError} (counted, nothing published) when the
+   * a `LogOverloadedError` (counted, nothing published) when the
    * history store is behind.
    */
   publish(
@@ -295,126 +276,6 @@ export class Hub {
     }
     this.#rooms.close();
     this.#unsubscribe();
-  }
-
-  #dispatch(connection: Connection, message: ClientMessage): void {
-    const refusal = this.#refusal(connection, message);
-    if (refusal !== undefined) {
-      const ref = "id" in message ? message.id : undefined;
-      this.#sendError(connection, refusal[0], refusal[1], ref);
-      return;
-    }
-    switch (message.type) {
-      case "join":
-        this.#rooms.join(connection, message).catch((error) => {
-          if (error instanceof ProtocolError) {
-            this.#sendError(connection, error.code, error.message, message.id);
-            return;
-          }
-          this.#options.log.error("Join failed", {
-            room: message.room,
-            error: String(error),
-          });
-          this.#sendError(
-            connection,
-            ERROR_CODE.INTERNAL,
-            `Could not join room "${message.room}"`,
-            message.id,
-          );
-        });
-        return;
-      case "leave":
-        this.#rooms.leave(message.room, connection);
-        connection.send(
-          encodeServerMessage({ type: "left", room: message.room }),
-        );
-        return;
-      case "publish": {
-        const { room, data, id } = message;
-        const options: PublishOptions = { from: connection.id };
-        if (message.echo === false) options.except = connection.id;
-        if (message.durable === true) options.durable = true;
-        this.publish(room, data, options).then(({ offset }) => {
-          if (id === undefined) return;
-          connection.send(encodeServerMessage({ type: "ack", id, offset }));
-        }, (error) => {
-          if (error instanceof LogOverloadedError) {
-            // Counted in publishes_refused_total; not an error of ours.
-            this.#sendError(
-              connection,
-              ERROR_CODE.OVERLOADED,
-              error.message,
-              id,
-            );
-            return;
-          }
-          this.#options.log.error("Publish failed", {
-            room,
-            error: String(error),
-          });
-          this.#sendError(
-            connection,
-            ERROR_CODE.INTERNAL,
-            options.durable === true
-              ? "Publish failed, or was delivered but not committed"
-              : "Publish failed",
-            id,
-          );
-        });
-        return;
-      }
-      case "ping": {
-        const ts = this.#now();
-        connection.send(encodeServerMessage(
-          message.id === undefined
-            ? { type: "pong", ts }
-            : { type: "pong", id: message.id, ts },
-        ));
-        return;
-      }
-    }
-  }
-
-  /** Why `message` may not go ahead (membership, the token's rooms, limits), if so. */
-  #refusal(
-    connection: Connection,
-    message: ClientMessage,
-  ): [ErrorCode, string] | undefined {
-    if (message.type === "ping") return undefined;
-    const { room } = message;
-    const member = connection.rooms.has(room);
-    const max = this.#options.limits.maxRoomsPerConnection;
-    switch (message.type) {
-      case "join":
-        if (!connection.access.canJoin(room)) {
-          return [ERROR_CODE.FORBIDDEN, `Not allowed to join room "${room}"`];
-        }
-        if (!member && connection.rooms.size >= max) {
-          return [
-            ERROR_CODE.TOO_MANY_ROOMS,
-            `At most ${max} rooms per connection`,
-          ];
-        }
-        return undefined;
-      case "leave":
-        return member
-          ? undefined
-          : [ERROR_CODE.NOT_JOINED, `Not a member of room "${room}"`];
-      case "publish":
-        if (!member) {
-          return [
-            ERROR_CODE.NOT_JOINED,
-            `Join room "${room}" before publishing to it`,
-          ];
-        }
-        if (!connection.access.canPublish(room)) {
-          return [
-            ERROR_CODE.FORBIDDEN,
-            `Not allowed to publish to room "${room}"`,
-          ];
-        }
-        return undefined;
-    }
   }
 
   #sendError(
