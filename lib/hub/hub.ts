@@ -1,44 +1,39 @@
 /**
  * The hub: the pure core of the service. It takes connections from the edge,
- * dispatches their frames, keeps the room registry, assigns offsets, delivers
- * to local members and hands each message to the bus for the other isolates.
+ * applies their limits and dispatches their frames to the rooms (which
+ * sequence, deliver and fan out), and terminates members on every node.
  * No `Deno.*` and no network here: sockets, bus and clock are injected.
  *
  * @module
  */
 
 import type { Bus } from "../bus/bus.ts";
-import { CLOSE_CODE, ERROR_CODE, type ErrorCode } from "../protocol/mod.ts";
+import { CLOSE_CODE, type ErrorCode } from "../protocol/mod.ts";
 import {
   type Access,
   Connection,
   type SocketLike,
 } from "../rooms/connection.ts";
 import { ConnectionGuard } from "./connection_guard.ts";
-import {
-  LogOverloadedError,
-  type RoomLog,
-  type StoredMessage,
-} from "../room_log/room_log.ts";
+import { dispatch, type DispatchParts } from "./_dispatch.ts";
+import type { RoomLog, StoredMessage } from "../room_log/room_log.ts";
 import type { Logger } from "../support/log.ts";
 import type { Metrics } from "../support/metrics.ts";
 import {
-  type ClientMessage,
   encodeServerMessage,
   type Json,
   type MessageId,
   PROTOCOL_VERSION,
-  ProtocolError,
 } from "../protocol/mod.ts";
-import { type PendingPublish, Publisher } from "../rooms/publisher.ts";
 import {
+  type PublishOptions,
   type RoomInfo,
   Rooms,
   type RoomsLimits,
   type RoomSummary,
 } from "../rooms/rooms.ts";
 
-export type { RoomInfo, RoomSummary };
+export type { PublishOptions, RoomInfo, RoomSummary };
 
 /** Limits and timings the hub enforces. */
 export interface HubLimits extends RoomsLimits {
@@ -84,20 +79,6 @@ export interface HubOptions {
   now?: () => number;
 }
 
-/** Options of {@linkcode Hub.publish}. */
-export interface PublishOptions {
-  /** Publisher id stamped as `from`. */
-  from: string;
-  /** A local connection id that must not receive it (publish with `echo:false`). */
-  except?: string;
-  /**
-   * Resolve only once the message is committed to the history store (with
-   * the write-behind log, after its flush; elsewhere an append is committed
-   * already). @default {false}
-   */
-  durable?: boolean;
-}
-
 /** Counts for health checks. */
 export interface HubStats {
   connections: number;
@@ -108,10 +89,10 @@ export interface HubStats {
 export class Hub {
   readonly #rooms: Rooms;
   readonly #connections = new Map<Connection, ConnectionGuard>();
-  readonly #publisher: Publisher;
   readonly #options: HubOptions;
   readonly #now: () => number;
   readonly #unsubscribe: () => void;
+  readonly #dispatchParts: DispatchParts;
   #nextId = 0;
   #draining = false;
 
@@ -128,18 +109,18 @@ export class Hub {
       limits,
       now: this.#now,
     });
+    this.#dispatchParts = {
+      rooms: this.#rooms,
+      log,
+      metrics,
+      now: this.#now,
+      limits,
+      sendError: (connection, code, message, ref) =>
+        this.#sendError(connection, code, message, ref),
+    };
     this.#unsubscribe = bus.subscribe((event) => {
       if (event.kind === "terminate") this.#terminateLocal(event.member);
       else this.#rooms.onBusEvent(event);
-    });
-    this.#publisher = new Publisher(history, (room, stored, item) => {
-      this.#rooms.offer(room, stored, item.except);
-      const { offset, epoch, frame } = stored;
-      bus.publish({ kind: "message", room, offset, epoch, frame });
-    }, (count, ms) => {
-      metrics.inc("history_appends_total");
-      metrics.inc("history_appended_messages_total", count);
-      metrics.inc("history_append_ms_total", Math.round(ms * 1000) / 1000);
     });
   }
 
@@ -236,36 +217,12 @@ export class Hub {
 
   /** Handles one frame from a client. Never throws. */
   receive(connection: Connection, data: unknown): void {
-    const { metrics, log } = this.#options;
+    const { metrics } = this.#options;
     const guard = this.#connections.get(connection);
     if (guard === undefined) return;
     metrics.inc("messages_in_total");
     if (typeof data === "string") metrics.inc("bytes_in_total", data.length);
-    const verdict = guard.inspect(data);
-    switch (verdict.kind) {
-      case "close":
-        if (verdict.code === CLOSE_CODE.RATE_LIMITED) {
-          metrics.inc("rate_limited_total");
-        }
-        connection.close(verdict.code, verdict.reason);
-        return;
-      case "error":
-        if (verdict.code === ERROR_CODE.RATE_LIMITED) {
-          metrics.inc("rate_limited_total");
-        }
-        this.#sendError(connection, verdict.code, verdict.text, verdict.ref);
-        return;
-      case "message":
-        break;
-    }
-    const { message } = verdict;
-    try {
-      this.#dispatch(connection, message);
-    } catch (error) {
-      log.error("Handler failed", { type: message.type, error: String(error) });
-      const ref = "id" in message ? message.id : undefined;
-      this.#sendError(connection, ERROR_CODE.INTERNAL, "Internal error", ref);
-    }
+    dispatch(this.#dispatchParts, connection, guard.inspect(data));
   }
 
   /**
@@ -294,32 +251,15 @@ export class Hub {
    * the frame (serialized once); it is then delivered to local members in
    * offset order and handed to the bus for the other isolates. Resolves with
    * the stored message (with `durable`, once it is committed). Rejects with
-   * a {@linkcode LogOverloadedError} (counted, nothing published) when the
+   * a `LogOverloadedError` (counted, nothing published) when the
    * history store is behind.
    */
-  async publish(
+  publish(
     room: string,
     data: Json,
     options: PublishOptions,
   ): Promise<StoredMessage> {
-    const { metrics, history } = this.#options;
-    metrics.inc("publishes_total");
-    const item: PendingPublish = { data, ts: this.#now(), from: options.from };
-    if (options.except !== undefined) item.except = options.except;
-    let stored: StoredMessage;
-    try {
-      stored = await this.#publisher.publish(room, item);
-    } catch (error) {
-      if (error instanceof LogOverloadedError) {
-        metrics.inc("publishes_refused_total", 1, error.reason);
-      }
-      throw error;
-    }
-    if (options.durable === true && history.committed !== undefined) {
-      await history.committed();
-      metrics.inc("durable_acks_total");
-    }
-    return stored;
+    return this.#rooms.publish(room, data, options);
   }
 
   /**
@@ -336,126 +276,6 @@ export class Hub {
     }
     this.#rooms.close();
     this.#unsubscribe();
-  }
-
-  #dispatch(connection: Connection, message: ClientMessage): void {
-    const refusal = this.#refusal(connection, message);
-    if (refusal !== undefined) {
-      const ref = "id" in message ? message.id : undefined;
-      this.#sendError(connection, refusal[0], refusal[1], ref);
-      return;
-    }
-    switch (message.type) {
-      case "join":
-        this.#rooms.join(connection, message).catch((error) => {
-          if (error instanceof ProtocolError) {
-            this.#sendError(connection, error.code, error.message, message.id);
-            return;
-          }
-          this.#options.log.error("Join failed", {
-            room: message.room,
-            error: String(error),
-          });
-          this.#sendError(
-            connection,
-            ERROR_CODE.INTERNAL,
-            `Could not join room "${message.room}"`,
-            message.id,
-          );
-        });
-        return;
-      case "leave":
-        this.#rooms.leave(message.room, connection);
-        connection.send(
-          encodeServerMessage({ type: "left", room: message.room }),
-        );
-        return;
-      case "publish": {
-        const { room, data, id } = message;
-        const options: PublishOptions = { from: connection.id };
-        if (message.echo === false) options.except = connection.id;
-        if (message.durable === true) options.durable = true;
-        this.publish(room, data, options).then(({ offset }) => {
-          if (id === undefined) return;
-          connection.send(encodeServerMessage({ type: "ack", id, offset }));
-        }, (error) => {
-          if (error instanceof LogOverloadedError) {
-            // Counted in publishes_refused_total; not an error of ours.
-            this.#sendError(
-              connection,
-              ERROR_CODE.OVERLOADED,
-              error.message,
-              id,
-            );
-            return;
-          }
-          this.#options.log.error("Publish failed", {
-            room,
-            error: String(error),
-          });
-          this.#sendError(
-            connection,
-            ERROR_CODE.INTERNAL,
-            options.durable === true
-              ? "Publish failed, or was delivered but not committed"
-              : "Publish failed",
-            id,
-          );
-        });
-        return;
-      }
-      case "ping": {
-        const ts = this.#now();
-        connection.send(encodeServerMessage(
-          message.id === undefined
-            ? { type: "pong", ts }
-            : { type: "pong", id: message.id, ts },
-        ));
-        return;
-      }
-    }
-  }
-
-  /** Why `message` may not go ahead (membership, the token's rooms, limits), if so. */
-  #refusal(
-    connection: Connection,
-    message: ClientMessage,
-  ): [ErrorCode, string] | undefined {
-    if (message.type === "ping") return undefined;
-    const { room } = message;
-    const member = connection.rooms.has(room);
-    const max = this.#options.limits.maxRoomsPerConnection;
-    switch (message.type) {
-      case "join":
-        if (!connection.access.canJoin(room)) {
-          return [ERROR_CODE.FORBIDDEN, `Not allowed to join room "${room}"`];
-        }
-        if (!member && connection.rooms.size >= max) {
-          return [
-            ERROR_CODE.TOO_MANY_ROOMS,
-            `At most ${max} rooms per connection`,
-          ];
-        }
-        return undefined;
-      case "leave":
-        return member
-          ? undefined
-          : [ERROR_CODE.NOT_JOINED, `Not a member of room "${room}"`];
-      case "publish":
-        if (!member) {
-          return [
-            ERROR_CODE.NOT_JOINED,
-            `Join room "${room}" before publishing to it`,
-          ];
-        }
-        if (!connection.access.canPublish(room)) {
-          return [
-            ERROR_CODE.FORBIDDEN,
-            `Not allowed to publish to room "${room}"`,
-          ];
-        }
-        return undefined;
-    }
   }
 
   #sendError(

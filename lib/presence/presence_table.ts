@@ -22,6 +22,16 @@
 
 import { isValidRoomName, type Json } from "../protocol/mod.ts";
 import {
+  compare,
+  type Entry,
+  latest,
+  type NodeState,
+  type PresenceChange,
+  put,
+  sorted,
+} from "./_presence_state.ts";
+import { PresenceHolders } from "./_presence_holders.ts";
+import {
   isValidMemberId,
   type PresenceEntry,
   type PresenceMember,
@@ -30,6 +40,7 @@ import {
   readMeta,
 } from "../protocol/mod.ts";
 
+export type { PresenceChange } from "./_presence_state.ts";
 export {
   MAX_META_BYTES,
   parsePresenceSnapshot,
@@ -39,17 +50,6 @@ export {
   type PresenceSnapshot,
   type PresenceUpdate,
 } from "../protocol/mod.ts";
-
-/**
- * A member became present in, or absent from, a room across all nodes, or
- * the meta it shows changed (`update`).
- */
-export interface PresenceChange {
-  room: string;
-  event: "join" | "leave" | "update";
-  /** For a leave, the meta the member had last; for an update, the new one. */
-  member: PresenceMember;
-}
 
 /** What a local join or leave produced. */
 export interface LocalResult {
@@ -65,30 +65,6 @@ export interface PresenceTableOptions {
   nodeId: string;
   /** Silence after which a node is dropped by {@linkcode PresenceTable.expire}, in ms. */
   timeoutMs: number;
-}
-
-interface Entry {
-  meta: Json;
-  metaAt: number;
-  connections: number;
-  /**
-   * This node's connections with the meta each gave last, in the order it
-   * was given (only in this node's own entries): the entry shows the latest.
-   */
-  ids?: Map<string, Given>;
-}
-
-/** The meta one connection gave, and when it took effect. */
-interface Given {
-  meta: Json;
-  text: string;
-  metaAt: number;
-}
-
-interface NodeState {
-  heard: number;
-  /** Room → member id → entry; empty maps are deleted. */
-  rooms: Map<string, Map<string, Entry>>;
 }
 
 /**
@@ -116,7 +92,9 @@ export class PresenceTable {
   /** Every node, this one included; only remote ones expire. */
   readonly #nodes = new Map<string, NodeState>();
   /** Room → member id → ids of the nodes holding it. */
-  readonly #holders = new Map<string, Map<string, Set<string>>>();
+  readonly #holders = new PresenceHolders((node, room, id) =>
+    this.#nodes.get(node)?.rooms.get(room)?.get(id)
+  );
 
   /** Creates an empty table. */
   constructor(options: PresenceTableOptions) {
@@ -239,21 +217,17 @@ export class PresenceTable {
 
   /** The members of `room` across all nodes, sorted by id. Do not mutate. */
   members(room: string): PresenceMember[] {
-    const members = this.#holders.get(room);
-    if (members === undefined) return [];
-    return [...members.keys()].sort(compare).map((id) =>
-      this.#resolve(room, id)!
-    );
+    return this.#holders.members(room);
   }
 
   /** The number of members of `room` across all nodes. */
   memberCount(room: string): number {
-    return this.#holders.get(room)?.size ?? 0;
+    return this.#holders.count(room);
   }
 
   /** The rooms with at least one member on any node, sorted. */
   rooms(): string[] {
-    return [...this.#holders.keys()].sort(compare);
+    return this.#holders.rooms();
   }
 
   /** This node and the remote nodes not yet expired or forgotten, sorted. */
@@ -324,84 +298,6 @@ export class PresenceTable {
     id: string,
     entry: Entry | undefined,
   ): PresenceChange[] {
-    const rooms = this.#nodes.get(node)!.rooms;
-    const before = this.#resolve(room, id);
-    const holders = this.#holders.get(room)?.get(id) ?? new Set<string>();
-    if (entry === undefined) {
-      unset(rooms, room, id);
-      holders.delete(node);
-      if (holders.size === 0) unset(this.#holders, room, id);
-    } else {
-      put(rooms, room, id, entry);
-      put(this.#holders, room, id, holders.add(node));
-    }
-    const after = this.#resolve(room, id);
-    if (before === undefined) {
-      return after === undefined
-        ? []
-        : [{ room, event: "join", member: after }];
-    }
-    if (after === undefined) return [{ room, event: "leave", member: before }];
-    return JSON.stringify(before.meta) === JSON.stringify(after.meta)
-      ? []
-      : [{ room, event: "update", member: after }];
+    return this.#holders.set(this.#nodes.get(node)!, { node, room, id }, entry);
   }
-
-  /** The member as seen globally: meta from the latest `metaAt`, ties to the smallest node id. */
-  #resolve(room: string, id: string): PresenceMember | undefined {
-    let best: Entry | undefined;
-    let bestNode = "";
-    for (const node of this.#holders.get(room)?.get(id) ?? []) {
-      const entry = this.#nodes.get(node)?.rooms.get(room)?.get(id);
-      if (
-        entry !== undefined &&
-        (best === undefined || entry.metaAt > best.metaAt ||
-          (entry.metaAt === best.metaAt && node < bestNode))
-      ) {
-        best = entry;
-        bestNode = node;
-      }
-    }
-    return best && { id, meta: best.meta };
-  }
-}
-
-/** The entry of a member's local connections: the meta given last shows. */
-function latest(ids: Map<string, Given>): Entry {
-  let last: Given | undefined;
-  for (const given of ids.values()) last = given; // Kept in the order given.
-  const { meta, metaAt } = last!;
-  return { meta, metaAt, connections: ids.size, ids };
-}
-
-/** Sets `map[a][b]`, creating the inner map as needed. */
-function put<V>(
-  map: Map<string, Map<string, V>>,
-  a: string,
-  b: string,
-  v: V,
-): void {
-  let inner = map.get(a);
-  if (inner === undefined) map.set(a, inner = new Map());
-  inner.set(b, v);
-}
-
-/** Deletes `map[a][b]`, and `map[a]` if it became empty. */
-function unset<V>(
-  map: Map<string, Map<string, V>>,
-  a: string,
-  b: string,
-): void {
-  const inner = map.get(a);
-  if (inner?.delete(b) && inner.size === 0) map.delete(a);
-}
-
-function sorted(changes: PresenceChange[]): PresenceChange[] {
-  return changes.sort((x, y) =>
-    compare(x.room, y.room) || compare(x.member.id, y.member.id)
-  );
-}
-
-function compare(x: string, y: string): number {
-  return x < y ? -1 : x > y ? 1 : 0;
 }

@@ -21,6 +21,11 @@ import type { HistoryLimits, StoredMessage } from "./room_log.ts";
 /** Longest frame part stored in one KV value (KV values are capped at 64 KiB). */
 export const PART_CHARS = 16_000;
 
+/** Most frame characters per atomic operation of the write-through log (KV allows 800 KiB in total). */
+export const BATCH_CHARS = 200_000;
+/** Most mutations per atomic operation of the write-through log (KV allows 1000). */
+export const BATCH_MUTATIONS = 900;
+
 /** The key of `room`'s `rest`. */
 export function roomKey(room: string, ...rest: Deno.KvKeyPart[]): Deno.KvKey {
   return ["roomcast", "v1", room, ...rest];

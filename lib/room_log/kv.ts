@@ -18,6 +18,8 @@ import type { StreamPosition } from "../protocol/mod.ts";
 import {
   addMessages,
   backoff,
+  BATCH_CHARS,
+  BATCH_MUTATIONS,
   isLocked,
   mutationsOf,
   parseHead,
@@ -26,6 +28,7 @@ import {
   roomKey as key,
   trimmedOffsets,
 } from "./_kv_layout.ts";
+import { KvCombiner } from "./_kv_combiner.ts";
 import {
   decideSince,
   type HistoryLimits,
@@ -54,38 +57,27 @@ export interface KvLogOptions extends HistoryLimits {
 
 /** Most messages per atomic operation (two mutations each, KV allows 1000). */
 const BATCH_ITEMS = 200;
-/** Most frame characters per atomic operation (KV allows 800 KiB in total). */
-const BATCH_CHARS = 200_000;
-/** Most mutations per atomic operation (KV allows 1000). */
-const BATCH_MUTATIONS = 900;
 const MAX_ATTEMPTS = 100;
-/** Appends of at most this many messages may share a commit with other rooms'. */
-const COMBINE_ITEMS = 50;
-/** Most rooms in one combined commit (KV allows 100 checks; one is the lease). */
-const COMBINE_ROOMS = 99;
-/** Most messages in one combined commit (two mutations each, plus the heads). */
-const COMBINE_TOTAL_ITEMS = 400;
-
-/** An append waiting for the tick's combined commit. */
-interface Waiting {
-  room: string;
-  items: readonly NewMessage[];
-  resolve(stored: StoredMessage[]): void;
-  reject(error: unknown): void;
-}
 
 /** Room log in Deno KV. */
 export class KvLog implements RoomLog {
   #kv: Deno.Kv;
   #options: KvLogOptions;
   #now: () => number;
-  #waiting: Waiting[] = [];
+  #combiner: KvCombiner;
 
   /** Wraps an open KV database; {@linkcode KvLog.close} closes it. */
   constructor(kv: Deno.Kv, options: KvLogOptions) {
     this.#kv = kv;
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#combiner = new KvCombiner({
+      kv,
+      limits: options,
+      headTtlMs: () => this.#metaTtl(),
+      leaseFree: (entry) => this.#leaseFree(entry),
+      appendRoom: (room, items) => this.#appendRoom(room, items),
+    });
   }
 
   /** Opens the database at `path` (`undefined`: the platform's default) and wraps it. */
@@ -98,18 +90,14 @@ export class KvLog implements RoomLog {
 
   /**
    * Appends within one tick for different rooms share one atomic commit (up
-   * to {@linkcode COMBINE_ROOMS} rooms); a large append, or a combined commit
+   * to 99 rooms, `_kv_combiner.ts`); a large append, or a combined commit
    * that conflicts with another writer, takes the per-room path.
    */
   append(
     room: string,
     items: readonly NewMessage[],
   ): Promise<StoredMessage[]> {
-    if (items.length > COMBINE_ITEMS) return this.#appendRoom(room, items);
-    return new Promise((resolve, reject) => {
-      this.#waiting.push({ room, items, resolve, reject });
-      if (this.#waiting.length === 1) queueMicrotask(() => this.#combine());
-    });
+    return this.#combiner.append(room, items);
   }
 
   async #appendRoom(
@@ -122,104 +110,6 @@ export class KvLog implements RoomLog {
       stored.push(...await this.#appendBatch(room, batch));
     }
     return stored;
-  }
-
-  /** Commits what waited this tick, in groups of distinct rooms, in order. */
-  async #combine(): Promise<void> {
-    const waiting = this.#waiting.splice(0);
-    const groups: Waiting[][] = [];
-    let group: Waiting[] = [];
-    let rooms = new Set<string>();
-    let items = 0;
-    for (const w of waiting) {
-      const full = group.length >= COMBINE_ROOMS ||
-        items + w.items.length > COMBINE_TOTAL_ITEMS || rooms.has(w.room);
-      if (full && group.length > 0) {
-        groups.push(group);
-        group = [];
-        rooms = new Set();
-        items = 0;
-      }
-      group.push(w);
-      rooms.add(w.room);
-      items += w.items.length;
-    }
-    if (group.length > 0) groups.push(group);
-    for (const g of groups) await this.#commitGroup(g);
-  }
-
-  async #commitGroup(group: Waiting[]): Promise<void> {
-    if (group.length > 1) {
-      try {
-        const stored = await this.#tryCombined(group);
-        if (stored !== undefined) {
-          group.forEach((w, i) => w.resolve(stored[i]!));
-          return;
-        }
-      } catch (error) {
-        if (!isLocked(error)) {
-          for (const w of group) w.reject(error);
-          return;
-        }
-      }
-    }
-    // One room, a conflict with another writer, or a locked file: per room.
-    await Promise.all(
-      group.map((w) =>
-        this.#appendRoom(w.room, w.items).then(w.resolve, w.reject)
-      ),
-    );
-  }
-
-  /** One atomic commit for several rooms; undefined when it conflicted. */
-  async #tryCombined(
-    group: Waiting[],
-  ): Promise<StoredMessage[][] | undefined> {
-    const keys = group.map((w) => key(w.room, "head"));
-    const [lease, ...first] = await this.#kv.getMany([
-      LEASE_KEY,
-      ...keys.slice(0, 9),
-    ]);
-    const entries: Deno.KvEntryMaybe<unknown>[] = first;
-    for (let i = 9; i < keys.length; i += 10) {
-      entries.push(...await this.#kv.getMany(keys.slice(i, i + 10)));
-    }
-    if (!(await this.#leaseFree(lease!))) return undefined;
-    const heads = entries.map((entry) =>
-      parseHead(entry.value) ?? { epoch: newEpoch(), offset: 0 }
-    );
-    const trimmed = await Promise.all(group.map((w, i) =>
-      readTrimmed(
-        this.#kv,
-        w.room,
-        trimmedOffsets(
-          heads[i]!.offset,
-          w.items.length,
-          this.#options.maxMessages,
-        ),
-      )
-    ));
-    const op = this.#kv.atomic().check(lease!);
-    let chars = 0;
-    let mutations = 1;
-    const stored = group.map((w, i) => {
-      const head = heads[i]!;
-      const messages = w.items.map((item, j) =>
-        storeMessage(w.room, item, head.offset + 1 + j, head.epoch)
-      );
-      op.check(entries[i]!).set(
-        key(w.room, "head"),
-        { epoch: head.epoch, offset: head.offset + w.items.length },
-        { expireIn: this.#metaTtl() },
-      );
-      addMessages(op, w.room, messages, this.#options, trimmed[i]!);
-      for (const m of messages) chars += m.frame.length;
-      mutations += 1 + mutationsOf(messages, trimmed[i]!);
-      return messages;
-    });
-    // Too large together: each room commits on its own.
-    if (chars > BATCH_CHARS || mutations > BATCH_MUTATIONS) return undefined;
-    return (await op.commit()).ok ? stored : undefined;
   }
 
   async head(room: string): Promise<StreamPosition> {

@@ -30,14 +30,11 @@
 
 import type { StreamPosition } from "../protocol/mod.ts";
 import type { Logger } from "../support/log.ts";
-import {
-  addMessages,
-  parseHead,
-  partsOf,
-  readMessages,
-  roomKey,
-} from "./_kv_layout.ts";
+import { parseHead, readMessages, roomKey } from "./_kv_layout.ts";
 import { Backlog } from "./_backlog.ts";
+import { ChunkIndex } from "./_chunk_index.ts";
+import { KvBehindFlusher } from "./_kv_behind_flusher.ts";
+import { KvBehindLease } from "./_kv_behind_lease.ts";
 import {
   type HistoryLimits,
   newEpoch,
@@ -46,15 +43,7 @@ import {
   type SinceResult,
   type StoredMessage,
 } from "./room_log.ts";
-import {
-  genKey,
-  holdLocally,
-  LEASE_KEY,
-  LeaseHeldError,
-  parseLease,
-  processIdentity,
-  settleLease,
-} from "./kv_lease.ts";
+import { genKey } from "./kv_lease.ts";
 import { type MemoryBudgetOptions, MemoryLog } from "./memory.ts";
 
 /** Options for {@linkcode KvBehindLog}. */
@@ -97,44 +86,23 @@ export interface KvBehindStats {
   fenced: boolean;
 }
 
-/** Most mutations per commit (Deno KV allows 1000). */
-const MAX_MUTATIONS = 900;
-/** Most frame characters per commit (Deno KV allows 800 KiB in total). */
-const MAX_CHARS = 200_000;
-
-interface Dirty {
-  /** Head to write when no message is (a new room). */
-  head: StreamPosition;
-  messages: StoredMessage[];
-}
-
 /** Room log in Deno KV, written behind an in-memory sequencer. */
 export class KvBehindLog implements RoomLog {
   #kv: Deno.Kv;
   #options: KvBehindLogOptions;
   #now: () => number;
   #memory: MemoryLog;
-  #owner = crypto.randomUUID();
-  #gen = 0;
-  #leaseStamp = "";
+  #lease: KvBehindLease;
   #loading = new Map<string, Promise<void>>();
-  #dirty = new Map<string, Dirty>();
-  /**
-   * Per room, the part counts of its chunked messages still in the
-   * database's window (ascending offsets): what a trim must delete.
-   */
-  #chunked = new Map<string, Map<number, number>>();
+  /** Part counts of chunked messages still in the database's window: what a trim must delete. */
+  #chunks = new ChunkIndex();
   /** Rooms whose generation index is written. */
   #indexed = new Set<string>();
   #indexing = new Map<string, Promise<void>>();
   #backlog: Backlog;
-  #commits = 0;
-  #failures = 0;
-  #fenced: Error | undefined;
+  #flusher: KvBehindFlusher;
   #closed = false;
-  #timer: ReturnType<typeof setTimeout> | undefined;
   #renewal: ReturnType<typeof setInterval> | undefined;
-  #flushing: Promise<void> | undefined;
 
   private constructor(kv: Deno.Kv, options: KvBehindLogOptions) {
     this.#kv = kv;
@@ -146,6 +114,24 @@ export class KvBehindLog implements RoomLog {
       maxBytes: options.maxBacklogBytes ?? 8 * 1024 * 1024,
       maxLagMs: options.maxLagMs ?? 250,
       now: this.#now,
+    });
+    const headTtlMs = Math.max(options.metaTtlMs ?? 86_400_000, options.ttlMs);
+    this.#lease = new KvBehindLease(kv, {
+      now: this.#now,
+      leaseMs: this.#leaseMs(),
+      headTtlMs,
+      waitMs: options.waitMs ?? 0,
+      log: options.log,
+    });
+    this.#flusher = new KvBehindFlusher({
+      lease: this.#lease,
+      backlog: this.#backlog,
+      chunks: this.#chunks,
+      limits: options,
+      headTtlMs,
+      flushMs: options.flushMs ?? 10,
+      log: options.log,
+      onFlush: () => this.#options.onFlush?.(this.stats),
     });
   }
 
@@ -159,7 +145,8 @@ export class KvBehindLog implements RoomLog {
     options: KvBehindLogOptions,
   ): Promise<KvBehindLog> {
     const log = new KvBehindLog(kv, options);
-    await log.#acquire();
+    await log.#lease.acquire();
+    log.#renewal = setInterval(() => log.#tick(), log.#leaseMs() / 4);
     return log;
   }
 
@@ -170,14 +157,14 @@ export class KvBehindLog implements RoomLog {
       backlog: backlog.messages,
       backlogBytes: backlog.bytes,
       lagMs: backlog.lagMs,
-      commits: this.#commits,
-      failures: this.#failures,
-      fenced: this.#fenced !== undefined,
+      commits: this.#flusher.commits,
+      failures: this.#flusher.failures,
+      fenced: this.#flusher.fenced !== undefined,
     };
   }
 
   append(room: string, items: readonly NewMessage[]): Promise<StoredMessage[]> {
-    const refused = this.#fenced ??
+    const refused = this.#flusher.fenced ??
       (this.#closed ? new Error("The room log is closed") : undefined) ??
       this.#backlog.refusal(items.length);
     if (refused !== undefined) return Promise.reject(refused);
@@ -189,7 +176,11 @@ export class KvBehindLog implements RoomLog {
     }
     return this.#memory.append(room, items).then((stored) => {
       const last = stored.at(-1)!;
-      this.#markDirty(room, { epoch: last.epoch, offset: last.offset }, stored);
+      this.#flusher.mark(
+        room,
+        { epoch: last.epoch, offset: last.offset },
+        stored,
+      );
       return stored;
     });
   }
@@ -215,13 +206,7 @@ export class KvBehindLog implements RoomLog {
 
   /** Commits what is pending now (tests; the timer does it otherwise). */
   flush(): Promise<void> {
-    if (this.#flushing !== undefined) return this.#flushing;
-    this.#flushing = this.#flushOnce().finally(() => {
-      this.#flushing = undefined;
-      this.#options.onFlush?.(this.stats);
-      if (this.#dirty.size > 0) this.#schedule();
-    });
-    return this.#flushing;
+    return this.#flusher.flush();
   }
 
   /**
@@ -231,13 +216,12 @@ export class KvBehindLog implements RoomLog {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#flusher.halt();
     clearInterval(this.#renewal);
     try {
-      await this.#flushing;
-      await this.#flushOnce();
-      if (this.#fenced === undefined && this.#dirty.size === 0) {
-        await this.#release();
+      await this.#flusher.final();
+      if (this.#flusher.fenced === undefined && this.#flusher.pending === 0) {
+        await this.#lease.release([...this.#indexed]);
       }
     } catch (error) {
       this.#options.log?.error("Final history flush failed", {
@@ -245,8 +229,10 @@ export class KvBehindLog implements RoomLog {
         backlog: this.#backlog.stats.messages,
       });
     }
-    this.#backlog.fail(this.#fenced ?? new Error("The room log is closed"));
-    holdLocally(this.#owner, false);
+    this.#backlog.fail(
+      this.#flusher.fenced ?? new Error("The room log is closed"),
+    );
+    this.#lease.letGo();
     this.#kv.close();
   }
 
@@ -256,52 +242,11 @@ export class KvBehindLog implements RoomLog {
    */
   abandon(): void {
     this.#closed = true;
-    clearTimeout(this.#timer);
+    this.#flusher.halt();
     clearInterval(this.#renewal);
     this.#backlog.fail(new Error("The room log was abandoned"));
-    holdLocally(this.#owner, false);
+    this.#lease.letGo();
     this.#kv.close();
-  }
-
-  async #acquire(): Promise<void> {
-    const metaTtl = this.#metaTtl();
-    const deadline = performance.now() + (this.#options.waitMs ?? 0);
-    for (let attempt = 0; attempt < 20;) {
-      const settled = await settleLease(this.#kv, {
-        now: this.#now,
-        headTtlMs: metaTtl,
-      });
-      if (settled.repaired > 0) {
-        this.#options.log?.warn(
-          "The previous writer stopped without flushing: its rooms start a new epoch",
-          { rooms: settled.repaired },
-        );
-      }
-      if (settled.live !== undefined) {
-        const left = deadline - performance.now();
-        if (left <= 0) throw new LeaseHeldError(settled.live);
-        await new Promise((resolve) =>
-          setTimeout(resolve, Math.min(250, left))
-        );
-        continue;
-      }
-      attempt += 1;
-      const gen = (parseLease(settled.entry.value)?.gen ?? 0) + 1;
-      this.#gen = gen;
-      holdLocally(this.#owner, true);
-      const result = await this.#kv.atomic().check(settled.entry)
-        .set(LEASE_KEY, this.#lease(false)).commit();
-      if (result.ok) {
-        this.#leaseStamp = result.versionstamp;
-        const every = this.#leaseMs() / 4;
-        this.#renewal = setInterval(() => this.#tick(), every);
-        return;
-      }
-      holdLocally(this.#owner, false);
-    }
-    throw new Error(
-      "Could not take the Deno KV writer lease: too much contention",
-    );
   }
 
   /**
@@ -309,31 +254,17 @@ export class KvBehindLog implements RoomLog {
    * one is already due, which will renew it).
    */
   #tick(): void {
-    if (this.#timer !== undefined) return;
+    if (this.#flusher.due) return;
     this.flush().then(() => {
-      if (this.#dirty.size === 0 && this.#loading.size === 0) {
-        for (const room of this.#memory.sweep()) this.#chunked.delete(room);
+      if (this.#flusher.pending === 0 && this.#loading.size === 0) {
+        for (const room of this.#memory.sweep()) this.#chunks.delete(room);
       }
     });
-  }
-
-  #lease(clean: boolean) {
-    return {
-      owner: this.#owner,
-      gen: this.#gen,
-      expiresAt: clean ? 0 : this.#now() + this.#leaseMs(),
-      clean,
-      ...processIdentity(),
-    };
   }
 
   #leaseMs(): number {
     return this.#options.leaseMs ??
       Math.max(5_000, 4 * (this.#options.flushMs ?? 10));
-  }
-
-  #metaTtl(): number {
-    return Math.max(this.#options.metaTtlMs ?? 86_400_000, this.#options.ttlMs);
   }
 
   #load(room: string): Promise<void> {
@@ -351,7 +282,7 @@ export class KvBehindLog implements RoomLog {
     if (stored === undefined) {
       const head = { epoch: newEpoch(), offset: 0 };
       this.#memory.seed(room, head, []);
-      this.#markDirty(room, head, []); // so the epoch a joiner sees is kept
+      this.#flusher.mark(room, head, []); // so the epoch a joiner sees is kept
       return;
     }
     const head = stored;
@@ -368,8 +299,8 @@ export class KvBehindLog implements RoomLog {
     }
     if (!this.#memory.has(room)) {
       this.#memory.seed(room, head, found.slice(start));
-      this.#chunked.delete(room);
-      this.#noteChunks(room, found);
+      this.#chunks.delete(room);
+      this.#chunks.note(room, found);
     }
   }
 
@@ -381,188 +312,11 @@ export class KvBehindLog implements RoomLog {
   #index(room: string): Promise<void> {
     let indexing = this.#indexing.get(room);
     if (indexing === undefined) {
-      indexing = this.#kv.set(genKey(this.#gen, room), true)
+      indexing = this.#kv.set(genKey(this.#lease.gen, room), true)
         .then(() => void this.#indexed.add(room))
         .finally(() => this.#indexing.delete(room));
       this.#indexing.set(room, indexing);
     }
     return indexing;
-  }
-
-  #markDirty(
-    room: string,
-    head: StreamPosition,
-    messages: readonly StoredMessage[],
-  ): void {
-    const dirty = this.#dirty.get(room);
-    if (dirty === undefined) {
-      this.#dirty.set(room, { head, messages: [...messages] });
-    } else {
-      dirty.head = head;
-      dirty.messages.push(...messages);
-    }
-    this.#backlog.add(messages);
-    this.#noteChunks(room, messages);
-    this.#schedule();
-  }
-
-  /** Remembers the part counts of `room`'s chunked `messages`, for the trim. */
-  #noteChunks(room: string, messages: readonly StoredMessage[]): void {
-    for (const { offset, frame } of messages) {
-      const parts = partsOf(frame);
-      if (parts === 0) continue;
-      let chunked = this.#chunked.get(room);
-      if (chunked === undefined) {
-        chunked = new Map();
-        this.#chunked.set(room, chunked);
-      }
-      chunked.set(offset, parts);
-    }
-  }
-
-  /** Forgets the part counts of messages trimmed from `room` up to `head`. */
-  #forgetTrimmed(room: string, head: number): void {
-    const chunked = this.#chunked.get(room);
-    if (chunked === undefined) return;
-    for (const offset of chunked.keys()) {
-      if (offset > head - this.#options.maxMessages) break;
-      chunked.delete(offset);
-    }
-    if (chunked.size === 0) this.#chunked.delete(room);
-  }
-
-  #schedule(): void {
-    if (this.#timer !== undefined || this.#closed) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.flush();
-    }, this.#options.flushMs ?? 10);
-  }
-
-  /** Commits the pending rooms; on failure puts them back (never rejects). */
-  async #flushOnce(): Promise<void> {
-    if (this.#fenced !== undefined) return;
-    const batch = this.#dirty;
-    this.#dirty = new Map();
-    this.#backlog.take();
-    try {
-      await this.#commitBatch(batch);
-      this.#backlog.done();
-      for (const [room, dirty] of batch) {
-        this.#forgetTrimmed(room, dirty.head.offset);
-      }
-    } catch (error) {
-      this.#backlog.failed();
-      // Put the batch back in front of what arrived meanwhile, and retry.
-      for (const [room, newer] of this.#dirty) {
-        const older = batch.get(room);
-        batch.set(room, {
-          head: newer.head,
-          messages: [...(older?.messages ?? []), ...newer.messages],
-        });
-      }
-      this.#dirty = batch;
-      if (this.#fenced !== undefined) {
-        this.#backlog.fail(this.#fenced);
-        return;
-      }
-      this.#failures += 1;
-      this.#options.log?.warn("History flush to Deno KV failed; retrying", {
-        error: String(error),
-        backlog: this.#backlog.stats.messages,
-      });
-    }
-  }
-
-  /** Writes `batch` in as few commits as the KV limits allow. */
-  async #commitBatch(batch: Map<string, Dirty>): Promise<void> {
-    let op = this.#startOp();
-    let mutations = 2;
-    let chars = 0;
-    const commit = async () => {
-      const result = await op.commit();
-      if (!result.ok) {
-        this.#fenced = new Error(
-          "Lost the Deno KV writer lease (another writer took the database): publishing is refused",
-        );
-        this.#options.log?.error(this.#fenced.message, {
-          backlog: this.#backlog.stats.messages,
-        });
-        throw this.#fenced;
-      }
-      this.#leaseStamp = result.versionstamp;
-      this.#commits += 1;
-      op = this.#startOp();
-      mutations = 2;
-      chars = 0;
-    };
-    for (const [room, dirty] of batch) {
-      let slice: StoredMessage[] = [];
-      for (const message of dirty.messages) {
-        const old = this.#chunked.get(room)?.get(
-          message.offset - this.#options.maxMessages,
-        );
-        const cost = 2 + partsOf(message.frame) + (old ?? 0);
-        const full = mutations + cost + 2 > MAX_MUTATIONS ||
-          chars + message.frame.length > MAX_CHARS;
-        if (full && (mutations > 2 || slice.length > 0)) {
-          if (slice.length > 0) this.#addSlice(op, room, slice);
-          slice = [];
-          await commit();
-        }
-        slice.push(message);
-        mutations += cost;
-        chars += message.frame.length;
-      }
-      if (slice.length > 0) this.#addSlice(op, room, slice);
-      else if (dirty.messages.length === 0) this.#setHead(op, room, dirty.head);
-      mutations += 1;
-    }
-    await commit(); // also renews the lease when the batch was empty
-  }
-
-  /** Adds a room's messages and its head (the last of them) to `op`. */
-  #addSlice(
-    op: Deno.AtomicOperation,
-    room: string,
-    slice: StoredMessage[],
-  ): void {
-    const last = slice.at(-1)!;
-    this.#setHead(op, room, { epoch: last.epoch, offset: last.offset });
-    addMessages(
-      op,
-      room,
-      slice,
-      this.#options,
-      this.#chunked.get(room) ?? new Map(),
-    );
-  }
-
-  #setHead(op: Deno.AtomicOperation, room: string, head: StreamPosition) {
-    op.set(roomKey(room, "head"), head, { expireIn: this.#metaTtl() });
-  }
-
-  /** A commit that holds only if the lease is still ours, and renews it. */
-  #startOp(): Deno.AtomicOperation {
-    return this.#kv.atomic()
-      .check({ key: LEASE_KEY, versionstamp: this.#leaseStamp })
-      .set(LEASE_KEY, this.#lease(false));
-  }
-
-  /** Deletes this generation's index and marks the lease clean. */
-  async #release(): Promise<void> {
-    const rooms = [...this.#indexed];
-    for (let i = 0; i < rooms.length; i += MAX_MUTATIONS - 2) {
-      const op = this.#startOp();
-      for (const room of rooms.slice(i, i + MAX_MUTATIONS - 2)) {
-        op.delete(genKey(this.#gen, room));
-      }
-      const result = await op.commit();
-      if (!result.ok) return;
-      this.#leaseStamp = result.versionstamp;
-    }
-    await this.#kv.atomic()
-      .check({ key: LEASE_KEY, versionstamp: this.#leaseStamp })
-      .set(LEASE_KEY, this.#lease(true)).commit();
   }
 }

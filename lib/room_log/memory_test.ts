@@ -1,4 +1,4 @@
-/** The memory log's byte limits: the per-room cap and the server-wide budget. */
+/** The memory log: its byte limits (the per-room cap and the server-wide budget) and its sweep of idle rooms. */
 import assert from "node:assert/strict";
 import type { NewMessage } from "./room_log.ts";
 import { storedBytes } from "./room_log.ts";
@@ -140,4 +140,21 @@ Deno.test("MemoryLog: the eviction queue stays bounded when rooms trim by count"
     true,
   );
   await log.close();
+});
+
+function msg(i: number, ts = 1_000): NewMessage {
+  return { data: { i }, ts, from: "c1" };
+}
+
+Deno.test("MemoryLog.sweep() forgets idle rooms whose messages expired", async () => {
+  let now = 0;
+  const log = new MemoryLog({ maxMessages: 10, ttlMs: 1_000, now: () => now });
+  await log.append("r", [msg(1, 0)]);
+  await log.head("quiet");
+  now = 500;
+  log.sweep();
+  assert.equal(log.size, 2);
+  now = 2_000;
+  log.sweep();
+  assert.equal(log.size, 0);
 });

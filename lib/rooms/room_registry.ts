@@ -13,29 +13,10 @@ import { CLOSE_CODE } from "../protocol/mod.ts";
 import type { Connection } from "./connection.ts";
 import type { MetricCell, Metrics } from "../support/metrics.ts";
 import type { StreamMessage } from "./room_stream.ts";
+import { Coalescer } from "./_coalescer.ts";
+import { type Member, sendOnce } from "./_member.ts";
 
-/** Delivery state of one connection in one room. */
-export interface Member {
-  /** Highest offset sent to this member, in `epoch`. */
-  last: number;
-  /** The sequence `last` belongs to; a message of another epoch starts a new one. */
-  epoch: string;
-  /** Live messages held while the join completes, or null once live. */
-  pending: StreamMessage[] | null;
-  /** Characters of the frames in `pending` (the memory they keep alive). */
-  pendingBytes: number;
-  /** Coalescing: index in the room's queue where this member's held messages start, or -1. */
-  hold: number;
-}
-
-/** Per-room coalescing state. */
-interface BatchState {
-  /** Members that accept batch frames. */
-  batchers: number;
-  /** Messages held for batch members until the flush. */
-  queue: StreamMessage[];
-  timer: ReturnType<typeof setTimeout> | undefined;
-}
+export type { Member };
 
 /** Options for {@linkcode RoomRegistry}. */
 export interface RoomRegistryOptions {
@@ -59,27 +40,10 @@ export interface RoomRegistryOptions {
   maxPendingBytes?: number;
 }
 
-/** Sends one message to one live member, once, in order. */
-function send(
-  connection: Connection,
-  member: Member,
-  message: StreamMessage,
-): void {
-  if (message.epoch !== member.epoch) {
-    // The room's sequence was recreated (history lost): offsets restart.
-    member.epoch = message.epoch;
-    member.last = 0;
-  }
-  if (message.offset <= member.last || connection.id === message.except) return;
-  member.last = message.offset;
-  connection.send(message.frame);
-}
-
 /** The local rooms of one isolate. */
 export class RoomRegistry {
   #rooms = new Map<string, Map<Connection, Member>>();
-  #batches = new Map<string, BatchState>();
-  readonly #coalesceMs: number;
+  readonly #coalescer: Coalescer;
   readonly #metrics: Metrics | undefined;
   readonly #maxPending: number;
   readonly #maxPendingBytes: number;
@@ -88,7 +52,11 @@ export class RoomRegistry {
 
   /** Creates an empty registry. */
   constructor(options: RoomRegistryOptions = {}) {
-    this.#coalesceMs = options.coalesceMs ?? 1;
+    this.#coalescer = new Coalescer(
+      options.coalesceMs ?? 1,
+      options.metrics,
+      (room) => this.#rooms.get(room),
+    );
     this.#metrics = options.metrics;
     this.#maxPending = options.maxPendingMessages ?? 10_000;
     this.#maxPendingBytes = options.maxPendingBytes ?? 1_048_576;
@@ -115,7 +83,7 @@ export class RoomRegistry {
     member: Member,
     message: StreamMessage,
   ): void {
-    if (member.pending === null) return send(connection, member, message);
+    if (member.pending === null) return sendOnce(connection, member, message);
     if (connection.closed) return;
     member.pending.push(message);
     member.pendingBytes += message.frame.length;
@@ -159,7 +127,7 @@ export class RoomRegistry {
     };
     members.set(connection, member);
     connection.rooms.add(room);
-    if (connection.batch) this.#batchState(room).batchers += 1;
+    if (connection.batch) this.#coalescer.join(room);
     return member;
   }
 
@@ -176,15 +144,8 @@ export class RoomRegistry {
     this.#drop(member);
     members.delete(connection);
     connection.rooms.delete(room);
-    const state = this.#batches.get(room);
-    if (state !== undefined && connection.batch) state.batchers -= 1;
-    if (members.size === 0) {
-      this.#rooms.delete(room);
-      if (state !== undefined) {
-        clearTimeout(state.timer);
-        this.#batches.delete(room);
-      }
-    }
+    if (members.size === 0) this.#rooms.delete(room);
+    this.#coalescer.leave(room, connection.batch, members.size === 0);
     return true;
   }
 
@@ -220,83 +181,23 @@ export class RoomRegistry {
   broadcast(room: string, message: StreamMessage): void {
     const members = this.#rooms.get(room);
     if (members === undefined) return;
-    const state = this.#batches.get(room);
-    const coalesce = state !== undefined && state.batchers > 0 &&
-      this.#coalesceMs > 0;
-    let queued = false;
+    const coalesce = this.#coalescer.active(room);
+    let queued = -1;
     // A send may close a slow member, which leaves the room mid-loop: a Map
     // iterator tolerates that (deleted members are simply not visited).
     for (const [connection, member] of members) {
       if (coalesce && connection.batch && member.pending === null) {
-        if (!queued) {
-          queued = true;
-          state.queue.push(message);
-          state.timer ??= setTimeout(
-            () => this.#flush(room),
-            this.#coalesceMs,
-          );
-        }
-        if (member.hold < 0) member.hold = state.queue.length - 1;
+        if (queued < 0) queued = this.#coalescer.queue(room, message);
+        if (member.hold < 0) member.hold = queued;
         continue;
       }
       this.#deliver(connection, member, message);
     }
   }
 
-  #flush(room: string): void {
-    const state = this.#batches.get(room);
-    const members = this.#rooms.get(room);
-    if (state === undefined || members === undefined) return;
-    const queue = state.queue;
-    state.queue = [];
-    state.timer = undefined;
-    const frames = new Map<number, string>();
-    for (const [connection, member] of members) {
-      if (member.hold < 0) continue;
-      const held = queue.slice(member.hold);
-      member.hold = -1;
-      const first = held[0];
-      const clean = held.length > 1 && first !== undefined &&
-        member.last < first.offset &&
-        held.every((m) =>
-          m.except !== connection.id && m.epoch === member.epoch
-        );
-      if (!clean) {
-        for (const message of held) send(connection, member, message);
-        continue;
-      }
-      let frame = frames.get(held.length);
-      if (frame === undefined) {
-        frame = `[${held.map((m) => m.frame).join(",")}]`;
-        frames.set(held.length, frame);
-      }
-      member.last = held.at(-1)!.offset;
-      if (connection.send(frame)) {
-        this.#metrics?.inc("batch_frames_total");
-        this.#metrics?.inc("batched_messages_total", held.length);
-      }
-    }
-  }
-
   /** Sends what is queued now and stops the timers (shutdown). */
   close(): void {
-    for (const [room, state] of this.#batches) {
-      clearTimeout(state.timer);
-      this.#flush(room);
-    }
-  }
-
-  #batchState(room: string): BatchState {
-    let state = this.#batches.get(room);
-    if (state === undefined) {
-      state = {
-        batchers: 0,
-        queue: [],
-        timer: undefined,
-      };
-      this.#batches.set(room, state);
-    }
-    return state;
+    this.#coalescer.close();
   }
 
   /** Sends a frame outside the offset stream (presence) to live members except one. */
@@ -328,7 +229,7 @@ export class RoomRegistry {
     member.epoch = position.epoch;
     member.last = position.offset;
     for (const message of [...replay, ...held]) {
-      send(connection, member, message);
+      sendOnce(connection, member, message);
     }
   }
 }

@@ -1,26 +1,30 @@
 /**
  * The rooms of one isolate: membership (the registry), each room's ordered
- * stream, presence, and joins with resume. The hub decides *whether* a
- * connection may join or publish; this decides *what it receives*.
+ * stream, presence, joins with resume, and fan-out both ways: a publish of
+ * this isolate is sequenced by the room log (the publisher), offered to the
+ * room's local stream and posted on the bus; a post from another isolate is
+ * offered to the same stream. The hub decides *whether* a connection may join
+ * or publish; this decides *what it receives*.
  *
  * @module
  */
 
 import type { Bus, BusEvent } from "../bus/bus.ts";
 import type { Connection } from "./connection.ts";
-import type { RoomLog, StoredMessage } from "../room_log/room_log.ts";
+import {
+  LogOverloadedError,
+  type RoomLog,
+  type StoredMessage,
+} from "../room_log/room_log.ts";
 import type { Logger } from "../support/log.ts";
 import type { Metrics } from "../support/metrics.ts";
 import { PresenceRelay } from "../presence/presence_relay.ts";
-import {
-  encodeServerMessage,
-  type JoinMessage,
-  type Json,
-  type PresenceMember,
-} from "../protocol/mod.ts";
-import { type Member, RoomRegistry } from "./room_registry.ts";
+import type { JoinMessage, Json, PresenceMember } from "../protocol/mod.ts";
+import { type PendingPublish, Publisher } from "./publisher.ts";
+import { RoomRegistry } from "./room_registry.ts";
+import { Joiner } from "./_joiner.ts";
 import type { RoomStream } from "./room_stream.ts";
-import { openStream, storedMeta } from "./_room_stream_open.ts";
+import { openStream } from "./_room_stream_open.ts";
 
 /** Timings the rooms work with. */
 export interface RoomsLimits {
@@ -48,6 +52,20 @@ export interface RoomsOptions {
   now: () => number;
 }
 
+/** Options of {@linkcode Rooms.publish}. */
+export interface PublishOptions {
+  /** Publisher id stamped as `from`. */
+  from: string;
+  /** A local connection id that must not receive it (publish with `echo:false`). */
+  except?: string;
+  /**
+   * Resolve only once the message is committed to the history store (with
+   * the write-behind log, after its flush; elsewhere an append is committed
+   * already). @default {false}
+   */
+  durable?: boolean;
+}
+
 /** A line of {@linkcode Rooms.list}. */
 export interface RoomSummary {
   room: string;
@@ -72,9 +90,9 @@ export class Rooms {
   readonly #registry: RoomRegistry;
   readonly #streams = new Map<string, RoomStream>();
   readonly #presence: PresenceRelay<Connection>;
+  readonly #publisher: Publisher;
   readonly #options: RoomsOptions;
-  /** The meta a join in progress enters presence with (a re-join may replace it). */
-  readonly #joining = new WeakMap<Member, Json>();
+  readonly #joiner: Joiner;
 
   /** Starts the presence heartbeat; {@linkcode Rooms.close} stops it. */
   constructor(options: RoomsOptions) {
@@ -93,6 +111,24 @@ export class Rooms {
       now: options.now,
       notify: (room, frame, except) =>
         this.#registry.notify(room, frame, except),
+    });
+    const { bus, history, metrics } = options;
+    this.#joiner = new Joiner({
+      registry: this.#registry,
+      presence: this.#presence,
+      history,
+      metrics,
+      stream: (room) => this.#stream(room),
+      leave: (room, connection) => this.leave(room, connection),
+    });
+    this.#publisher = new Publisher(history, (room, stored, item) => {
+      this.#offer(room, stored, item.except);
+      const { offset, epoch, frame } = stored;
+      bus.publish({ kind: "message", room, offset, epoch, frame });
+    }, (count, ms) => {
+      metrics.inc("history_appends_total");
+      metrics.inc("history_appended_messages_total", count);
+      metrics.inc("history_append_ms_total", Math.round(ms * 1000) / 1000);
     });
   }
 
@@ -148,101 +184,8 @@ export class Rooms {
    * connection's meta (the latest given wins) and observers get a
    * `presence` `update`.
    */
-  async join(connection: Connection, message: JoinMessage): Promise<void> {
-    const { room, since } = message;
-    // Presence is opt-in, as with the peers (Phoenix track, Ably enter):
-    // an audience of thousands costs nothing until it asks to be seen.
-    const tracked = message.presence ?? message.meta !== undefined;
-    const meta = tracked
-      ? storedMeta(message.meta ?? null, connection.access.name)
-      : undefined;
-    const existing = this.#registry.member(room, connection);
-    if (existing !== undefined) {
-      return await this.#rejoin(connection, room, existing, meta);
-    }
-    const member = this.#registry.join(room, connection)!;
-    this.#options.metrics.set("rooms", this.#registry.size);
-    if (meta !== undefined) this.#joining.set(member, meta);
-    try {
-      const stream = this.#stream(room);
-      await stream.ready;
-      let after: number | undefined;
-      let recovered: boolean | undefined;
-      let replay: StoredMessage[] = [];
-      if (since !== undefined) {
-        const result = await this.#options.history.since(room, since);
-        recovered = result.recovered;
-        this.#options.metrics.inc("resumes_total", 1, String(recovered));
-        if (result.recovered) {
-          after = since.offset;
-          replay = result.messages;
-        }
-      }
-      // The connection may have left or closed while the log answered.
-      if (this.#registry.member(room, connection) !== member) return;
-      after ??= member.pending?.[0] !== undefined
-        ? member.pending[0].offset - 1
-        : stream.position.offset;
-      const latest = this.#joining.get(member);
-      const changes = latest === undefined
-        ? []
-        : this.#presence.join(room, connection, latest);
-      const epoch = recovered === true && since !== undefined
-        ? since.epoch
-        : stream.position.epoch;
-      this.#sendJoined(connection, room, after, epoch, recovered);
-      this.#registry.release(
-        connection,
-        member,
-        { offset: after, epoch },
-        replay,
-      );
-      this.#presence.announce(changes, connection);
-    } catch (error) {
-      // One funnel: nothing of a failed join stays behind.
-      if (this.#registry.member(room, connection) === member) {
-        this.leave(room, connection);
-      }
-      throw error;
-    } finally {
-      this.#joining.delete(member);
-    }
-  }
-
-  /**
-   * A join of a room the connection is in: updates its meta when given and
-   * confirms its position in a few bytes (the member list it has already).
-   */
-  async #rejoin(
-    connection: Connection,
-    room: string,
-    member: Member,
-    meta: Json | undefined,
-  ): Promise<void> {
-    this.#options.metrics.inc("rejoins_total");
-    if (member.pending !== null) {
-      // The first join is still completing: it enters presence with this.
-      if (meta !== undefined) this.#joining.set(member, meta);
-      await this.#stream(room).ready;
-      if (this.#registry.member(room, connection) !== member) {
-        throw new Error(`Left room "${room}" while joining`);
-      }
-    }
-    const changes = meta === undefined || member.pending !== null
-      ? []
-      : this.#presence.join(room, connection, meta);
-    const epoch = member.pending === null
-      ? member.epoch
-      : this.#stream(room).position.epoch;
-    connection.send(encodeServerMessage({
-      type: "joined",
-      room,
-      offset: member.last,
-      epoch,
-      rejoined: true,
-    }));
-    // Its own change too: a re-joiner gets no member list to read it from.
-    this.#presence.announce(changes);
+  join(connection: Connection, message: JoinMessage): Promise<void> {
+    return this.#joiner.join(connection, message);
   }
 
   /** Takes `connection` out of `room`; false when it was not a member. */
@@ -258,11 +201,41 @@ export class Rooms {
     for (const room of [...connection.rooms]) this.leave(room, connection);
   }
 
-  /** Offers a message stored by this isolate to its room's local stream. */
-  offer(room: string, stored: StoredMessage, except?: string): void {
-    this.#streams.get(room)?.offer(
-      except === undefined ? stored : { ...stored, except },
-    );
+  /**
+   * Publishes `data` to `room`: the log assigns the next offset and stores
+   * the frame (serialized once); it is then offered to the room's local
+   * stream and posted on the bus for the other isolates. Resolves with the
+   * stored message (with `durable`, once it is committed). Rejects with a
+   * {@linkcode LogOverloadedError} (counted, nothing published) when the
+   * history store is behind.
+   */
+  async publish(
+    room: string,
+    data: Json,
+    options: PublishOptions,
+  ): Promise<StoredMessage> {
+    const { metrics, history } = this.#options;
+    metrics.inc("publishes_total");
+    const item: PendingPublish = {
+      data,
+      ts: this.#options.now(),
+      from: options.from,
+    };
+    if (options.except !== undefined) item.except = options.except;
+    let stored: StoredMessage;
+    try {
+      stored = await this.#publisher.publish(room, item);
+    } catch (error) {
+      if (error instanceof LogOverloadedError) {
+        metrics.inc("publishes_refused_total", 1, error.reason);
+      }
+      throw error;
+    }
+    if (options.durable === true && history.committed !== undefined) {
+      await history.committed();
+      metrics.inc("durable_acks_total");
+    }
+    return stored;
   }
 
   /** Handles a bus event from another isolate. */
@@ -279,19 +252,11 @@ export class Rooms {
     this.#presence.close();
   }
 
-  #sendJoined(
-    connection: Connection,
-    room: string,
-    offset: number,
-    epoch: string,
-    recovered?: boolean,
-  ): void {
-    const members = this.#presence.members(room);
-    connection.send(encodeServerMessage(
-      recovered === undefined
-        ? { type: "joined", room, offset, epoch, members }
-        : { type: "joined", room, offset, epoch, recovered, members },
-    ));
+  /** Offers a message stored by this isolate to its room's local stream. */
+  #offer(room: string, stored: StoredMessage, except?: string): void {
+    this.#streams.get(room)?.offer(
+      except === undefined ? stored : { ...stored, except },
+    );
   }
 
   /** The room's stream on this isolate, created with its first local member. */

@@ -149,9 +149,9 @@ export class EventLog<T = unknown> {
     });
   }
 
-  /** Resolves once `count` events arrived (rejects after 10 s, a safety net). */
-  async waitFor(count: number): Promise<T[]> {
-    const deadline = Date.now() + 10_000;
+  /** Resolves once `count` events arrived (rejects after `timeoutMs`, a safety net). */
+  async waitFor(count: number, timeoutMs = 10_000): Promise<T[]> {
+    const deadline = Date.now() + timeoutMs;
     while (this.events.length < count) {
       const left = deadline - Date.now();
       if (left <= 0) {
