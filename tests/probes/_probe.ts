@@ -71,14 +71,21 @@ export function numberArg(
 /**
  * Starts `repo`'s `main.ts` on 127.0.0.1 port 0 with the test settings
  * (anonymous clients, high rate limits) and `env` over them; resolves once
- * it answers `/readyz`. Dispose to SIGKILL it and remove its temp dir.
+ * it answers `/readyz`. The probe's own `SERVER_V8_FLAGS`, when set, become
+ * the server's `DENO_V8_FLAGS` (e.g. `--max-old-space-size=200`). Dispose
+ * to SIGKILL it and remove its temp dir.
  */
 export function startServer(
   repo: string,
   env: Record<string, string>,
   args: string[] = [],
 ): Promise<Spawned> {
-  return spawnServer(env, args, { main: join(repo, "main.ts") });
+  const v8Flags = Deno.env.get("SERVER_V8_FLAGS");
+  return spawnServer(
+    { ...(v8Flags ? { DENO_V8_FLAGS: v8Flags } : {}), ...env },
+    args,
+    { main: join(repo, "main.ts") },
+  );
 }
 
 /** An HS256 token for `sub` valid `seconds` from now, with `extra` claims. */
