@@ -187,16 +187,18 @@ export class ProbeSocket implements AsyncDisposable {
   }
 
   /**
-   * The next queued frame of `type`, skipping others.
+   * The next queued frame of `type` (or of one of the types), skipping
+   * others.
    *
    * @throws {Error} when the connection ends or `timeoutMs` passes first.
    */
-  async next(type: string, timeoutMs = 10_000): Promise<Frame> {
+  async next(type: string | string[], timeoutMs = 10_000): Promise<Frame> {
+    const types = typeof type === "string" ? [type] : type;
     const deadline = performance.now() + timeoutMs;
     while (true) {
       const frame = this.#queue.shift();
       if (frame !== undefined) {
-        if (frame.type === type) return frame;
+        if (types.includes(String(frame.type))) return frame;
         continue;
       }
       if (this.#ended) throw new Error(`Closed while waiting for "${type}"`);
