@@ -99,6 +99,22 @@ export function token(
   return sign({ sub, exp, ...extra }, secret, "HS256");
 }
 
+/** A temporary directory, removed with everything in it on dispose. */
+export interface TempDir extends AsyncDisposable {
+  path: string;
+}
+
+/** Makes a {@linkcode TempDir}. */
+export async function tempDir(): Promise<TempDir> {
+  const path = await Deno.makeTempDir({ prefix: "roomcast-probe-" });
+  return {
+    path,
+    async [Symbol.asyncDispose]() {
+      await Deno.remove(path, { recursive: true });
+    },
+  };
+}
+
 /** Prints the probe's results as one JSON line. */
 export function report(results: Record<string, unknown>): void {
   // deno-lint-ignore no-console
