@@ -1,9 +1,8 @@
 /**
  * Issue #10, item 7: with tokens and anonymous clients both accepted, an
  * anonymous `?user=ann` used to become member `ann`, the same member as the
- * holder of a token for `ann` (who then shared presence with a stranger).
- * Connects both and reports the two member ids. Loopback only, one server,
- * stops by itself.
+ * holder of a token for `ann`. Connects both and reports the two member
+ * ids. Loopback only, one server, stops by itself.
  *
  *     deno run --allow-all tests/probes/anonymous_identity.ts [--repo DIR]
  *
