@@ -5,6 +5,7 @@
  * @module
  */
 
+import { dirname } from "node:path";
 import { TEST_ENV } from "./harness.ts";
 
 /** Path of `main.ts`. */
@@ -22,6 +23,16 @@ export interface Spawned extends AsyncDisposable {
   outputDone: Promise<unknown>;
 }
 
+/** Options of {@linkcode spawnServer}. */
+export interface SpawnOptions {
+  /**
+   * The entry point to run, e.g. another checkout's `main.ts` (it runs in
+   * that file's folder, so its own `deno.json` applies).
+   * @default {MAIN}
+   */
+  main?: string;
+}
+
 /**
  * Starts `main.ts` (the one entry point, as a user runs it) with the test
  * settings and `env` over them, waits for its "Listening" log line, then for
@@ -31,10 +42,13 @@ export interface Spawned extends AsyncDisposable {
 export async function spawnServer(
   env: Record<string, string>,
   args: string[] = [],
+  options: SpawnOptions = {},
 ): Promise<Spawned> {
+  const main = options.main ?? MAIN;
   const dir = await Deno.makeTempDir();
   const process = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", MAIN, ...args],
+    args: ["run", "--allow-all", main, ...args],
+    cwd: dirname(main),
     env: {
       PORT: "0",
       HOST: "127.0.0.1",
