@@ -14,6 +14,7 @@
 
 import { sign } from "hono/jwt";
 import { join, resolve } from "node:path";
+import { SETTINGS } from "../../lib/support/settings.ts";
 import { type Spawned, spawnServer } from "../_support/process.ts";
 
 export { rssMb } from "../_support/process.ts";
@@ -70,7 +71,8 @@ export function numberArg(
 
 /**
  * Starts `repo`'s `main.ts` on 127.0.0.1 port 0 with the test settings
- * (anonymous clients, high rate limits) and `env` over them; resolves once
+ * (anonymous clients, high rate limits) but the shipped write-behind bounds,
+ * and `env` over them; resolves once
  * it answers `/readyz`. The probe's own `SERVER_V8_FLAGS`, when set, become
  * the server's `DENO_V8_FLAGS` (e.g. `--max-old-space-size=200`). Dispose
  * to SIGKILL it and remove its temp dir.
@@ -82,7 +84,14 @@ export function startServer(
 ): Promise<Spawned> {
   const v8Flags = Deno.env.get("SERVER_V8_FLAGS");
   return spawnServer(
-    { ...(v8Flags ? { DENO_V8_FLAGS: v8Flags } : {}), ...env },
+    {
+      // Probes measure the shipped write-behind bounds, which the test
+      // settings lift for delivery suites.
+      HISTORY_MAX_LAG_MS: String(SETTINGS.historyMaxLagMs.default),
+      HISTORY_BACKLOG_BYTES: String(SETTINGS.historyBacklogBytes.default),
+      ...(v8Flags ? { DENO_V8_FLAGS: v8Flags } : {}),
+      ...env,
+    },
     args,
     { main: join(repo, "main.ts") },
   );
