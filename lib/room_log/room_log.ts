@@ -1,8 +1,16 @@
 /**
  * The room log: the one place that assigns per-room offsets and keeps recent
- * messages for resume and bus repair. Backends: `memory.ts` (one isolate) and
- * `kv.ts` (Deno KV: shared by every isolate that opens the same database,
- * durable across restarts).
+ * messages for resume and bus repair. Backends, all held to one contract
+ * suite (`room_log_test.ts`):
+ *
+ * - `memory.ts`: one isolate, in memory, under a per-node byte budget;
+ * - `kv.ts`: Deno KV written through (a commit before delivery), shared by
+ *   every isolate and process that opens the same database, durable;
+ * - `kv_behind.ts`: Deno KV written behind (sequenced in memory, flushed in
+ *   batches) by the one writer holding the database's lease;
+ * - `remote.ts`: a `--parallel` Worker's view of the supervisor's log, over a
+ *   `MessagePort`;
+ * - `redis.ts`: Redis (one Lua script per append), shared by every node.
  *
  * Offsets start at 1 and grow by one per message in a room, with no gap. The
  * epoch names a room's sequence; it is chosen when the sequence starts and
