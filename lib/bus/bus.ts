@@ -14,6 +14,8 @@
 
 import {
   isRecord,
+  type NodeStats,
+  parseNodeStats,
   parsePresenceSnapshot,
   parsePresenceUpdate,
   type PresenceSnapshot,
@@ -60,8 +62,15 @@ export interface BusTerminate {
   member: string;
 }
 
+/** The sending node's stats snapshot, for the operator dashboard. */
+export interface BusNodeStats {
+  kind: "node-stats";
+  stats: NodeStats;
+}
+
 /** Everything an isolate can tell the others. */
 export type BusEvent =
+  | BusNodeStats
   | BusTerminate
   | BusRoomMessage
   | BusPresenceUpdate
@@ -247,6 +256,10 @@ export function parseBusEvent(event: unknown): BusEvent | string {
       return typeof snapshot === "string"
         ? snapshot
         : { kind: "presence-snapshot", snapshot };
+    }
+    case "node-stats": {
+      const stats = parseNodeStats(event.stats);
+      return typeof stats === "string" ? stats : { kind: "node-stats", stats };
     }
     case "terminate":
       return typeof event.member === "string" && event.member !== "" &&

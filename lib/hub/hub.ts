@@ -16,6 +16,7 @@ import {
 } from "../rooms/connection.ts";
 import { ConnectionGuard } from "./connection_guard.ts";
 import {
+  type HistorySize,
   LogOverloadedError,
   type RoomLog,
   type StoredMessage,
@@ -166,6 +167,19 @@ export class Hub {
   /** One room: its members across isolates, local connections and stream position. */
   roomInfo(room: string): Promise<RoomInfo> {
     return this.#rooms.info(room);
+  }
+
+  /** Messages and bytes of `room`'s history, when the room log counts them. */
+  async historySize(room: string): Promise<HistorySize | undefined> {
+    return await this.#options.history.historySize?.(room);
+  }
+
+  /**
+   * Deletes `room`'s stored history (offset and epoch stay), when the room
+   * log can: how many messages went, or undefined when it cannot.
+   */
+  async dropHistory(room: string): Promise<number | undefined> {
+    return await this.#options.history.dropHistory?.(room);
   }
 
   /**
