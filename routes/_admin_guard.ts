@@ -105,16 +105,16 @@ function forwardedHttps(req: Request): boolean {
 }
 
 /** The request's live session, if its cookie names one. */
-export function sessionOf(
+export async function sessionOf(
   c: Context,
   sessions: SessionStore,
-): Session | undefined {
-  return sessions.get(getCookie(c, ADMIN_COOKIE));
+): Promise<Session | undefined> {
+  return await sessions.get(getCookie(c, ADMIN_COOKIE));
 }
 
 /** Sets the session cookie: HttpOnly, SameSite=Strict, Secure over https. */
 export function setSessionCookie(c: Context, session: Session): void {
-  setCookie(c, ADMIN_COOKIE, session.id, {
+  setCookie(c, ADMIN_COOKIE, session.cookie, {
     httpOnly: true,
     sameSite: "Strict",
     secure: isHttps(c.req.raw),

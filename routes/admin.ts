@@ -101,19 +101,21 @@ export function mountAdmin(app: Hono, deps: AdminDeps): void {
     ) {
       return refuseAdmin(c, guard, "bad_token");
     }
-    const session = admin.sessions.create();
+    const session = await admin.sessions.create();
     setSessionCookie(c, session);
     metrics.inc("admin_logins_total");
     log.info("Admin login", { ip: remoteIp(c) });
     return c.json({ readOnly: admin.config.adminReadOnly }, 200);
   });
 
-  app.post("/admin/logout", (c) => {
+  app.post("/admin/logout", async (c) => {
     if (!adminOriginAllowed(c.req.raw, deps.allowedOrigins)) {
       return refuseAdmin(c, guard, "origin");
     }
-    const session = sessionOf(c, admin.sessions);
-    if (session !== undefined) admin.sessions.delete(session.id);
+    const session = await sessionOf(c, admin.sessions);
+    if (session !== undefined) {
+      admin.sessions.revoke(session.id, session.expiresAt);
+    }
     clearSessionCookie(c);
     return c.body(null, 204);
   });

@@ -67,7 +67,7 @@ export function mountAdminApi(
   const session = (c: Context): Session => sessions.get(c.req.raw)!; // set by the middleware
 
   app.use("/admin/api/*", async (c, next) => {
-    const found = sessionOf(c, admin.sessions);
+    const found = await sessionOf(c, admin.sessions);
     if (found === undefined) return refuseAdmin(c, guard, "no_session");
     sessions.set(c.req.raw, found);
     if (c.req.method !== "GET" && c.req.method !== "HEAD") {

@@ -25,6 +25,8 @@ import { SessionStore } from "./sessions.ts";
 /** Options of {@linkcode Admin}. */
 export interface AdminOptions {
   config: ConfigGroup<"admin">;
+  /** The login token (`ADMIN_TOKEN`, else `API_KEY`): sessions are signed with a key derived from it. */
+  secret: string;
   identity: NodeIdentity;
   metrics: Metrics;
   /** Clock, ms. @default {Date.now} */
@@ -49,6 +51,7 @@ export class Admin {
   #timer: ReturnType<typeof setInterval> | undefined;
   #probe: LagProbe | undefined;
   #unsubscribe: (() => void) | undefined;
+  #bus: Bus | undefined;
 
   /** Builds the parts; {@linkcode Admin.start} starts sampling. */
   constructor(options: AdminOptions) {
@@ -58,6 +61,9 @@ export class Admin {
     this.#now = options.now ?? Date.now;
     const now = this.#now;
     this.sessions = new SessionStore({
+      secret: options.secret,
+      onRevoke: (id, expiresAt) =>
+        this.#bus?.publish({ kind: "admin-revoke", id, expiresAt }),
       maxSessions: config.adminMaxSessions,
       ttlMs: config.adminSessionTtlS * 1000,
       now,
@@ -87,9 +93,13 @@ export class Admin {
    * this view reading the other nodes' snapshots.
    */
   wrapBus(bus: Bus): Bus {
+    this.#bus = bus;
     this.#unsubscribe = bus.subscribe((event) => {
       if (event.kind === "node-stats") this.cluster.record(event.stats);
       else if (event.kind === "node-down") this.cluster.forget(event.node);
+      else if (event.kind === "admin-revoke") {
+        this.sessions.revoke(event.id, event.expiresAt, true);
+      }
     });
     return this.tap.wrap(bus);
   }

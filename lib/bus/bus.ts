@@ -68,8 +68,18 @@ export interface BusNodeStats {
   stats: NodeStats;
 }
 
+/** A dashboard session was revoked (logout): no node may accept it any more. */
+export interface BusAdminRevoke {
+  kind: "admin-revoke";
+  /** The session's random id (not its cookie). */
+  id: string;
+  /** When it would have expired, ms since the Unix epoch. */
+  expiresAt: number;
+}
+
 /** Everything an isolate can tell the others. */
 export type BusEvent =
+  | BusAdminRevoke
   | BusNodeStats
   | BusTerminate
   | BusRoomMessage
@@ -260,6 +270,13 @@ export function parseBusEvent(event: unknown): BusEvent | string {
     case "node-stats": {
       const stats = parseNodeStats(event.stats);
       return typeof stats === "string" ? stats : { kind: "node-stats", stats };
+    }
+    case "admin-revoke": {
+      const { id, expiresAt } = event;
+      return typeof id === "string" && /^[A-Za-z0-9_-]{22}$/.test(id) &&
+          typeof expiresAt === "number" && Number.isSafeInteger(expiresAt)
+        ? { kind: "admin-revoke", id, expiresAt }
+        : "bad admin-revoke event";
     }
     case "terminate":
       return typeof event.member === "string" && event.member !== "" &&

@@ -124,6 +124,7 @@ export async function startServer(
     ? undefined
     : new Admin({
       config: configGroup(config, "admin"),
+      secret: config.adminToken || config.apiKey,
       identity: {
         node: nodeId,
         label: processLabel(),

@@ -42,7 +42,10 @@ Deno.test("admin: a wrong token is refused and counted; the right one opens an H
   });
   assert.equal(good.status, 200);
   const cookie = good.headers.get("set-cookie") ?? "";
-  assert.match(cookie, /^roomcast_admin=[A-Za-z0-9_-]{43};/);
+  assert.match(
+    cookie,
+    /^roomcast_admin=[A-Za-z0-9_-]{22}\.\d+\.[A-Za-z0-9_-]{43};/,
+  );
   assert.match(cookie, /HttpOnly/);
   assert.match(cookie, /SameSite=Strict/);
   assert.doesNotMatch(cookie, /Secure/); // plain http
