@@ -131,7 +131,7 @@ export function mountAdminApi(
       subscribers: nodes.reduce((sum, n) => sum + n.connections, 0),
       nodes,
       activity: admin.tap.activity(room) ?? null,
-      history: await hub.historySize(room),
+      history: await hub.historySize(room) ?? null,
     });
   });
 

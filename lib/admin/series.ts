@@ -78,7 +78,8 @@ export interface ClusterSeries {
 
 /**
  * Sums every node's samples into buckets of `resolutionMs` covering the
- * last `windowMs` before `now`. A counter's value in a bucket is its rate
+ * last `windowMs` before `now`, from the first bucket any node reported
+ * in. A counter's value in a bucket is its rate
  * since the node's previous sample (a counter that went down, i.e. a
  * restarted node, counts as 0); a node with two samples in one bucket
  * counts once, with its latest.
@@ -136,7 +137,15 @@ export function clusterSeries(
       }
     }
   }
-  return { t, figures, nodes: reported };
+  // Start at the first bucket any node reported in (a young cluster's
+  // charts are not squeezed into the end of an empty window).
+  const start = Math.max(0, reported.findIndex((n) => n > 0));
+  if (start > 0) {
+    for (const figure of STAT_FIGURES) {
+      figures[figure] = figures[figure].slice(start);
+    }
+  }
+  return { t: t.slice(start), figures, nodes: reported.slice(start) };
 }
 
 function valueOf(

@@ -37,12 +37,16 @@ Deno.test("clusterSeries: rates per node summed per bucket, a restart counts 0, 
   assert.deepEqual(series.nodes, [1, 2, 2]);
 });
 
-Deno.test("clusterSeries: samples outside the window are left out", () => {
+Deno.test("clusterSeries: samples outside the window are left out; the series starts at the first report", () => {
   const old = [
     sample(0, { connections: 9 }),
+    sample(8_000, { connections: 2 }),
     sample(10_000, { connections: 1 }),
   ];
   const series = clusterSeries([old], 1_000, 10_500, 2_000);
   assert.deepEqual(series.t, [8, 9, 10]);
-  assert.deepEqual(series.figures.connections, [null, null, 1]);
+  assert.deepEqual(series.figures.connections, [2, null, 1]);
+  const young = clusterSeries([old.slice(2)], 1_000, 10_500, 5_000);
+  assert.deepEqual(young.t, [10]);
+  assert.equal(clusterSeries([], 1_000, 10_500, 5_000).t.length, 6);
 });

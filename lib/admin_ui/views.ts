@@ -65,7 +65,7 @@ export async function showRooms(query: string): Promise<void> {
       el("td", str(r, "epoch") || "–"),
       el(
         "td",
-        history === null
+        typeof history !== "object" || history === null
           ? "n/a"
           : `${num(history, "messages")} (${bytes(num(history, "bytes"))})`,
       ),
@@ -141,7 +141,7 @@ export class RoomPage {
         list(info, "nodes").length
       } node(s)`,
       `history ${
-        history === null
+        typeof history !== "object" || history === null
           ? "n/a"
           : `${num(history, "messages")} messages, ${
             bytes(num(history, "bytes"))
