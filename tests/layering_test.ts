@@ -9,12 +9,13 @@ import {
 } from "./_support/layering.ts";
 
 const ROOT = new URL("../", import.meta.url);
-/** Where the production graph starts: the process, the embedding API, Workers, the SDK. */
+/** Where the production graph starts: the process, the embedding API, Workers, the SDK, the dashboard page. */
 const ENTRIES = [
   "main.ts",
   "lib/mod.ts",
   "lib/server/worker.ts",
   "lib/client/mod.ts",
+  "lib/admin_ui/main.ts",
 ];
 
 /** The real import graph of the production modules, from `deno info --json`. */

@@ -14,6 +14,8 @@
 
 import {
   isRecord,
+  type NodeStats,
+  parseNodeStats,
   parsePresenceSnapshot,
   parsePresenceUpdate,
   type PresenceSnapshot,
@@ -60,8 +62,25 @@ export interface BusTerminate {
   member: string;
 }
 
+/** The sending node's stats snapshot, for the operator dashboard. */
+export interface BusNodeStats {
+  kind: "node-stats";
+  stats: NodeStats;
+}
+
+/** A dashboard session was revoked (logout): no node may accept it any more. */
+export interface BusAdminRevoke {
+  kind: "admin-revoke";
+  /** The session's random id (not its cookie). */
+  id: string;
+  /** When it would have expired, ms since the Unix epoch. */
+  expiresAt: number;
+}
+
 /** Everything an isolate can tell the others. */
 export type BusEvent =
+  | BusAdminRevoke
+  | BusNodeStats
   | BusTerminate
   | BusRoomMessage
   | BusPresenceUpdate
@@ -247,6 +266,17 @@ export function parseBusEvent(event: unknown): BusEvent | string {
       return typeof snapshot === "string"
         ? snapshot
         : { kind: "presence-snapshot", snapshot };
+    }
+    case "node-stats": {
+      const stats = parseNodeStats(event.stats);
+      return typeof stats === "string" ? stats : { kind: "node-stats", stats };
+    }
+    case "admin-revoke": {
+      const { id, expiresAt } = event;
+      return typeof id === "string" && /^[A-Za-z0-9_-]{22}$/.test(id) &&
+          typeof expiresAt === "number" && Number.isSafeInteger(expiresAt)
+        ? { kind: "admin-revoke", id, expiresAt }
+        : "bad admin-revoke event";
     }
     case "terminate":
       return typeof event.member === "string" && event.member !== "" &&

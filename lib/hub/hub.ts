@@ -16,7 +16,11 @@ import {
 } from "../rooms/connection.ts";
 import { ConnectionGuard } from "./connection_guard.ts";
 import { dispatch, type DispatchParts } from "./_dispatch.ts";
-import type { RoomLog, StoredMessage } from "../room_log/room_log.ts";
+import type {
+  HistorySize,
+  RoomLog,
+  StoredMessage,
+} from "../room_log/room_log.ts";
 import type { Logger } from "../support/log.ts";
 import type { Metrics } from "../support/metrics.ts";
 import {
@@ -147,6 +151,19 @@ export class Hub {
   /** One room: its members across isolates, local connections and stream position. */
   roomInfo(room: string): Promise<RoomInfo> {
     return this.#rooms.info(room);
+  }
+
+  /** Messages and bytes of `room`'s history, when the room log counts them. */
+  async historySize(room: string): Promise<HistorySize | undefined> {
+    return await this.#options.history.historySize?.(room);
+  }
+
+  /**
+   * Deletes `room`'s stored history (offset and epoch stay), when the room
+   * log can: how many messages went, or undefined when it cannot.
+   */
+  async dropHistory(room: string): Promise<number | undefined> {
+    return await this.#options.history.dropHistory?.(room);
   }
 
   /**

@@ -13,4 +13,5 @@ export * from "./json.ts";
 export * from "./messages.ts";
 export * from "./parse_client.ts";
 export * from "./parse_server.ts";
+export * from "./node_stats_wire.ts";
 export * from "./presence_wire.ts";

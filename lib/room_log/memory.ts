@@ -18,6 +18,7 @@ import type { StreamPosition } from "../protocol/mod.ts";
 import {
   decideSince,
   type HistoryLimits,
+  type HistorySize,
   newEpoch,
   type NewMessage,
   type RoomLog,
@@ -130,6 +131,25 @@ export class MemoryLog implements RoomLog {
     this.#live = 0;
     this.#setBytes(0);
     return Promise.resolve();
+  }
+
+  historySize(room: string): Promise<HistorySize> {
+    const state = this.#rooms.get(room);
+    if (state === undefined) return Promise.resolve({ messages: 0, bytes: 0 });
+    this.#prune(state);
+    return Promise.resolve({
+      messages: state.entries.length,
+      bytes: state.bytes,
+    });
+  }
+
+  dropHistory(room: string): Promise<number> {
+    const state = this.#rooms.get(room);
+    if (state === undefined) return Promise.resolve(0);
+    const count = state.entries.length;
+    this.#drop(state, count);
+    this.#compact();
+    return Promise.resolve(count);
   }
 
   /** Whether `room` has state here. */

@@ -158,3 +158,30 @@ Deno.test("MemoryLog.sweep() forgets idle rooms whose messages expired", async (
   log.sweep();
   assert.equal(log.size, 0);
 });
+
+Deno.test("MemoryLog: historySize() counts a room's messages and bytes; dropHistory() empties it, keeps its position, and a resume across it is not recovered", async () => {
+  const log = new MemoryLog({ maxMessages: 10, ttlMs: 60_000 });
+  assert.deepEqual(await log.historySize("r"), { messages: 0, bytes: 0 });
+  const stored = await log.append("r", [
+    { data: 1, ts: Date.now(), from: "a" },
+    { data: 2, ts: Date.now(), from: "a" },
+  ]);
+  const size = await log.historySize("r");
+  assert.equal(size.messages, 2);
+  assert.equal(size.bytes, stored.reduce((n, m) => n + storedBytes(m), 0));
+  assert.equal(log.bytes, size.bytes);
+  assert.equal(await log.dropHistory("r"), 2);
+  assert.equal(await log.dropHistory("none"), 0);
+  assert.deepEqual(await log.historySize("r"), { messages: 0, bytes: 0 });
+  assert.equal(log.bytes, 0);
+  const head = await log.head("r");
+  assert.equal(head.offset, 2);
+  const resume = await log.since("r", { epoch: head.epoch, offset: 0 });
+  assert.equal(resume.recovered, false);
+  const [next] = await log.append("r", [{
+    data: 3,
+    ts: Date.now(),
+    from: "a",
+  }]);
+  assert.equal(next?.offset, 3);
+});

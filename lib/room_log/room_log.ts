@@ -99,6 +99,23 @@ export interface RoomLog {
    * others an append is committed when it resolves.
    */
   committed?(): Promise<void>;
+  /**
+   * Messages and bytes ({@linkcode storedBytes}) of `room` held for resume.
+   * Only logs that can count them without a scan have it (memory).
+   */
+  historySize?(room: string): Promise<HistorySize>;
+  /**
+   * Deletes every stored message of `room`, keeping its offset and epoch (a
+   * resume from before gets `recovered: false`); returns how many went.
+   * Only logs that own their store outright have it (memory).
+   */
+  dropHistory?(room: string): Promise<number>;
+}
+
+/** What {@linkcode RoomLog.historySize} counts. */
+export interface HistorySize {
+  messages: number;
+  bytes: number;
 }
 
 /** Why a write-behind log refused an append. */

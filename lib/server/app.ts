@@ -9,7 +9,9 @@
 import { Hono } from "hono";
 import { serveStatic } from "hono/deno";
 import { etag } from "hono/etag";
+import { mountAdmin, mountAdminDisabled } from "../../routes/admin.ts";
 import { mountApi } from "../../routes/api.ts";
+import type { Admin } from "../admin/admin.ts";
 import { mountHealth } from "../../routes/health.ts";
 import { mountMetrics } from "../../routes/metrics.ts";
 import { mountPusher } from "../../routes/pusher.ts";
@@ -38,6 +40,8 @@ export interface AppDeps {
   startedAt?: number;
   /** Folder served at `/`. @default {the repository's static/ folder} */
   staticRoot?: string;
+  /** The dashboard's parts; without them `/admin` is not mounted. */
+  admin?: Admin;
 }
 
 /** A refusal log for `config`, counting what it holds back in `metrics`. */
@@ -128,6 +132,21 @@ export function createApp(deps: AppDeps): App {
     token: deps.config.metricsToken || deps.config.apiKey,
     nodeId: deps.nodeId,
   });
+  if (deps.admin !== undefined) {
+    mountAdmin(app, {
+      admin: deps.admin,
+      hub: deps.hub,
+      log: deps.log,
+      metrics: deps.metrics,
+      refusals,
+      nodeId: deps.nodeId,
+      token: deps.config.adminToken || deps.config.apiKey,
+      allowedOrigins: deps.config.allowedOrigins,
+      maxBodyBytes: deps.config.maxMessageBytes,
+      maxJsonDepth: deps.config.maxJsonDepth,
+      staticRoot: deps.staticRoot ?? STATIC_ROOT,
+    });
+  } else mountAdminDisabled(app);
   app.use("/*", etag());
   app.use("/*", serveStatic({ root: deps.staticRoot ?? STATIC_ROOT }));
   app.notFound(() => jsonError(404, "not_found", "No such resource"));

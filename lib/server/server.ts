@@ -20,6 +20,8 @@ import { Metrics } from "../support/metrics.ts";
 import { type Engine, openEngine } from "./engine.ts";
 import type { RoomLog } from "../room_log/room_log.ts";
 import { MemoryLog } from "../room_log/memory.ts";
+import { Admin } from "../admin/admin.ts";
+import { processLabel } from "../admin/node_stats.ts";
 
 /** Overrides for {@linkcode startServer}; tests inject transports and loggers. */
 export interface StartServerOptions {
@@ -70,6 +72,7 @@ export async function startServer(
 ): Promise<RunningServer> {
   const metrics = new Metrics();
   const nodeId = crypto.randomUUID();
+  const startedAt = Date.now();
   const log = options.log ??
     createLogger({
       level: config.logLevel,
@@ -116,8 +119,22 @@ export async function startServer(
   const sweep = history instanceof MemoryLog
     ? setInterval(() => history.sweep(), config.historyTtlMs)
     : undefined;
+  // The dashboard (when a login token is set) watches the bus the hub uses.
+  const admin = config.adminToken === "" && config.apiKey === ""
+    ? undefined
+    : new Admin({
+      config: configGroup(config, "admin"),
+      secret: config.adminToken || config.apiKey,
+      identity: {
+        node: nodeId,
+        label: processLabel(),
+        engine: engineLabel(config),
+        startedAt,
+      },
+      metrics,
+    });
   const hub = new Hub({
-    bus,
+    bus: admin?.wrapBus(bus) ?? bus,
     history,
     metrics,
     log,
@@ -126,6 +143,7 @@ export async function startServer(
       ...configGroup(config, "delivery"),
     },
   });
+  admin?.start(hub, bus);
   const verifier = await verifierFor(config);
   const { app, sockets, refusals } = createApp({
     hub,
@@ -133,6 +151,8 @@ export async function startServer(
     metrics,
     config,
     nodeId,
+    startedAt,
+    ...(admin === undefined ? {} : { admin }),
     ...(verifier === undefined ? {} : { verifier }),
     ready: () => engine?.ready() ?? true,
     ...(options.staticRoot === undefined
@@ -152,6 +172,7 @@ export async function startServer(
     }, app.fetch);
   } catch (error) {
     // Could not listen (address in use, bad certificate): release what we opened.
+    admin?.close();
     hub.shutdown();
     refusals.close();
     await bus.close();
@@ -161,6 +182,7 @@ export async function startServer(
   }
   let stopping: Promise<void> | undefined;
   async function stop(code: number, reason: string): Promise<void> {
+    admin?.close(); // ends the live tails: open responses would hold the listener
     hub.shutdown(code, reason);
     if (!await sockets.drained(config.shutdownTimeoutMs)) {
       log.warn("Shutdown timeout: clients did not answer the close", {
@@ -185,6 +207,14 @@ export async function startServer(
       return stopping;
     },
   };
+}
+
+/** The engine as the dashboard shows it: `redis`, `embedded/kv/auto`, `embedded/memory`. */
+export function engineLabel(config: Config): string {
+  if (config.redisUrl !== "") return "redis";
+  return config.history === "kv"
+    ? `embedded/kv/${config.historyWrite}`
+    : `embedded/${config.history}`;
 }
 
 /** The token verifier the configuration asks for, if any. */

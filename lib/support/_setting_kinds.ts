@@ -13,7 +13,8 @@ export type ConfigGroupName =
   | "engine"
   | "security"
   | "limits"
-  | "pusher";
+  | "pusher"
+  | "admin";
 
 /** What every setting has. */
 interface SettingBase<G extends ConfigGroupName> {

@@ -109,6 +109,7 @@ export function parseConfig(
   const contextual: Partial<Record<keyof Settings, () => unknown>> = {
     workers: () => options.defaultWorkers ?? SETTINGS.workers.default,
     allowAnonymous: () => dev,
+    adminToken: () => dev ? DEV_ADMIN_TOKEN : "",
     kvPath: () =>
       env.get("DENO_DEPLOYMENT_ID") === undefined
         ? SETTINGS.kvPath.default
@@ -137,6 +138,9 @@ export function parseConfig(
   values.pusherApps = parsePusherApps(env, { dev });
   return values as Config; // every key of Config was set above
 }
+
+/** The dashboard's login token in development mode when `ADMIN_TOKEN` is unset (local use only). */
+export const DEV_ADMIN_TOKEN = "dev-admin";
 
 /** Default values of every setting (an empty environment). */
 export const DEFAULT_CONFIG: Readonly<Config> = parseConfig(new Map());

@@ -86,6 +86,14 @@ export const METRIC_HELP = {
   "pusher_dropped_total":
     "Hub frames not forwarded to a Pusher client, by reason (loss_notice: Pusher has no way to say messages were lost)",
   "pusher_api_requests_total": "Pusher HTTP API requests answered, by status",
+  "admin_logins_total": "Dashboard logins accepted",
+  "admin_refused_total":
+    "Dashboard requests refused, by reason (bad_token, no_session, origin, csrf, read_only, tails)",
+  "admin_actions_total":
+    "Dashboard actions carried out, by action (terminate, publish, drop_history)",
+  "admin_sessions": "Dashboard sessions held by this isolate",
+  "admin_dropped_total":
+    "Dashboard data dropped, by reason (tail: a live tail's buffer was full; nodes: more than ADMIN_MAX_NODES; rooms: more than ADMIN_TRACKED_ROOMS)",
 } as const;
 
 /** The name of a known metric. */
@@ -100,6 +108,7 @@ const GAUGES: ReadonlySet<string> = new Set([
   "history_backlog_bytes",
   "history_lag_ms",
   "history_memory_bytes",
+  "admin_sessions",
 ]);
 
 /** One series' value, shared so hot paths can add without a lookup. */
@@ -180,6 +189,9 @@ const LABEL_NAMES: Partial<Record<string, string>> = {
   "metrics_refused_total": "reason",
   "publishes_refused_total": "reason",
   "history_evicted_messages_total": "reason",
+  "admin_refused_total": "reason",
+  "admin_actions_total": "action",
+  "admin_dropped_total": "reason",
 };
 
 function formatLabels(labels: Record<string, string>): string {

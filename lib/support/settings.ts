@@ -22,6 +22,7 @@ export const GROUP_TITLES: Readonly<Record<ConfigGroupName, string>> = {
   security: "Security",
   limits: "Limits",
   pusher: "Pusher protocol ([docs/pusher.md](docs/pusher.md))",
+  admin: "Operator dashboard ([docs/admin.md](docs/admin.md))",
 };
 
 export type {

@@ -27,6 +27,12 @@ export const LAYERS: readonly Layer[] = [
   { name: "entry", paths: ["main.ts", "lib/mod.ts"] },
   { name: "server", paths: ["lib/server/"] },
   { name: "routes", paths: ["routes/"] },
+  { name: "admin", paths: ["lib/admin/"] },
+  {
+    name: "admin_ui",
+    paths: ["lib/admin_ui/"],
+    mayImport: [],
+  },
   {
     name: "client",
     paths: ["lib/client/"],
