@@ -112,6 +112,7 @@ export class Hub {
   readonly #options: HubOptions;
   readonly #now: () => number;
   readonly #unsubscribe: () => void;
+  readonly #onShutdown: Array<() => void> = [];
   #nextId = 0;
   #draining = false;
 
@@ -141,6 +142,21 @@ export class Hub {
       metrics.inc("history_appended_messages_total", count);
       metrics.inc("history_append_ms_total", Math.round(ms * 1000) / 1000);
     });
+  }
+
+  /** The bus to the other isolates, for layers above that share state of their own. */
+  get bus(): Bus {
+    return this.#options.bus;
+  }
+
+  /** Calls `fn` once when the hub shuts down (layers above stop their timers). */
+  onShutdown(fn: () => void): void {
+    this.#onShutdown.push(fn);
+  }
+
+  /** The latest offset of `room` and its epoch (the log's head). */
+  head(room: string): Promise<{ offset: number; epoch: string }> {
+    return this.#options.history.head(room);
   }
 
   /** Whether the hub stopped accepting connections (shutdown in progress). */
@@ -336,6 +352,7 @@ export class Hub {
     }
     this.#rooms.close();
     this.#unsubscribe();
+    for (const fn of this.#onShutdown.splice(0)) fn();
   }
 
   #dispatch(connection: Connection, message: ClientMessage): void {

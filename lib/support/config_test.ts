@@ -66,6 +66,9 @@ Deno.test("parseConfig() reads every variable", () => {
     PUSHER_APP_SECRET: "ps",
     PUSHER_APP_ENABLE_CLIENT_MESSAGES: "1",
     PUSHER_ACTIVITY_TIMEOUT_S: "60",
+    PUSHER_APP_ENABLE_SUBSCRIPTION_COUNT: "1",
+    PUSHER_SUBSCRIPTION_COUNT_MS: "250",
+    PUSHER_MAX_COUNTED_CHANNELS: "99",
   };
   assert.deepEqual(parseConfig(new Map(Object.entries(env))), {
     port: 9001,
@@ -125,12 +128,16 @@ Deno.test("parseConfig() reads every variable", () => {
       key: "pk",
       secret: "ps",
       enableClientMessages: true,
+      enableSubscriptionCount: true,
     }],
     pusherActivityTimeoutS: 60,
     pusherAppId: "7",
     pusherAppKey: "pk",
     pusherAppSecret: "ps",
     pusherAppEnableClientMessages: true,
+    pusherAppEnableSubscriptionCount: true,
+    pusherSubscriptionCountMs: 250,
+    pusherMaxCountedChannels: 99,
     pusherAppsJson: "",
   });
 });

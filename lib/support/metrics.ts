@@ -86,6 +86,10 @@ export const METRIC_HELP = {
   "pusher_dropped_total":
     "Hub frames not forwarded to a Pusher client, by reason (loss_notice: Pusher has no way to say messages were lost)",
   "pusher_api_requests_total": "Pusher HTTP API requests answered, by status",
+  "pusher_signins_total": "Pusher users signed in (pusher:signin)",
+  "pusher_cache_misses_total":
+    "Cache channel subscriptions answered with pusher:cache_miss",
+  "pusher_terminations_total": "Pusher terminate_connections requests",
 } as const;
 
 /** The name of a known metric. */
