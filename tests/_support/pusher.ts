@@ -303,3 +303,16 @@ export class RawPusher implements AsyncDisposable {
     await this.closed;
   }
 }
+
+/**
+ * Signs `client` in (`pusher:signin`) and waits until its
+ * `#server-to-user-<id>` channel has subscribed (rejects after 10 s).
+ */
+export async function signIn(client: PusherClient): Promise<void> {
+  client.signin();
+  const deadline = Date.now() + 10_000;
+  while (client.user.serverToUserChannel?.subscribed !== true) {
+    if (Date.now() > deadline) throw new Error("Sign-in timed out");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -13,6 +13,7 @@ import {
   pusherEnv,
   RawPusher,
   serverSdk,
+  signIn,
   startPusherServer,
   subscribed,
 } from "../_support/pusher.ts";
@@ -73,18 +74,7 @@ Deno.test("pusher-js signs in; sendToUser reaches every connection of that user 
     const atTab1 = received(tab1);
     const atTab2 = received(tab2);
     const atBob = received(bob);
-    for (const client of [tab1, tab2, bob]) {
-      client.signin();
-      await client.user.signinDonePromise;
-      // The user channel's subscription follows the sign-in.
-      await new Promise<void>((resolve) => {
-        const poll = () =>
-          client.user.serverToUserChannel?.subscribed
-            ? resolve()
-            : setTimeout(poll, 5);
-        poll();
-      });
-    }
+    for (const client of [tab1, tab2, bob]) await signIn(client);
     await sdk.sendToUser("alice", "notice", { text: "hi" });
     await sdk.sendToUser("bob", "notice", { text: "yo" });
     await until(() => atTab1.length + atTab2.length + atBob.length >= 3);
@@ -95,7 +85,7 @@ Deno.test("pusher-js signs in; sendToUser reaches every connection of that user 
     const codes = [closedWith(tab1), closedWith(tab2)];
     const res = await sdk.terminateUserConnections("alice");
     assert.equal(res.status, 200);
-    assert.deepEqual(await Promise.all(codes), [4009, 4009]);
+    assert.deepEqual(await withTimeout(Promise.all(codes)), [4009, 4009]);
     // The bystander is untouched.
     await subscribed(bob, "news");
     const news = new EventLog(bob, "news", "flash");
@@ -318,6 +308,14 @@ Deno.test("pusher-js decrypts private-encrypted- events the server SDK encrypted
     client.disconnect();
   }
 });
+
+function withTimeout<T>(promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error("Timed out")), 10_000);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
 
 async function until(check: () => boolean): Promise<void> {
   const deadline = Date.now() + 10_000;

@@ -18,6 +18,7 @@ import {
   type PusherClient,
   pusherEnv,
   serverSdk,
+  signIn,
   startPusherServer,
   subscribed,
 } from "../_support/pusher.ts";
@@ -121,21 +122,19 @@ async function exercise(a: Node, b: Node): Promise<void> {
     assert.deepEqual(await report.waitFor(1), [{ sky: "clear" }]);
 
     // sendToUser and terminate_connections called on A reach Bob on B.
-    bob.signin();
-    await bob.user.signinDonePromise;
-    await until(() => bob.user.serverToUserChannel?.subscribed === true);
+    await signIn(bob);
     const notices: unknown[] = [];
     bob.user.bind("notice", (data: unknown) => notices.push(data));
     await sdkA.sendToUser("bob", "notice", "hello from A");
     await until(() => notices.length === 1);
     assert.deepEqual(notices, ["hello from A"]);
-    const code = new Promise<number>((resolve) =>
-      bob.connection.bind("error", (error: { data?: { code?: number } }) => {
-        if (typeof error.data?.code === "number") resolve(error.data.code);
-      })
-    );
+    let code: number | undefined;
+    bob.connection.bind("error", (error: { data?: { code?: number } }) => {
+      if (typeof error.data?.code === "number") code = error.data.code;
+    });
     await sdkA.terminateUserConnections("bob");
-    assert.equal(await code, 4009);
+    await until(() => code !== undefined);
+    assert.equal(code, 4009);
     // Bob left presence once, as seen on A.
     assert.deepEqual((await removed.waitFor(1)).map((m) => m.id), ["bob"]);
     assert.equal(added.events.length, 1);
