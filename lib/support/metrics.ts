@@ -84,7 +84,7 @@ export const METRIC_HELP = {
     "pusher:error and pusher:subscription_error frames sent, by reason",
   "pusher_client_events_total": "Client events relayed to a channel",
   "pusher_dropped_total":
-    "Hub frames not forwarded to a Pusher client, by reason (loss_notice: Pusher has no way to say messages were lost)",
+    "Hub frames not forwarded to a Pusher client, by reason (loss_notice: Pusher has no way to say messages were lost; count_table: a subscription count from another node over PUSHER_MAX_COUNTED_CHANNELS)",
   "pusher_api_requests_total": "Pusher HTTP API requests answered, by status",
   "pusher_signins_total": "Pusher users signed in (pusher:signin)",
   "pusher_cache_misses_total":
