@@ -16,61 +16,24 @@
  */
 
 import type { Connection, SocketLike } from "../rooms/connection.ts";
-import type { Hub } from "../hub/hub.ts";
-import type { Logger } from "../support/log.ts";
-import type { Metrics } from "../support/metrics.ts";
 import type { Json } from "../protocol/mod.ts";
 import { TokenBucket } from "../support/rate_limit.ts";
-import type { PusherApp } from "../support/pusher_apps.ts";
 import { FrameGuard } from "./frame_guard.ts";
 import {
   clientEventRefusal,
   hubToPusherClose,
   PUSHER_CLOSE,
 } from "./limits.ts";
-import { checkSubscribe, isChannelRequest, joinFrame } from "./subscribe.ts";
-import type { FrameTranslator } from "./translate.ts";
-import type { ChannelCounts, CountSink } from "./channel_counts.ts";
+import { checkSubscribe, isChannelRequest, joinChannel } from "./subscribe.ts";
+import type { CountSink } from "./channel_counts.ts";
 import { type ChannelState, SessionOutput } from "./session_output.ts";
 import { checkSignin } from "./signin.ts";
-import {
-  encodeFrame,
-  isCacheChannel,
-  type PusherClientFrame,
-  toRoomcast,
-} from "./wire.ts";
+import type { SessionDeps } from "./session_deps.ts";
+import { encodeFrame, type PusherClientFrame, toRoomcast } from "./wire.ts";
 
 const RATE_TEXT = "Client event rejected due to rate limit";
 
-/** Connection-wide limits (from `Config`). */
-export interface SessionLimits {
-  /** Largest frame in UTF-8 bytes; larger closes with 4301. */
-  maxMessageBytes: number;
-  /** Channels one connection may subscribe to. */
-  maxRoomsPerConnection: number;
-  /** Frames per second (any kind) and burst; excess gets `pusher:error` 4301. */
-  rateLimitPerS: number;
-  rateLimitBurst: number;
-  /** Refused frames in a row before the connection is closed with 4301. */
-  rateLimitStrikes: number;
-  /** `activity_timeout` announced in the handshake, seconds. */
-  activityTimeoutS: number;
-}
-
-/** What a session is built from. */
-export interface SessionDeps {
-  hub: Hub;
-  app: PusherApp;
-  socket: SocketLike;
-  socketId: string;
-  translator: FrameTranslator;
-  /** Subscription counts across isolates (`subscription_count`, the HTTP API). */
-  counts: ChannelCounts;
-  metrics: Metrics;
-  log: Logger;
-  limits: SessionLimits;
-  now?: () => number;
-}
+export type { SessionDeps, SessionLimits } from "./session_deps.ts";
 
 /** The Pusher side of one socket. */
 export class PusherSession {
@@ -281,34 +244,22 @@ export class PusherSession {
     };
     if (verdict.userId !== undefined) state.userId = verdict.userId;
     this.#channels.set(channel, state);
-    if (!isCacheChannel(channel)) {
-      hub.receive(connection, JSON.stringify(joinFrame(verdict, joinId)));
-      return;
-    }
-    // A cache channel joins from head − 1: the log replays the last event.
-    hub.head(verdict.room).then((head) => {
-      if (this.#closed || this.#channels.get(channel) !== state) return;
-      state.cache = { empty: head.offset === 0 };
-      const since = head.offset === 0
-        ? undefined
-        : { offset: head.offset - 1, epoch: head.epoch };
-      hub.receive(
-        connection,
-        JSON.stringify(joinFrame(verdict, joinId, since)),
-      );
-    }, (error) => {
-      if (this.#closed || this.#channels.get(channel) !== state) return;
-      this.#deps.log.error("Cache channel head failed", {
-        channel,
-        error: String(error),
-      });
-      this.#unsubscribe(channel);
-      this.#out.subscriptionError(
-        channel,
-        "SubscriptionError",
-        "History unavailable",
-        500,
-      );
+    joinChannel(hub, verdict, joinId, connection, {
+      wanted: () => !this.#closed && this.#channels.get(channel) === state,
+      cache: (empty) => state.cache = { empty },
+      failed: (error) => {
+        this.#deps.log.error("Cache channel head failed", {
+          channel,
+          error: String(error),
+        });
+        this.#unsubscribe(channel);
+        this.#out.subscriptionError(
+          channel,
+          "SubscriptionError",
+          "History unavailable",
+          500,
+        );
+      },
     });
   }
 

@@ -10,11 +10,14 @@ import { isJson, isRecord, jsonBytes } from "../protocol/mod.ts";
 import { type Json, MAX_META_BYTES } from "../protocol/mod.ts";
 import type { PusherApp } from "../support/pusher_apps.ts";
 import { verifyChannelAuth } from "./signature.ts";
+import type { Connection } from "../rooms/connection.ts";
+import type { Hub } from "../hub/hub.ts";
 import {
   CHANNEL_NAME_RULE,
   type ChannelKind,
   channelKind,
   channelRoom,
+  isCacheChannel,
   MAX_USER_ID_LENGTH,
   USER_CHANNEL_PREFIX,
 } from "./wire.ts";
@@ -189,4 +192,42 @@ export function isChannelRequest(data: Json | undefined): string | undefined {
   }
   const channel = data.channel;
   return typeof channel === "string" ? channel : undefined;
+}
+
+/** What {@linkcode joinChannel} reports back to the session. */
+export interface JoinHooks {
+  /** Whether the subscription is still wanted (not left, not closed). */
+  wanted(): boolean;
+  /** A cache channel: whether the room has no event to replay. */
+  cache(empty: boolean): void;
+  /** The log's head could not be read. */
+  failed(error: unknown): void;
+}
+
+/**
+ * Sends the hub the `join` of a granted subscription on `connection`. A
+ * cache channel first reads the room's head and joins from head − 1, so the
+ * log replays the last event (on any isolate or node: the log is shared).
+ */
+export function joinChannel(
+  hub: Hub,
+  grant: SubscribeGrant,
+  joinId: number,
+  connection: Connection,
+  hooks: JoinHooks,
+): void {
+  if (!isCacheChannel(grant.channel)) {
+    hub.receive(connection, JSON.stringify(joinFrame(grant, joinId)));
+    return;
+  }
+  hub.head(grant.room).then((head) => {
+    if (!hooks.wanted()) return;
+    hooks.cache(head.offset === 0);
+    const since = head.offset === 0
+      ? undefined
+      : { offset: head.offset - 1, epoch: head.epoch };
+    hub.receive(connection, JSON.stringify(joinFrame(grant, joinId, since)));
+  }, (error) => {
+    if (hooks.wanted()) hooks.failed(error);
+  });
 }
