@@ -12,6 +12,7 @@ import type { Hub } from "../lib/hub/hub.ts";
 import type { Logger } from "../lib/support/log.ts";
 import type { Metrics } from "../lib/support/metrics.ts";
 import { PusherApps } from "../lib/support/pusher_apps.ts";
+import { ChannelCounts } from "../lib/pusher/channel_counts.ts";
 import type { OpenSockets } from "./_open_sockets.ts";
 import { mountPusherApi } from "./pusher_api.ts";
 import { mountPusherWs } from "./pusher_ws.ts";
@@ -31,10 +32,22 @@ export interface PusherDeps {
 export function mountPusher(app: Hono, deps: PusherDeps): boolean {
   if (deps.config.pusherApps.length === 0) return false;
   const apps = new PusherApps(deps.config.pusherApps);
-  mountPusherWs(app, { ...deps, apps });
+  const { config, hub } = deps;
+  // One per isolate: its subscriptions, and what the others report.
+  const counts = new ChannelCounts({
+    bus: hub.bus,
+    metrics: deps.metrics,
+    intervalMs: config.presenceIntervalMs,
+    timeoutMs: config.presenceTimeoutMs,
+    throttleMs: config.pusherSubscriptionCountMs,
+    maxRemote: config.pusherMaxCountedChannels,
+  });
+  hub.onShutdown(() => counts.close());
+  mountPusherWs(app, { ...deps, apps, counts });
   mountPusherApi(app, {
     hub: deps.hub,
     apps,
+    counts,
     metrics: deps.metrics,
     log: deps.log,
     maxBodyBytes: deps.config.maxMessageBytes,

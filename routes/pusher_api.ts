@@ -4,8 +4,13 @@
  * - `POST /apps/:id/events` and `POST /apps/:id/batch_events` publish through
  *   {@linkcode Hub.publish}, the path of every roomcast publish (offsets,
  *   history, every isolate); `socket_id` keeps the event from that socket.
+ * - `GET /apps/:id/channels` and `GET /apps/:id/channels/:name` describe
+ *   channels (`subscription_count`, `user_count`) across isolates and nodes;
+ *   so does `info` on the two above.
  * - `GET /apps/:id/channels/:name/users` lists a presence channel's users
  *   across isolates.
+ * - `POST /apps/:id/users/:user/terminate_connections` closes the user's
+ *   connections on every node (4009).
  *
  * Failures are real HTTP statuses: 400 bad request, 401 bad signature or
  * stale timestamp, 404 unknown app, 413 oversize body or data.
@@ -24,14 +29,27 @@ import {
 } from "../lib/pusher/api_events.ts";
 import type { PusherApp, PusherApps } from "../lib/support/pusher_apps.ts";
 import { requestAuthError } from "../lib/pusher/request_auth.ts";
-import { channelKind, toRoomcast } from "../lib/pusher/wire.ts";
-import { isJson, isValidRoomName, type Json } from "../lib/protocol/mod.ts";
+import {
+  channelKind,
+  channelRoom,
+  isValidUserId,
+  toRoomcast,
+} from "../lib/pusher/wire.ts";
+import type { ChannelCounts } from "../lib/pusher/channel_counts.ts";
+import {
+  channelAttributes,
+  listChannels,
+  parseInfo,
+} from "../lib/pusher/channel_info.ts";
+import { isJson, type Json } from "../lib/protocol/mod.ts";
 import { readAtMost } from "./api.ts";
 
 /** What the Pusher HTTP API needs. */
 export interface PusherApiDeps {
   hub: Hub;
   apps: PusherApps;
+  /** Subscription counts across isolates and nodes. */
+  counts: ChannelCounts;
   metrics: Metrics;
   log: Logger;
   /** Largest request body, in bytes (`MAX_MESSAGE_BYTES`). */
@@ -47,7 +65,7 @@ interface Signed {
 
 /** Mounts `/apps/:id/...`. */
 export function mountPusherApi(app: Hono, deps: PusherApiDeps): void {
-  const { hub, metrics, log } = deps;
+  const { hub, metrics, log, counts } = deps;
   const now = deps.now ?? Date.now;
   const answer = (_c: Context, status: number, body: Json): Response => {
     metrics.inc("pusher_api_requests_total", 1, String(status));
@@ -97,10 +115,14 @@ export function mountPusherApi(app: Hono, deps: PusherApiDeps): void {
     await Promise.all(
       events.flatMap((event) =>
         event.channels.map((channel) =>
-          hub.publish(channel, toRoomcast(event.name, event.data), {
-            // A socket id as `from`: that socket's session skips it.
-            from: event.socketId ?? "api",
-          })
+          hub.publish(
+            channelRoom(channel)!,
+            toRoomcast(event.name, event.data),
+            {
+              // A socket id as `from`: that socket's session skips it.
+              from: event.socketId ?? "api",
+            },
+          )
         )
       ),
     );
@@ -117,7 +139,13 @@ export function mountPusherApi(app: Hono, deps: PusherApiDeps): void {
       log.error("Pusher API publish failed", { error: String(error) });
       return answer(c, 500, "Publish failed; it may be retried");
     }
-    return answer(c, 200, {});
+    return answer(
+      c,
+      200,
+      event.info.length === 0
+        ? {}
+        : { channels: await describe(event.channels, event.info) },
+    );
   });
 
   app.post("/apps/:id/batch_events", async (c) => {
@@ -131,14 +159,86 @@ export function mountPusherApi(app: Hono, deps: PusherApiDeps): void {
       log.error("Pusher API batch publish failed", { error: String(error) });
       return answer(c, 500, "Publish failed; it may be retried");
     }
-    return answer(c, 200, { batch: events.map(() => ({})) });
+    const batch: Json[] = [];
+    for (const event of events) {
+      const described = await describe(event.channels, event.info);
+      batch.push(described[event.channels[0]!] ?? {});
+    }
+    return answer(c, 200, { batch });
+  });
+
+  /** The asked attributes of each channel (users across isolates). */
+  const describe = async (
+    channels: readonly string[],
+    info: ReturnType<typeof parseInfo>,
+  ): Promise<Record<string, Json>> => {
+    const out: Record<string, Json> = {};
+    if (!Array.isArray(info)) return out;
+    for (const channel of channels) {
+      const users = info.includes("user_count") &&
+          channelKind(channel) === "presence"
+        ? (await hub.roomInfo(channel)).members.length
+        : 0;
+      out[channel] = channelAttributes(channel, info, counts, users);
+    }
+    return out;
+  };
+
+  app.get("/apps/:id/channels", async (c) => {
+    const request = await signed(c);
+    if (request instanceof Response) return request;
+    const info = parseInfo(c.req.query("info"));
+    if (!Array.isArray(info)) return answer(c, info.status, info.error);
+    const prefix = c.req.query("filter_by_prefix") ?? "";
+    if (info.includes("user_count") && !prefix.startsWith("presence-")) {
+      return answer(
+        c,
+        400,
+        "info=user_count needs filter_by_prefix=presence-",
+      );
+    }
+    return answer(c, 200, {
+      channels: listChannels(prefix, info, counts, hub.roomList()),
+    });
+  });
+
+  app.get("/apps/:id/channels/:name", async (c) => {
+    const request = await signed(c);
+    if (request instanceof Response) return request;
+    const channel = c.req.param("name");
+    const room = channelRoom(channel);
+    if (room === undefined) return answer(c, 400, "Invalid channel name");
+    const info = parseInfo(c.req.query("info"));
+    if (!Array.isArray(info)) return answer(c, info.status, info.error);
+    const presence = channelKind(channel) === "presence";
+    if (info.includes("user_count") && !presence) {
+      return answer(c, 400, "user_count is for presence channels only");
+    }
+    const users = presence ? (await hub.roomInfo(room)).members.length : 0;
+    return answer(c, 200, {
+      occupied: users > 0 || counts.total(room) > 0,
+      ...channelAttributes(channel, info, counts, users),
+    });
+  });
+
+  app.post("/apps/:id/users/:user/terminate_connections", async (c) => {
+    const request = await signed(c);
+    if (request instanceof Response) return request;
+    const user = c.req.param("user");
+    if (!isValidUserId(user)) return answer(c, 400, "Invalid user id");
+    metrics.inc("pusher_terminations_total");
+    // Over the bus: the user's connections on every node close with 4009.
+    hub.terminate(user);
+    return answer(c, 200, {});
   });
 
   app.get("/apps/:id/channels/:name/users", async (c) => {
     const request = await signed(c);
     if (request instanceof Response) return request;
     const channel = c.req.param("name");
-    if (!isValidRoomName(channel) || channelKind(channel) !== "presence") {
+    if (
+      channelRoom(channel) === undefined || channelKind(channel) !== "presence"
+    ) {
       return answer(c, 400, "Users are listed for presence channels only");
     }
     const { members } = await hub.roomInfo(channel);

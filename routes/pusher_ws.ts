@@ -18,6 +18,7 @@ import type { Metrics } from "../lib/support/metrics.ts";
 import type { PusherApps } from "../lib/support/pusher_apps.ts";
 import { PUSHER_CLOSE } from "../lib/pusher/limits.ts";
 import { PusherSession } from "../lib/pusher/session.ts";
+import type { ChannelCounts } from "../lib/pusher/channel_counts.ts";
 import { FrameTranslator } from "../lib/pusher/translate.ts";
 import { encodeFrame, PUSHER_PROTOCOL } from "../lib/pusher/wire.ts";
 import { KeyedLimiter } from "../lib/support/rate_limit.ts";
@@ -30,6 +31,8 @@ import { originAllowed } from "./ws.ts";
 export interface PusherWsDeps {
   hub: Hub;
   apps: PusherApps;
+  /** This isolate's subscription counts. */
+  counts: ChannelCounts;
   /** The sockets of `/ws` too: one capacity, one drain. */
   sockets: OpenSockets;
   config: Config;
@@ -163,6 +166,7 @@ export function mountPusherWs(app: Hono, deps: PusherWsDeps): void {
         socket,
         socketId: `${node}.${++counter}`,
         translator,
+        counts: deps.counts,
         metrics,
         log: deps.log,
         limits: {

@@ -77,11 +77,24 @@ export interface BusAdminRevoke {
   expiresAt: number;
 }
 
+/**
+ * How many subscriptions the sending node has on a room (Pusher
+ * `subscription_count`); resent with every heartbeat, so a silent node's
+ * counts expire. 0 withdraws the node's count.
+ */
+export interface BusSubscriptionCount {
+  kind: "subscriptions";
+  node: string;
+  room: string;
+  count: number;
+}
+
 /** Everything an isolate can tell the others. */
 export type BusEvent =
   | BusAdminRevoke
   | BusNodeStats
   | BusTerminate
+  | BusSubscriptionCount
   | BusRoomMessage
   | BusPresenceUpdate
   | BusPresenceSnapshot
@@ -283,6 +296,15 @@ export function parseBusEvent(event: unknown): BusEvent | string {
           event.member.length <= 128
         ? { kind: "terminate", member: event.member }
         : "bad terminate event";
+    case "subscriptions": {
+      const { node, room, count } = event;
+      return typeof node === "string" && node !== "" && node.length <= 128 &&
+          typeof room === "string" && room !== "" && room.length <= 200 &&
+          typeof count === "number" && Number.isSafeInteger(count) &&
+          count >= 0
+        ? { kind: "subscriptions", node, room, count }
+        : "bad subscriptions event";
+    }
     case "node-down":
     case "presence-sync":
       return typeof event.node === "string" && event.node !== ""

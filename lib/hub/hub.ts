@@ -97,6 +97,7 @@ export class Hub {
   readonly #now: () => number;
   readonly #unsubscribe: () => void;
   readonly #dispatchParts: DispatchParts;
+  readonly #onShutdown: Array<() => void> = [];
   #nextId = 0;
   #draining = false;
 
@@ -126,6 +127,21 @@ export class Hub {
       if (event.kind === "terminate") this.#terminateLocal(event.member);
       else this.#rooms.onBusEvent(event);
     });
+  }
+
+  /** The bus to the other isolates, for layers above that share state of their own. */
+  get bus(): Bus {
+    return this.#options.bus;
+  }
+
+  /** Calls `fn` once when the hub shuts down (layers above stop their timers). */
+  onShutdown(fn: () => void): void {
+    this.#onShutdown.push(fn);
+  }
+
+  /** The latest offset of `room` and its epoch (the log's head). */
+  head(room: string): Promise<{ offset: number; epoch: string }> {
+    return this.#options.history.head(room);
   }
 
   /** Whether the hub stopped accepting connections (shutdown in progress). */
@@ -293,6 +309,7 @@ export class Hub {
     }
     this.#rooms.close();
     this.#unsubscribe();
+    for (const fn of this.#onShutdown.splice(0)) fn();
   }
 
   #sendError(

@@ -7,18 +7,27 @@
  */
 
 import { isRecord } from "../protocol/mod.ts";
-import { isValidRoomName, type Json, ROOM_NAME_RULE } from "../protocol/mod.ts";
+import type { Json } from "../protocol/mod.ts";
 import type { PusherApp } from "../support/pusher_apps.ts";
-import { isDeliverableEvent, MAX_EVENT_NAME_LENGTH } from "./wire.ts";
+import { type InfoAttribute, parseInfo } from "./channel_info.ts";
+import {
+  CHANNEL_NAME_RULE,
+  channelRoom,
+  isDeliverableEvent,
+  MAX_EVENT_NAME_LENGTH,
+} from "./wire.ts";
 
 /** One event to publish on its channels. */
 export interface ApiEvent {
   name: string;
   /** The wire data string (a non-string `data` is JSON-encoded). */
   data: string;
+  /** Channel names, each a valid channel (`#server-to-user-<id>` too). */
   channels: string[];
   /** The sender's socket: it does not receive the event. */
   socketId?: string;
+  /** Attributes to answer with (`info`). */
+  info: InfoAttribute[];
 }
 
 /** A refused body: status and explanation. */
@@ -62,12 +71,19 @@ export function readEvent(
   }
   const names: string[] = [];
   for (const item of list) {
-    if (!isValidRoomName(item)) {
-      return bad(`Channel names must be ${ROOM_NAME_RULE}`);
+    if (typeof item !== "string" || channelRoom(item) === undefined) {
+      return bad(`Channel names must be ${CHANNEL_NAME_RULE}`);
     }
     names.push(item);
   }
-  const event: ApiEvent = { name, data: text, channels: [...new Set(names)] };
+  const info = parseInfo(value.info);
+  if (!Array.isArray(info)) return info;
+  const event: ApiEvent = {
+    name,
+    data: text,
+    channels: [...new Set(names)],
+    info,
+  };
   if (socketId !== undefined) {
     if (typeof socketId !== "string" || !SOCKET_ID.test(socketId)) {
       return bad('"socket_id" must look like 123.456');

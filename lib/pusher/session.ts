@@ -1,82 +1,39 @@
 /**
- * One Pusher client connection. It speaks Pusher protocol 7 on the socket
- * and roomcast to the hub: a channel subscription is a room join on the same
+ * One Pusher client connection, its client-frame half (the hub-output half
+ * is `session_output.ts`). It speaks Pusher protocol 7 on the socket and
+ * roomcast to the hub: a channel subscription is a room join on the same
  * hub, registry, log and bus as native clients, so both kinds of client see
  * one stream. Public and private channels share one hub connection; each
  * presence channel gets its own, whose member id is the signed `user_id`
  * (presence is kept per member, so a user is added once across tabs and
- * nodes and the joiner never hears about itself).
+ * nodes and the joiner never hears about itself). A `pusher:signin` opens
+ * one more, whose member id is the signed-in user: it holds
+ * `#server-to-user-<id>`, and the hub's `terminate(id)` closes it (and with
+ * it the socket, 4009) on every node. A `cache-` channel joins from the
+ * room's head − 1, so the log replays the last event.
  *
  * @module
  */
 
-import { CLOSE_CODE } from "../protocol/mod.ts";
 import type { Connection, SocketLike } from "../rooms/connection.ts";
-import type { Hub } from "../hub/hub.ts";
-import type { Logger } from "../support/log.ts";
-import type { Metrics } from "../support/metrics.ts";
-import type { Json, PresenceMember } from "../protocol/mod.ts";
+import type { Json } from "../protocol/mod.ts";
 import { TokenBucket } from "../support/rate_limit.ts";
-import type { PusherApp } from "../support/pusher_apps.ts";
 import { FrameGuard } from "./frame_guard.ts";
 import {
   clientEventRefusal,
   hubToPusherClose,
   PUSHER_CLOSE,
 } from "./limits.ts";
-import { checkSubscribe, isChannelRequest, joinFrame } from "./subscribe.ts";
-import {
-  type FrameTranslator,
-  type HubOutput,
-  subscriptionData,
-} from "./translate.ts";
-import {
-  type ChannelKind,
-  encodeFrame,
-  type PusherClientFrame,
-  toRoomcast,
-} from "./wire.ts";
+import { checkSubscribe, isChannelRequest, joinChannel } from "./subscribe.ts";
+import type { CountSink } from "./channel_counts.ts";
+import { type ChannelState, SessionOutput } from "./session_output.ts";
+import { checkSignin } from "./signin.ts";
+import type { SessionDeps } from "./session_deps.ts";
+import { encodeFrame, type PusherClientFrame, toRoomcast } from "./wire.ts";
 
 const RATE_TEXT = "Client event rejected due to rate limit";
 
-/** Connection-wide limits (from `Config`). */
-export interface SessionLimits {
-  /** Largest frame in UTF-8 bytes; larger closes with 4301. */
-  maxMessageBytes: number;
-  /** Channels one connection may subscribe to. */
-  maxRoomsPerConnection: number;
-  /** Frames per second (any kind) and burst; excess gets `pusher:error` 4301. */
-  rateLimitPerS: number;
-  rateLimitBurst: number;
-  /** Refused frames in a row before the connection is closed with 4301. */
-  rateLimitStrikes: number;
-  /** `activity_timeout` announced in the handshake, seconds. */
-  activityTimeoutS: number;
-}
-
-/** What a session is built from. */
-export interface SessionDeps {
-  hub: Hub;
-  app: PusherApp;
-  socket: SocketLike;
-  socketId: string;
-  translator: FrameTranslator;
-  metrics: Metrics;
-  log: Logger;
-  limits: SessionLimits;
-  now?: () => number;
-}
-
-interface ChannelState {
-  kind: ChannelKind;
-  /** The hub connection that is the member: the shared one, or the presence member's own. */
-  connection: Connection;
-  /** `subscription_succeeded` was sent. */
-  subscribed: boolean;
-  /** The join's id, echoed as `ref` by a hub error about it. */
-  joinId: number;
-  userId?: string;
-}
+export type { SessionDeps, SessionLimits } from "./session_deps.ts";
 
 /** The Pusher side of one socket. */
 export class PusherSession {
@@ -88,6 +45,10 @@ export class PusherSession {
   readonly #channels = new Map<string, ChannelState>();
   readonly #guard: FrameGuard;
   readonly #clientEvents: TokenBucket;
+  readonly #out: SessionOutput;
+  readonly #sink: CountSink;
+  /** The signed-in user and its hub connection (member id = user id). */
+  #user: { id: string; connection: Connection } | undefined;
   #nextJoin = 0;
   #closed = false;
 
@@ -97,22 +58,32 @@ export class PusherSession {
     this.socketId = deps.socketId;
     this.#now = deps.now ?? Date.now;
     const { limits, app } = deps;
-    const now = this.#now();
-    this.#guard = new FrameGuard({
-      maxMessageBytes: limits.maxMessageBytes,
-      rateLimitPerS: limits.rateLimitPerS,
-      rateLimitBurst: limits.rateLimitBurst,
-      rateLimitStrikes: limits.rateLimitStrikes,
-      now: this.#now,
-    });
+    this.#guard = new FrameGuard({ ...limits, now: this.#now });
     this.#clientEvents = new TokenBucket(
       app.maxClientEventsPerS,
       app.maxClientEventsPerS,
-      now,
+      this.#now(),
     );
+    this.#sink = {
+      wantsCount: app.enableSubscriptionCount,
+      sendCount: (frame) => this.#out.send(frame),
+    };
+    this.#out = new SessionOutput({
+      socket: deps.socket,
+      socketId: this.socketId,
+      app,
+      metrics: deps.metrics,
+      counts: deps.counts,
+      channels: this.#channels,
+      // Presence channels count users, not subscriptions (as with Pusher).
+      sink: this.#sink,
+      unsubscribe: (channel) => this.#unsubscribe(channel),
+      close: (code, reason) => this.close(code, reason),
+      closed: () => this.#closed,
+    });
     this.#shared = deps.hub.connect(this.#adapter());
     deps.metrics.inc("pusher_connections_total");
-    this.#send(encodeFrame("pusher:connection_established", {
+    this.#out.send(encodeFrame("pusher:connection_established", {
       "socket_id": this.socketId,
       "activity_timeout": limits.activityTimeoutS,
     }));
@@ -127,7 +98,7 @@ export class PusherSession {
       return;
     }
     if (verdict.kind === "error") {
-      this.#error(verdict.reason, verdict.code, verdict.message);
+      this.#out.error(verdict.reason, verdict.code, verdict.message);
       return;
     }
     const { frame } = verdict;
@@ -138,7 +109,7 @@ export class PusherSession {
         event: frame.event.slice(0, 64),
         error: String(error),
       });
-      this.#error("internal", null, "Internal error");
+      this.#out.error("internal", null, "Internal error");
     }
   }
 
@@ -158,11 +129,13 @@ export class PusherSession {
   closed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    const { hub } = this.#deps;
+    const { hub, counts } = this.#deps;
     for (const state of this.#channels.values()) {
+      if (state.subscribed) counts.remove(state.room, this.#sink);
       if (state.connection !== this.#shared) hub.disconnect(state.connection);
     }
     this.#channels.clear();
+    if (this.#user !== undefined) hub.disconnect(this.#user.connection);
     hub.disconnect(this.#shared);
   }
 
@@ -174,7 +147,7 @@ export class PusherSession {
     }
     switch (event) {
       case "pusher:ping":
-        this.#send(encodeFrame("pusher:pong", {}));
+        this.#out.send(encodeFrame("pusher:pong", {}));
         return;
       case "pusher:pong":
         return;
@@ -184,15 +157,18 @@ export class PusherSession {
       case "pusher:unsubscribe": {
         const channel = isChannelRequest(frame.data);
         if (channel !== undefined) this.#unsubscribe(channel);
-        else {this.#error(
+        else {this.#out.error(
             "bad_frame",
             null,
             'pusher:unsubscribe needs data {"channel": <name>}',
           );}
         return;
       }
+      case "pusher:signin":
+        this.#signin(frame.data);
+        return;
       default:
-        this.#error(
+        this.#out.error(
           "unsupported",
           null,
           `Unsupported event "${event.slice(0, 64)}"`,
@@ -200,15 +176,39 @@ export class PusherSession {
     }
   }
 
-  #subscribe(data: Json | undefined): void {
-    const { app, hub, limits } = this.#deps;
-    const verdict = checkSubscribe(app, this.socketId, data);
+  #signin(data: Json | undefined): void {
+    const verdict = checkSignin(this.#deps.app, this.socketId, data);
     if (!verdict.ok) {
-      this.#deps.metrics.inc("pusher_errors_total", 1, verdict.type);
+      this.#out.error("signin", verdict.code, verdict.message);
+      if (verdict.code !== null) this.close(verdict.code, verdict.message);
+      return;
+    }
+    if (this.#user !== undefined && this.#user.id !== verdict.userId) {
+      this.#out.error("signin", null, "Already signed in as another user");
+      return;
+    }
+    // The user's own hub connection: `terminate(id)` finds it on any node.
+    this.#user ??= {
+      id: verdict.userId,
+      connection: this.#deps.hub.connect(this.#adapter(), {
+        memberId: verdict.userId,
+      }),
+    };
+    this.#deps.metrics.inc("pusher_signins_total");
+    this.#out.send(
+      encodeFrame("pusher:signin_success", { "user_data": verdict.userData }),
+    );
+  }
+
+  #subscribe(data: Json | undefined): void {
+    const { app, hub, limits, metrics } = this.#deps;
+    const verdict = checkSubscribe(app, this.socketId, data, this.#user?.id);
+    if (!verdict.ok) {
+      metrics.inc("pusher_errors_total", 1, verdict.type);
       if (verdict.channel === undefined) {
-        this.#error("bad_frame", null, verdict.error);
+        this.#out.error("bad_frame", null, verdict.error);
       } else {
-        this.#subscriptionError(
+        this.#out.subscriptionError(
           verdict.channel,
           verdict.type,
           verdict.error,
@@ -220,8 +220,8 @@ export class PusherSession {
     const { channel } = verdict;
     if (this.#channels.has(channel)) return; // already subscribed or subscribing
     if (this.#channels.size >= limits.maxRoomsPerConnection) {
-      this.#deps.metrics.inc("pusher_errors_total", 1, "LimitReached");
-      this.#subscriptionError(
+      metrics.inc("pusher_errors_total", 1, "LimitReached");
+      this.#out.subscriptionError(
         channel,
         "LimitReached",
         `At most ${limits.maxRoomsPerConnection} channels per connection`,
@@ -231,28 +231,48 @@ export class PusherSession {
     }
     const connection = verdict.kind === "presence"
       ? hub.connect(this.#adapter(), { memberId: verdict.userId ?? "" })
+      : verdict.kind === "user"
+      ? this.#user!.connection
       : this.#shared;
     const joinId = ++this.#nextJoin;
     const state: ChannelState = {
       kind: verdict.kind,
+      room: verdict.room,
       connection,
       subscribed: false,
       joinId,
     };
     if (verdict.userId !== undefined) state.userId = verdict.userId;
     this.#channels.set(channel, state);
-    hub.receive(connection, JSON.stringify(joinFrame(verdict, joinId)));
+    joinChannel(hub, verdict, joinId, connection, {
+      wanted: () => !this.#closed && this.#channels.get(channel) === state,
+      cache: (empty) => state.cache = { empty },
+      failed: (error) => {
+        this.#deps.log.error("Cache channel head failed", {
+          channel,
+          error: String(error),
+        });
+        this.#unsubscribe(channel);
+        this.#out.subscriptionError(
+          channel,
+          "SubscriptionError",
+          "History unavailable",
+          500,
+        );
+      },
+    });
   }
 
   #unsubscribe(channel: string): void {
     const state = this.#channels.get(channel);
     if (state === undefined) return;
     this.#channels.delete(channel);
-    const { hub } = this.#deps;
-    if (state.connection === this.#shared) {
+    const { hub, counts } = this.#deps;
+    if (state.subscribed) counts.remove(state.room, this.#sink);
+    if (state.connection === this.#shared || state.kind === "user") {
       hub.receive(
-        this.#shared,
-        JSON.stringify({ type: "leave", room: channel }),
+        state.connection,
+        JSON.stringify({ type: "leave", room: state.room }),
       );
     } else {
       hub.disconnect(state.connection);
@@ -270,22 +290,22 @@ export class PusherSession {
       state?.subscribed === true,
     );
     if (refusal !== undefined) {
-      this.#error(refusal.reason, refusal.code, refusal.message);
+      this.#out.error(refusal.reason, refusal.code, refusal.message);
       return;
     }
     if (!this.#clientEvents.take(this.#now())) {
-      this.#error("client_rate", PUSHER_CLOSE.CLIENT_EVENT_RATE, RATE_TEXT);
+      this.#out.error("client_rate", PUSHER_CLOSE.CLIENT_EVENT_RATE, RATE_TEXT);
       return;
     }
     metrics.inc("pusher_client_events_total");
     const data = toRoomcast(frame.event, frame.data ?? null, state?.userId);
     // `from` is the socket id: the sender's own sessions skip it (never echoed).
-    hub.publish(channel, data, { from: this.socketId }).catch((error) => {
+    hub.publish(state!.room, data, { from: this.socketId }).catch((error) => {
       this.#deps.log.error("Client event publish failed", {
         channel,
         error: String(error),
       });
-      this.#error("internal", null, "Client event could not be published");
+      this.#out.error("internal", null, "Client event could not be published");
     });
   }
 
@@ -300,101 +320,9 @@ export class PusherSession {
         return socket.bufferedAmount;
       },
       send: (frame: string) =>
-        this.#fromHub(this.#deps.translator.translate(frame)),
+        this.#out.fromHub(this.#deps.translator.translate(frame)),
       close: (code?: number, reason?: string) =>
         this.close(hubToPusherClose(code), reason ?? ""),
     };
-  }
-
-  #fromHub(out: HubOutput): void {
-    switch (out.kind) {
-      case "message":
-        if (out.from !== this.socketId) this.#send(out.frame);
-        return;
-      case "presence":
-        if (this.#channels.get(out.channel)?.subscribed === true) {
-          this.#send(out.frame);
-        }
-        return;
-      case "joined":
-        this.#joined(out.channel, out.members);
-        return;
-      case "error":
-        this.#hubError(out.message, out.ref);
-        return;
-      case "ignore":
-        if (out.type === "invalid") {
-          this.#deps.metrics.inc("pusher_dropped_total", 1, "invalid");
-        }
-        return;
-    }
-  }
-
-  #joined(channel: string, members: PresenceMember[]): void {
-    const state = this.#channels.get(channel);
-    if (state === undefined) return;
-    if (state.subscribed) {
-      // A later `joined` announces lost messages: Pusher cannot say so.
-      this.#deps.metrics.inc("pusher_dropped_total", 1, "loss_notice");
-      return;
-    }
-    const max = this.#deps.app.maxPresenceMembers;
-    if (state.kind === "presence" && members.length > max) {
-      this.#unsubscribe(channel);
-      this.#deps.metrics.inc("pusher_errors_total", 1, "LimitReached");
-      this.#subscriptionError(
-        channel,
-        "LimitReached",
-        `At most ${max} members per presence channel`,
-        403,
-      );
-      return;
-    }
-    const data = state.kind === "presence" ? subscriptionData(members) : {};
-    state.subscribed = true;
-    this.#send(
-      encodeFrame("pusher_internal:subscription_succeeded", data, channel),
-    );
-  }
-
-  #hubError(message: string, ref: string | number | undefined): void {
-    for (const [channel, state] of this.#channels) {
-      if (state.joinId !== ref || state.subscribed) continue;
-      this.#unsubscribe(channel);
-      this.#deps.metrics.inc("pusher_errors_total", 1, "hub");
-      this.#subscriptionError(channel, "SubscriptionError", message, 500);
-      return;
-    }
-    this.#error("hub", null, message);
-  }
-
-  #subscriptionError(
-    channel: string,
-    type: string,
-    error: string,
-    status: number,
-  ): void {
-    this.#send(
-      encodeFrame(
-        "pusher:subscription_error",
-        { type, error, status },
-        channel,
-      ),
-    );
-  }
-
-  #error(reason: string, code: number | null, message: string): void {
-    this.#deps.metrics.inc("pusher_errors_total", 1, reason);
-    this.#send(encodeFrame("pusher:error", { code, message }));
-  }
-
-  #send(frame: string): void {
-    const { socket } = this.#deps;
-    if (this.#closed || socket.readyState !== 1) return;
-    try {
-      socket.send(frame);
-    } catch {
-      this.close(CLOSE_CODE.INTERNAL_ERROR, "Send failed");
-    }
   }
 }

@@ -11,6 +11,7 @@ Deno.test("checkSubscribe() grants public channels with or without auth", () => 
   assert.deepEqual(checkSubscribe(app, "1.2", { channel: "news" }), {
     ok: true,
     channel: "news",
+    room: "news",
     kind: "public",
   });
   assert.equal(
@@ -60,6 +61,7 @@ Deno.test("checkSubscribe() checks presence signatures and channel_data", () => 
     {
       ok: true,
       channel: "presence-a",
+      room: "presence-a",
       kind: "presence",
       userId: "10",
       userInfo: { name: "Mr. Pusher" },
@@ -99,8 +101,28 @@ Deno.test("checkSubscribe() refuses bad requests and channel names", () => {
     const verdict = checkSubscribe(app, "1.2", data);
     assert.equal(!verdict.ok && verdict.type, "InvalidRequest");
   }
-  for (const channel of ["", "a b", "#server-to-user-1", "x".repeat(201)]) {
+  for (const channel of ["", "a b", "#other-1", "x".repeat(201)]) {
     const verdict = checkSubscribe(app, "1.2", { channel });
     assert.equal(!verdict.ok && verdict.type, "InvalidChannel", channel);
+  }
+});
+
+Deno.test("checkSubscribe() grants #server-to-user-<id> to that signed-in user only", () => {
+  const channel = "#server-to-user-alice";
+  const granted = checkSubscribe(app, "1.2", { channel, auth: "" }, "alice");
+  assert.deepEqual(granted, {
+    ok: true,
+    channel,
+    room: "server-to-user:alice",
+    kind: "user",
+  });
+  for (const user of [undefined, "bob"]) {
+    const verdict = checkSubscribe(app, "1.2", { channel, auth: "" }, user);
+    assert.equal(!verdict.ok && verdict.status, 401, String(user));
+  }
+  // The user rooms cannot be named as channels, and bad ids are refused.
+  for (const name of ["server-to-user:alice", "#server-to-user-", "#x"]) {
+    const verdict = checkSubscribe(app, "1.2", { channel: name }, "alice");
+    assert.equal(!verdict.ok && verdict.type, "InvalidChannel", name);
   }
 });

@@ -13,7 +13,7 @@ import {
   type PresenceMember,
   type ServerMessage,
 } from "../protocol/mod.ts";
-import { dataString, encodeFrame, fromRoomcast } from "./wire.ts";
+import { dataString, encodeFrame, fromRoomcast, roomChannel } from "./wire.ts";
 
 /** What a roomcast frame means to a Pusher connection. */
 export type HubOutput =
@@ -61,14 +61,15 @@ function translateMessage(message: ServerMessage): HubOutput {
   switch (message.type) {
     case "message": {
       const event = fromRoomcast(message.data);
+      const channel = roomChannel(message.room);
       return {
         kind: "message",
-        channel: message.room,
+        channel,
         from: message.from,
         frame: encodeFrame(
           event.event,
           dataString(event.data),
-          message.room,
+          channel,
           event.user_id,
         ),
       };
@@ -78,7 +79,8 @@ function translateMessage(message: ServerMessage): HubOutput {
       if (message.members === undefined) {
         return { kind: "ignore", type: "rejoined" };
       }
-      const { room: channel, members, recovered } = message;
+      const { members, recovered } = message;
+      const channel = roomChannel(message.room);
       return recovered === undefined
         ? { kind: "joined", channel, members }
         : { kind: "joined", channel, members, recovered };

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { isJson, isRecord } from "../protocol/mod.ts";
+import { isJson, isRecord, isValidRoomName } from "../protocol/mod.ts";
 import type { Json } from "../protocol/mod.ts";
 
 /** The Pusher protocol version this server speaks. */
@@ -159,11 +159,17 @@ export function fromRoomcast(data: Json): PusherEvent {
   return { event: ROOMCAST_EVENT, data };
 }
 
-/** Channel kinds by prefix. */
-export type ChannelKind = "public" | "private" | "encrypted" | "presence";
+/** Channel kinds by prefix; `user` is a signed-in user's `#server-to-user-<id>`. */
+export type ChannelKind =
+  | "public"
+  | "private"
+  | "encrypted"
+  | "presence"
+  | "user";
 
 /** The kind of `channel` (`private-encrypted-` before `private-`). */
 export function channelKind(channel: string): ChannelKind {
+  if (channel.startsWith(USER_CHANNEL_PREFIX)) return "user";
   if (channel.startsWith("presence-")) return "presence";
   if (channel.startsWith("private-encrypted-")) return "encrypted";
   if (channel.startsWith("private-")) return "private";
@@ -174,3 +180,60 @@ export function channelKind(channel: string): ChannelKind {
 export function isCacheChannel(channel: string): boolean {
   return /^(?:private-encrypted-|private-|presence-)?cache-/.test(channel);
 }
+
+/** The channel a signed-in user's `sendToUser` events arrive on: `#server-to-user-<id>`. */
+export const USER_CHANNEL_PREFIX = "#server-to-user-";
+
+/**
+ * The room a user channel is: `#` is not a room character and `:` is not a
+ * Pusher one, so no Pusher channel name reaches this room.
+ */
+export const USER_ROOM_PREFIX = "server-to-user:";
+
+/** Longest signed-in or presence `user_id` (characters). */
+export const MAX_USER_ID_LENGTH = 128;
+
+const USER_ID = /^[A-Za-z0-9_.:@=,;-]{1,128}$/;
+
+/** Whether `id` may be a signed-in user (it names the user's room): room characters, 1–128. */
+export function isValidUserId(id: unknown): id is string {
+  return typeof id === "string" && USER_ID.test(id);
+}
+
+/**
+ * The room of a Pusher channel, or undefined when the name is not a valid
+ * channel: a room name not in the user rooms' namespace, or a user channel
+ * with a valid user id.
+ *
+ * @example Usage
+ * ```ts
+ * import { channelRoom } from "./wire.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(channelRoom("news"), "news");
+ * assert.equal(channelRoom("#server-to-user-alice"), "server-to-user:alice");
+ * assert.equal(channelRoom("server-to-user:alice"), undefined);
+ * assert.equal(channelRoom("no spaces"), undefined);
+ * ```
+ */
+export function channelRoom(channel: unknown): string | undefined {
+  if (typeof channel !== "string") return undefined;
+  if (channel.startsWith(USER_CHANNEL_PREFIX)) {
+    const id = channel.slice(USER_CHANNEL_PREFIX.length);
+    return isValidUserId(id) ? USER_ROOM_PREFIX + id : undefined;
+  }
+  return isValidRoomName(channel) && !channel.startsWith(USER_ROOM_PREFIX)
+    ? channel
+    : undefined;
+}
+
+/** The Pusher channel of a room (the inverse of {@linkcode channelRoom}). */
+export function roomChannel(room: string): string {
+  return room.startsWith(USER_ROOM_PREFIX)
+    ? USER_CHANNEL_PREFIX + room.slice(USER_ROOM_PREFIX.length)
+    : room;
+}
+
+/** The channel name rule, as error messages state it. */
+export const CHANNEL_NAME_RULE =
+  "1-200 characters of [A-Za-z0-9_.:@=,;-], or #server-to-user-<id>";

@@ -189,11 +189,17 @@ export const EDGE_SETTINGS = {
     "let that app's clients send `client-*` events (private and presence channels)",
     "`0` (`dev` demo app: `1`)",
   ),
+  pusherAppEnableSubscriptionCount: bool(
+    "pusher",
+    "PUSHER_APP_ENABLE_SUBSCRIPTION_COUNT",
+    false,
+    "send that app's subscribers `pusher_internal:subscription_count` when a channel's count changes (not presence channels)",
+  ),
   pusherAppsJson: text(
     "pusher",
     "PUSHER_APPS",
     "",
-    'more apps, a JSON list with Soketi\'s field names: `[{"id","key","secret","enable_client_messages","max_connections","max_client_events_per_second","max_presence_members_per_channel","max_event_payload_in_kb","max_event_channels_at_once","max_event_batch_size"}]` (defaults 0 = none, 10, 100, 10, 100, 10)',
+    'more apps, a JSON list with Soketi\'s field names: `[{"id","key","secret","enable_client_messages","enable_subscription_count","max_connections","max_client_events_per_second","max_presence_members_per_channel","max_event_payload_in_kb","max_event_channels_at_once","max_event_batch_size"}]` (defaults 0 = none, 10, 100, 10, 100, 10)',
     { raw: true },
   ),
   pusherActivityTimeoutS: int(
@@ -202,6 +208,20 @@ export const EDGE_SETTINGS = {
     30,
     [1, 3_600],
     "`activity_timeout` announced to Pusher clients: they ping after that much silence",
+  ),
+  pusherSubscriptionCountMs: int(
+    "pusher",
+    "PUSHER_SUBSCRIPTION_COUNT_MS",
+    1_000,
+    [0, 60_000],
+    "least time between two `pusher_internal:subscription_count` frames on one channel (the first change goes at once)",
+  ),
+  pusherMaxCountedChannels: int(
+    "pusher",
+    "PUSHER_MAX_COUNTED_CHANNELS",
+    100_000,
+    [1, 10_000_000],
+    'most (channel, node) subscription counts kept from other isolates and nodes; more are dropped (`pusher_dropped_total{reason="count_table"}`)',
   ),
   // Operator dashboard (/admin)
   adminToken: text(

@@ -77,6 +77,9 @@ Deno.test("parseConfig() reads every variable", () => {
     ADMIN_TRACKED_ROOMS: "6",
     ADMIN_MAX_TAILS: "7",
     ADMIN_TAIL_BUFFER_BYTES: "2048",
+    PUSHER_APP_ENABLE_SUBSCRIPTION_COUNT: "1",
+    PUSHER_SUBSCRIPTION_COUNT_MS: "250",
+    PUSHER_MAX_COUNTED_CHANNELS: "99",
   };
   assert.deepEqual(parseConfig(new Map(Object.entries(env))), {
     adminToken: "at",
@@ -147,12 +150,16 @@ Deno.test("parseConfig() reads every variable", () => {
       key: "pk",
       secret: "ps",
       enableClientMessages: true,
+      enableSubscriptionCount: true,
     }],
     pusherActivityTimeoutS: 60,
     pusherAppId: "7",
     pusherAppKey: "pk",
     pusherAppSecret: "ps",
     pusherAppEnableClientMessages: true,
+    pusherAppEnableSubscriptionCount: true,
+    pusherSubscriptionCountMs: 250,
+    pusherMaxCountedChannels: 99,
     pusherAppsJson: "",
   });
 });

@@ -84,7 +84,7 @@ export const METRIC_HELP = {
     "pusher:error and pusher:subscription_error frames sent, by reason",
   "pusher_client_events_total": "Client events relayed to a channel",
   "pusher_dropped_total":
-    "Hub frames not forwarded to a Pusher client, by reason (loss_notice: Pusher has no way to say messages were lost)",
+    "Hub frames not forwarded to a Pusher client, by reason (loss_notice: Pusher has no way to say messages were lost; count_table: a subscription count from another node over PUSHER_MAX_COUNTED_CHANNELS)",
   "pusher_api_requests_total": "Pusher HTTP API requests answered, by status",
   "admin_logins_total": "Dashboard logins accepted",
   "admin_refused_total":
@@ -94,6 +94,10 @@ export const METRIC_HELP = {
   "admin_sessions": "Dashboard sessions held by this isolate",
   "admin_dropped_total":
     "Dashboard data dropped, by reason (tail: a live tail's buffer was full; nodes: more than ADMIN_MAX_NODES; rooms: more than ADMIN_TRACKED_ROOMS)",
+  "pusher_signins_total": "Pusher users signed in (pusher:signin)",
+  "pusher_cache_misses_total":
+    "Cache channel subscriptions answered with pusher:cache_miss",
+  "pusher_terminations_total": "Pusher terminate_connections requests",
 } as const;
 
 /** The name of a known metric. */

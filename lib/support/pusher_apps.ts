@@ -25,6 +25,8 @@ export interface PusherApp {
   secret: string;
   /** Whether clients may send `client-*` events (`enable_client_messages`). @default {false} */
   enableClientMessages: boolean;
+  /** Whether subscribers get `pusher_internal:subscription_count` (`enable_subscription_count`). @default {false} */
+  enableSubscriptionCount: boolean;
   /** Open connections of this app on one node; more are closed with 4004. 0: no cap but `MAX_CONNECTIONS` (`max_connections`). @default {0} */
   maxConnections: number;
   /** Client events per second per connection; more get `pusher:error` 4301 (`max_client_events_per_second`). @default {10} */
@@ -44,6 +46,7 @@ export const DEFAULT_APP_LIMITS: Readonly<
   Omit<PusherApp, "id" | "key" | "secret">
 > = {
   enableClientMessages: false,
+  enableSubscriptionCount: false,
   maxConnections: 0,
   maxClientEventsPerS: 10,
   maxPresenceMembers: 100,
@@ -69,6 +72,7 @@ const FIELDS: Record<string, "string" | "bool" | "int"> = {
   key: "string",
   secret: "string",
   "enable_client_messages": "bool",
+  "enable_subscription_count": "bool",
   "max_connections": "int",
   "max_client_events_per_second": "int",
   "max_presence_members_per_channel": "int",
@@ -116,6 +120,10 @@ export function parsePusherApps(
       key,
       secret,
       enableClientMessages: bool(env, "PUSHER_APP_ENABLE_CLIENT_MESSAGES"),
+      enableSubscriptionCount: bool(
+        env,
+        "PUSHER_APP_ENABLE_SUBSCRIPTION_COUNT",
+      ),
     }));
   }
   const list = env.get("PUSHER_APPS")?.trim();
@@ -190,6 +198,7 @@ function parseEntry(entry: unknown, index: number): PusherApp {
     key: text("key"),
     secret: text("secret"),
     enableClientMessages: entry["enable_client_messages"] === true,
+    enableSubscriptionCount: entry["enable_subscription_count"] === true,
     maxConnections: int("max_connections", d.maxConnections),
     maxClientEventsPerS: int(
       "max_client_events_per_second",

@@ -15,6 +15,7 @@ Deno.test("parsePusherApps() reads PUSHER_APP_* with Pusher's default limits", (
     key: "key",
     secret: "secret",
     enableClientMessages: false,
+    enableSubscriptionCount: false,
     maxConnections: 0,
     maxClientEventsPerS: 10,
     maxPresenceMembers: 100,

@@ -51,9 +51,15 @@ export function startPusherServer(
   });
 }
 
-/** The `pusher` server SDK, signing for {@linkcode APP}, against `server`. */
+/** The master key of encrypted channels in the tests (32 bytes, base64). */
+export const MASTER_KEY = btoa("0123456789abcdef0123456789abcdef");
+
+/**
+ * The `pusher` server SDK, signing for {@linkcode APP}, against `server`
+ * (with {@linkcode MASTER_KEY} for `private-encrypted-` channels).
+ */
 export function serverSdk(
-  server: { addr: Deno.NetAddr },
+  server: { addr: Deno.NetAddr } | { port: number },
   secret: string = APP.secret,
 ): PusherServer {
   return new PusherServer({
@@ -61,8 +67,9 @@ export function serverSdk(
     key: APP.key,
     secret,
     host: "127.0.0.1",
-    port: String(server.addr.port),
+    port: String("addr" in server ? server.addr.port : server.port),
     useTLS: false,
+    encryptionMasterKeyBase64: MASTER_KEY,
   });
 }
 
@@ -72,10 +79,11 @@ export type PusherClient = InstanceType<typeof PusherJs.default>;
 /**
  * Connects pusher-js to `server` and waits for `connected`. Private and
  * presence channels are authorised by signing with the server SDK, as an
- * app's auth endpoint would (`user` is the presence member).
+ * app's auth endpoint would (`user` is the presence member and the user
+ * `signin()` signs in).
  */
 export async function connectPusher(
-  server: { addr: Deno.NetAddr },
+  server: { addr: Deno.NetAddr } | { port: number },
   user: { id: string; info?: Record<string, string> } = { id: "u1" },
   key: string = APP.key,
 ): Promise<PusherClient> {
@@ -83,7 +91,7 @@ export async function connectPusher(
   const client = new Pusher(key, {
     cluster: "",
     wsHost: "127.0.0.1",
-    wsPort: server.addr.port,
+    wsPort: "addr" in server ? server.addr.port : server.port,
     forceTLS: false,
     enabledTransports: ["ws"],
     disableStats: true,
@@ -98,6 +106,14 @@ export async function connectPusher(
           null,
           sdk.authorizeChannel(params.socketId, params.channelName, presence),
         );
+      },
+    },
+    userAuthentication: {
+      endpoint: "/unused",
+      transport: "ajax",
+      customHandler: (params, callback) => {
+        const data = { id: user.id, "user_info": user.info ?? {} };
+        callback(null, sdk.authenticateUser(params.socketId, data));
       },
     },
   });
@@ -285,5 +301,18 @@ export class RawPusher implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     if (this.socket.readyState < WebSocket.CLOSING) this.socket.close();
     await this.closed;
+  }
+}
+
+/**
+ * Signs `client` in (`pusher:signin`) and waits until its
+ * `#server-to-user-<id>` channel has subscribed (rejects after 10 s).
+ */
+export async function signIn(client: PusherClient): Promise<void> {
+  client.signin();
+  const deadline = Date.now() + 10_000;
+  while (client.user.serverToUserChannel?.subscribed !== true) {
+    if (Date.now() > deadline) throw new Error("Sign-in timed out");
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
