@@ -89,6 +89,20 @@ export interface BusSubscriptionCount {
   count: number;
 }
 
+/** The event kinds this version reads (a Record, so a new kind must be added). */
+const KINDS: Readonly<Record<BusEvent["kind"], true>> = {
+  "admin-revoke": true,
+  "node-stats": true,
+  terminate: true,
+  subscriptions: true,
+  message: true,
+  presence: true,
+  "presence-snapshot": true,
+  "presence-sync": true,
+  "node-down": true,
+};
+const KNOWN_KINDS: ReadonlySet<string> = new Set(Object.keys(KINDS));
+
 /** Everything an isolate can tell the others. */
 export type BusEvent =
   | BusAdminRevoke
@@ -110,6 +124,8 @@ export interface BusPost {
   /** Per-sender post number, starting at 1, one more per post. */
   seq: number;
   events: BusEvent[];
+  /** Events of kinds this version does not know, left out (set by {@linkcode parseBusPost}). */
+  skipped?: number;
 }
 
 /** Raw delivery of posts between isolates. */
@@ -156,6 +172,8 @@ export interface CreateBusOptions {
   onGap?: (node: string, lost: number) => void;
   /** Called when a post fails validation. */
   onInvalid?: (reason: string) => void;
+  /** Called with the count of events of unknown kinds a post carried (skipped; a newer node's). */
+  onSkipped?: (count: number) => void;
 }
 
 /**
@@ -217,6 +235,7 @@ export function createBus(
       return;
     }
     stats.postsReceived += 1;
+    if (post.skipped !== undefined) options.onSkipped?.(post.skipped);
     const last = lastSeq.get(post.node) ?? 0;
     // A sender seen for the first time may have posted before we subscribed.
     if (last > 0 && post.seq > last + 1) {
@@ -329,10 +348,28 @@ export function parseBusPost(value: unknown): BusPost | string {
   }
   if (!Array.isArray(events)) return "events is not an array";
   const parsed: BusEvent[] = [];
+  let skipped = 0;
   for (const event of events) {
     const result = parseBusEvent(event);
-    if (typeof result === "string") return result;
-    parsed.push(result);
+    if (typeof result !== "string") {
+      parsed.push(result);
+    } else if (isUnknownKind(event)) {
+      // A newer node's event: skip it, keep the rest of the post (rolling
+      // upgrades must not cost the room messages riding with it).
+      skipped += 1;
+    } else {
+      return result;
+    }
   }
-  return { v: 1, node, seq, events: parsed };
+  return skipped === 0
+    ? { v: 1, node, seq, events: parsed }
+    : { v: 1, node, seq, events: parsed, skipped };
+}
+
+/** Whether `event` is well formed but of a kind this version does not know. */
+function isUnknownKind(event: unknown): boolean {
+  if (!isRecord(event)) return false;
+  const { kind } = event;
+  return typeof kind === "string" && kind !== "" && kind.length <= 64 &&
+    !KNOWN_KINDS.has(kind);
 }

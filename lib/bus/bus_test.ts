@@ -154,6 +154,51 @@ Deno.test("parseBusPost() rejects malformed posts", () => {
   );
 });
 
+Deno.test("parseBusPost() skips events of an unknown kind and keeps the rest of the post", () => {
+  const post = parseBusPost({
+    v: 1,
+    node: "n",
+    seq: 1,
+    events: [event(1), { kind: "from-the-future", x: 1 }, event(2)],
+  });
+  assert.deepEqual(post, {
+    v: 1,
+    node: "n",
+    seq: 1,
+    events: [event(1), event(2)],
+    skipped: 1,
+  });
+  // A known kind that is malformed still fails the post; so does a kind that is no word.
+  for (const bad of [{ kind: "message", room: 1 }, { kind: "" }, { kind: 7 }]) {
+    assert.equal(
+      typeof parseBusPost({ v: 1, node: "n", seq: 1, events: [bad] }),
+      "string",
+    );
+  }
+});
+
+Deno.test("createBus() delivers the known events of a post from a newer node and counts the skipped ones", async () => {
+  const net = new MemoryNetwork();
+  const skipped: number[] = [];
+  const a = createBus(net.connect(), { onSkipped: (n) => skipped.push(n) });
+  const raw = net.connect();
+  const got: BusEvent[] = [];
+  a.subscribe((e) => got.push(e));
+  // What a newer node posts: not a BusPost of this version's type.
+  const newer = {
+    v: 1,
+    node: "newer",
+    seq: 1,
+    events: [event(1), { kind: "from-the-future" }, event(2)],
+  };
+  Reflect.apply(raw.post, raw, [newer]);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.deepEqual(got.map(offsetOf), [1, 2]);
+  assert.deepEqual(skipped, [1]);
+  await a.close();
+  raw.close();
+});
+
 function offsetOf(event: BusEvent): number {
   return event.kind === "message" ? event.offset : -1;
 }

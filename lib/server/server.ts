@@ -111,6 +111,9 @@ export async function startServer(
       metrics.inc("bus_gaps_total", lost);
       log.warn("Bus posts lost", { from: node.slice(0, 8), lost });
     },
+    onSkipped(count) {
+      metrics.inc("bus_skipped_events_total", count);
+    },
     onInvalid(reason) {
       metrics.inc("bus_invalid_total");
       log.warn("Invalid bus post ignored", { reason });

@@ -27,6 +27,8 @@ export const METRIC_HELP = {
   "bus_gaps_total":
     "Bus posts from other isolates that never arrived (BroadcastChannel drops)",
   "bus_invalid_total": "Bus posts that failed validation and were ignored",
+  "bus_skipped_events_total":
+    "Bus events of kinds this version does not know (from a newer node), skipped; the rest of their post is read",
   "history_repaired_total":
     "Messages fetched from history to fill holes in a room's stream",
   "messages_lost_total":
