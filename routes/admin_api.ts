@@ -202,6 +202,7 @@ export function mountAdminApi(
     if (!isValidRoomName(room)) return badRoom();
     const dropped = await hub.dropHistory(room);
     if (dropped === undefined) {
+      // Every built-in room log drops; one an embedder passes in may not.
       return jsonError(
         501,
         "not_supported",

@@ -94,6 +94,19 @@ return {epoch, offset, entries}
 `,
 );
 
+/**
+ * Drops every stored entry of a room (up to its head), leaving the head
+ * alone; a room without a head has none. No ARGV. Returns how many went.
+ */
+export const DROP: LuaScript = script(
+  "drop",
+  `
+local offset = redis.call('HGET', KEYS[1], 'offset')
+if not offset then return 0 end
+return redis.call('XTRIM', KEYS[2], 'MINID', string.format('%.0f', tonumber(offset) + 1))
+`,
+);
+
 function script(name: string, source: string): LuaScript {
   return { name, source, sha: sha1(source) };
 }

@@ -4,7 +4,8 @@
  * that writes them, for all rooms, in as few commits as Deno KV's limits
  * allow, each checking and renewing the writer lease. A failed flush puts
  * its rooms back and is retried; a commit that finds the lease taken fences
- * the log.
+ * the log. A room's history is dropped by the next flush too (`drop`): its
+ * pending messages up to the drop are never written, those on disk deleted.
  *
  * @module
  */
@@ -12,6 +13,7 @@
 import type { StreamPosition } from "../protocol/mod.ts";
 import type { Logger } from "../support/log.ts";
 import { addMessages, partsOf, roomKey } from "./_kv_layout.ts";
+import { deleteDropped, DropQueue, unwritten } from "./_kv_drop.ts";
 import type { Backlog } from "./_backlog.ts";
 import type { ChunkIndex } from "./_chunk_index.ts";
 import type { KvBehindLease } from "./_kv_behind_lease.ts";
@@ -30,6 +32,7 @@ interface Dirty {
 
 /** What a {@linkcode KvBehindFlusher} works with. */
 export interface KvBehindFlusherParts {
+  kv: Deno.Kv;
   lease: KvBehindLease;
   backlog: Backlog;
   chunks: ChunkIndex;
@@ -49,6 +52,9 @@ export interface KvBehindFlusherParts {
 export class KvBehindFlusher {
   readonly #parts: KvBehindFlusherParts;
   #dirty = new Map<string, Dirty>();
+  #drops = new DropQueue();
+  /** Whether the last flush failed (a drop then waits for the timer). */
+  #failing = false;
   #commits = 0;
   #failures = 0;
   #fenced: Error | undefined;
@@ -76,9 +82,9 @@ export class KvBehindFlusher {
     return this.#fenced;
   }
 
-  /** Rooms waiting for a flush. */
+  /** Rooms waiting for a flush (of messages or of a drop). */
   get pending(): number {
-    return this.#dirty.size;
+    return this.#dirty.size + this.#drops.size;
   }
 
   /** Whether a flush is scheduled. */
@@ -104,13 +110,34 @@ export class KvBehindFlusher {
     this.#schedule();
   }
 
+  /**
+   * Drops `room`'s history up to `upTo` in the next flush, which starts at
+   * once: its messages still pending are never written, those committed are
+   * deleted, parts included, and their part counts forgotten (the head is
+   * left alone). Resolves with how many messages went; rejects when the log
+   * is fenced or closes first.
+   */
+  drop(room: string, upTo: number): Promise<number> {
+    if (this.#fenced !== undefined) return Promise.reject(this.#fenced);
+    const dropped = this.#drops.add(room, upTo);
+    if (this.#flushing === undefined) this.flush();
+    return dropped;
+  }
+
+  /** Fails every drop still waiting (the log closed or was abandoned). */
+  abort(error: Error): void {
+    this.#drops.fail(error);
+  }
+
   /** Commits what is pending now (one flush at a time). */
   flush(): Promise<void> {
     if (this.#flushing !== undefined) return this.#flushing;
     this.#flushing = this.#flushOnce().finally(() => {
       this.#flushing = undefined;
       this.#parts.onFlush();
-      if (this.#dirty.size > 0) this.#schedule();
+      // A drop queued during a flush that went well goes at once.
+      if (this.#drops.size > 0 && !this.#failing && !this.#halted) this.flush();
+      else if (this.pending > 0) this.#schedule();
     });
     return this.#flushing;
   }
@@ -141,15 +168,30 @@ export class KvBehindFlusher {
     const { backlog, chunks, limits } = this.#parts;
     const batch = this.#dirty;
     this.#dirty = new Map();
+    const drops = this.#drops.take();
     backlog.take();
     try {
+      unwritten(batch, drops);
+      // Committed messages of the drops go first, each commit holding the lease.
+      await deleteDropped(this.#parts.kv, drops, (keys) => {
+        const op = this.#parts.lease.op();
+        for (const key of keys) op.delete(key);
+        return this.#commit(op);
+      });
       await this.#commitBatch(batch);
       backlog.done();
+      this.#failing = false;
       for (const [room, dirty] of batch) {
         chunks.forgetTrimmed(room, dirty.head.offset, limits.maxMessages);
       }
+      for (const [room, drop] of drops) {
+        chunks.forgetTrimmed(room, drop.upTo, 0);
+      }
+      this.#drops.settle(drops);
     } catch (error) {
       backlog.failed();
+      this.#failing = true;
+      this.#drops.putBack(drops);
       // Put the batch back in front of what arrived meanwhile, and retry.
       for (const [room, newer] of this.#dirty) {
         const older = batch.get(room);
@@ -161,6 +203,7 @@ export class KvBehindFlusher {
       this.#dirty = batch;
       if (this.#fenced !== undefined) {
         backlog.fail(this.#fenced);
+        this.#drops.fail(this.#fenced);
         return;
       }
       this.#failures += 1;
@@ -171,6 +214,22 @@ export class KvBehindFlusher {
     }
   }
 
+  /** Commits `op` (started with `lease.op()`); fences the log when the lease was taken. */
+  async #commit(op: Deno.AtomicOperation): Promise<void> {
+    const result = await op.commit();
+    if (!result.ok) {
+      this.#fenced = new Error(
+        "Lost the Deno KV writer lease (another writer took the database): publishing is refused",
+      );
+      this.#parts.log?.error(this.#fenced.message, {
+        backlog: this.#parts.backlog.stats.messages,
+      });
+      throw this.#fenced;
+    }
+    this.#parts.lease.renewed(result.versionstamp);
+    this.#commits += 1;
+  }
+
   /** Writes `batch` in as few commits as the KV limits allow. */
   async #commitBatch(batch: Map<string, Dirty>): Promise<void> {
     const { lease, chunks, limits } = this.#parts;
@@ -178,18 +237,7 @@ export class KvBehindFlusher {
     let mutations = 2;
     let chars = 0;
     const commit = async () => {
-      const result = await op.commit();
-      if (!result.ok) {
-        this.#fenced = new Error(
-          "Lost the Deno KV writer lease (another writer took the database): publishing is refused",
-        );
-        this.#parts.log?.error(this.#fenced.message, {
-          backlog: this.#parts.backlog.stats.messages,
-        });
-        throw this.#fenced;
-      }
-      lease.renewed(result.versionstamp);
-      this.#commits += 1;
+      await this.#commit(op);
       op = lease.op();
       mutations = 2;
       chars = 0;

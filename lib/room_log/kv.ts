@@ -29,6 +29,7 @@ import {
   trimmedOffsets,
 } from "./_kv_layout.ts";
 import { KvCombiner } from "./_kv_combiner.ts";
+import { deleteBatches, storedKeys } from "./_kv_drop.ts";
 import {
   decideSince,
   type HistoryLimits,
@@ -165,6 +166,55 @@ export class KvLog implements RoomLog {
     return decideSince(position, head, messages, this.#options.maxRoomBytes);
   }
 
+  /**
+   * Deletes every message of `room` stored when the call starts (up to the
+   * head read then), parts of chunked frames included, in atomic batches
+   * that each check no write-behind log took the database meanwhile; the
+   * head stays. Messages appended meanwhile (after that head) are kept.
+   */
+  async dropHistory(room: string): Promise<number> {
+    let lease: Deno.KvEntryMaybe<unknown>;
+    let found: { keys: Deno.KvKey[]; offsets: number[] };
+    for (let attempt = 0;; attempt++) {
+      if (attempt >= MAX_ATTEMPTS) throw this.#dropFailed(room);
+      try {
+        const [entry, head] = await this.#kv.getMany([
+          LEASE_KEY,
+          key(room, "head"),
+        ]);
+        lease = entry;
+        if (!(await this.#leaseFree(lease))) continue;
+        const position = parseHead(head.value);
+        if (position === undefined) return 0;
+        found = await storedKeys(this.#kv, room, position.offset);
+        break;
+      } catch (error) {
+        if (!isLocked(error)) throw error;
+        await backoff(attempt);
+      }
+    }
+    for (const batch of deleteBatches(room, found.keys)) {
+      for (let attempt = 0;; attempt++) {
+        if (attempt >= MAX_ATTEMPTS) throw this.#dropFailed(room);
+        try {
+          const op = this.#kv.atomic().check(lease);
+          for (const k of batch) op.delete(k);
+          if ((await op.commit()).ok) break;
+          // The lease changed: refused when a live writer holds it now.
+          lease = await this.#kv.get(LEASE_KEY);
+          if (!(await this.#leaseFree(lease))) {
+            lease = await this.#kv.get(LEASE_KEY);
+          }
+          continue;
+        } catch (error) {
+          if (!isLocked(error)) throw error;
+        }
+        await backoff(attempt);
+      }
+    }
+    return found.offsets.length;
+  }
+
   close(): Promise<void> {
     this.#kv.close();
     return Promise.resolve();
@@ -236,6 +286,12 @@ export class KvLog implements RoomLog {
     if (isLive(lease, this.#now())) throw new LeaseHeldError(lease);
     await settleLease(this.#kv, { now: this.#now, headTtlMs: this.#metaTtl() });
     return false;
+  }
+
+  #dropFailed(room: string): Error {
+    return new Error(
+      `Could not drop the history of room "${room}": too much contention`,
+    );
   }
 
   #metaTtl(): number {

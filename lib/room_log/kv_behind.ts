@@ -124,6 +124,7 @@ export class KvBehindLog implements RoomLog {
       log: options.log,
     });
     this.#flusher = new KvBehindFlusher({
+      kv,
       lease: this.#lease,
       backlog: this.#backlog,
       chunks: this.#chunks,
@@ -204,6 +205,26 @@ export class KvBehindLog implements RoomLog {
     return this.#backlog.committed();
   }
 
+  /**
+   * Drops `room`'s history at once in memory, up to its head now, and in the
+   * next flush on disk (which starts at once): pending messages up to that
+   * head are never written, committed ones are deleted with their parts.
+   * Appends made meanwhile (after that head) are kept. Resolves, with how
+   * many messages went, once the disk agrees; rejects when the log is
+   * fenced or closed first (a fenced writer writes nothing).
+   */
+  async dropHistory(room: string): Promise<number> {
+    const refused = this.#flusher.fenced ??
+      (this.#closed ? new Error("The room log is closed") : undefined);
+    if (refused !== undefined) throw refused;
+    if (!this.#memory.has(room)) await this.#load(room);
+    // Both calls act before they return: no append comes between them.
+    const head = this.#memory.head(room);
+    const inMemory = this.#memory.dropHistory(room);
+    const onDisk = this.#flusher.drop(room, (await head).offset);
+    return Math.max(await inMemory, await onDisk);
+  }
+
   /** Commits what is pending now (tests; the timer does it otherwise). */
   flush(): Promise<void> {
     return this.#flusher.flush();
@@ -229,9 +250,9 @@ export class KvBehindLog implements RoomLog {
         backlog: this.#backlog.stats.messages,
       });
     }
-    this.#backlog.fail(
-      this.#flusher.fenced ?? new Error("The room log is closed"),
-    );
+    const closed = this.#flusher.fenced ?? new Error("The room log is closed");
+    this.#backlog.fail(closed);
+    this.#flusher.abort(closed);
     this.#lease.letGo();
     this.#kv.close();
   }
@@ -245,6 +266,7 @@ export class KvBehindLog implements RoomLog {
     this.#flusher.halt();
     clearInterval(this.#renewal);
     this.#backlog.fail(new Error("The room log was abandoned"));
+    this.#flusher.abort(new Error("The room log was abandoned"));
     this.#lease.letGo();
     this.#kv.close();
   }

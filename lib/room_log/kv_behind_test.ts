@@ -4,6 +4,7 @@ import type { NewMessage } from "./room_log.ts";
 import { KvLog } from "./kv.ts";
 import { KvBehindLog, type KvBehindLogOptions } from "./kv_behind.ts";
 import { LeaseHeldError } from "./kv_lease.ts";
+import { countKv } from "./_test_utils.ts";
 
 function msg(i: number, ts: number): NewMessage {
   return { data: { i }, ts, from: "c1" };
@@ -126,6 +127,80 @@ Deno.test("KvBehindLog: a writer whose lease was taken is fenced: its flush fail
     "the stale writer's unflushed message never landed",
   );
   await taker.close();
+  stale.abandon();
+  await t.cleanup();
+});
+
+Deno.test("KvBehindLog: a drop racing a flush in progress and pending appends keeps every append after its head and nothing before, on disk, after trims and after a restart", async () => {
+  const t = await setup({ maxMessages: 4 });
+  const log = await t.open();
+  const { epoch } = await log.head("r");
+  const big = (i: number) => ({
+    data: { i, text: "x".repeat(40_000) }, // three KV parts
+    ts: t.clock.now,
+    from: "c1",
+  });
+  await log.append("r", [msg(1, t.clock.now), msg(2, t.clock.now)]);
+  await log.append("r", [msg(3, t.clock.now), big(4)]);
+  const flushing = log.flush(); // takes 1..4 and commits them meanwhile
+  const pending = log.append("r", [msg(5, t.clock.now), big(6)]);
+  const dropping = log.dropHistory("r"); // up to 6, nothing flushed yet
+  const later = log.append("r", [msg(7, t.clock.now), big(8)]);
+  const [, , dropped, kept] = await Promise.all([
+    flushing,
+    pending,
+    dropping,
+    later,
+  ]);
+  assert.equal(dropped, 6, "1..4 committed, 5..6 pending");
+  assert.deepEqual(kept.map((m) => m.offset), [7, 8]);
+  await log.committed();
+  // On disk: 7 and 8 only (8 in three parts); 5 and 6 were never written.
+  const disk = await Deno.openKv(t.path);
+  assert.deepEqual(await countKv(disk, "r"), { messages: 2, parts: 3 });
+  disk.close();
+  const head = { offset: 8, epoch };
+  const after = await log.since("r", { offset: 6, epoch });
+  assert.ok(after.recovered);
+  assert.deepEqual(
+    after.messages.map((m) => m.frame),
+    kept.map((m) => m.frame),
+  );
+  assert.equal((await log.since("r", { offset: 5, epoch })).recovered, false);
+  // Four more push 7 and 8 out: the chunked 8 goes with its parts.
+  await log.append("r", [9, 10, 11, 12].map((i) => msg(i, t.clock.now)));
+  await log.close();
+  const kv = await Deno.openKv(t.path);
+  assert.deepEqual(await countKv(kv, "r"), { messages: 4, parts: 0 });
+  kv.close();
+  const reopened = await t.open();
+  assert.deepEqual(await reopened.head("r"), { ...head, offset: 12 });
+  const resumed = await reopened.since("r", head);
+  assert.ok(resumed.recovered);
+  assert.deepEqual(resumed.messages.map((m) => m.offset), [9, 10, 11, 12]);
+  assert.equal(
+    (await reopened.since("r", { offset: 7, epoch })).recovered,
+    false,
+  );
+  await reopened.close();
+  await t.cleanup();
+});
+
+Deno.test("KvBehindLog: a writer whose lease was taken drops nothing on disk: its drop is refused", async () => {
+  const t = await setup();
+  const stale = await t.open();
+  await stale.append("r", [msg(1, t.clock.now), msg(2, t.clock.now)]);
+  await stale.flush();
+  t.clock.now += 10_001;
+  const taker = await t.open();
+  // The stale writer learns it lost the lease from the drop's own commit.
+  await assert.rejects(stale.dropHistory("r"), /Lost the Deno KV writer lease/);
+  assert.equal(stale.stats.fenced, true);
+  await assert.rejects(stale.dropHistory("r"), /Lost the Deno KV writer lease/);
+  await taker.close();
+  const kv = await Deno.openKv(t.path);
+  assert.deepEqual(await countKv(kv, "r"), { messages: 2, parts: 0 });
+  kv.close();
   stale.abandon();
   await t.cleanup();
 });

@@ -10,6 +10,7 @@
  * MINID`, exact) and renews the keys' expiry: the stream expires `ttlMs`
  * after the last append, the head `metaTtlMs` after it. The age limit on
  * single messages is applied on read, from the time stored with each entry.
+ * Dropping a room's history trims its whole stream and keeps the head.
  *
  * A head that is missing (new room, idle past `metaTtlMs`, or a Redis that
  * restarted without persistence) starts a new epoch, so old positions are
@@ -33,7 +34,7 @@ import {
   replyString,
   roomKeys,
 } from "../redis/keys.ts";
-import { APPEND, HEAD, SINCE } from "../redis/scripts.ts";
+import { APPEND, DROP, HEAD, SINCE } from "../redis/scripts.ts";
 import {
   decideSince,
   type HistoryLimits,
@@ -149,6 +150,19 @@ export class RedisLog implements RoomLog {
       messages.push({ ...entry, epoch: head.epoch });
     }
     return decideSince(position, head, messages, this.#options.maxRoomBytes);
+  }
+
+  /**
+   * Deletes every stream entry of `room` up to its head (`XTRIM MINID`, in
+   * one script, so an append made meanwhile is kept); the head stays.
+   */
+  async dropHistory(room: string): Promise<number> {
+    const keys = roomKeys(this.#prefix, room);
+    const dropped = replyInteger(
+      await this.#redis.run(DROP, [keys.head, keys.log], []),
+    );
+    if (dropped === undefined) throw badReply("drop", room);
+    return dropped;
   }
 
   async close(): Promise<void> {

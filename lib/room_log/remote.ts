@@ -37,6 +37,7 @@ type Call =
   | { op: "append"; room: string; items: WireItem[] }
   | { op: "head"; room: string }
   | { op: "since"; room: string; position: StreamPosition }
+  | { op: "dropHistory"; room: string }
   | { op: "committed" };
 
 /** A call as the serving side reads it: the data parsed again. */
@@ -83,6 +84,13 @@ export function serveLog(log: RoomLog, port: MessagePort): void {
       case "since":
         log.since(request.room, request.position).then(answer, fail);
         return;
+      case "dropHistory":
+        if (log.dropHistory === undefined) {
+          fail(new Error(NO_DROP));
+          return;
+        }
+        log.dropHistory(request.room).then(answer, fail);
+        return;
       case "committed":
         // Sent after the Worker's appends were answered: they are counted.
         (log.committed?.() ?? Promise.resolve()).then(answer, fail);
@@ -90,6 +98,9 @@ export function serveLog(log: RoomLog, port: MessagePort): void {
     }
   };
 }
+
+/** Why a drop fails when the served log cannot drop. */
+const NO_DROP = "This room log cannot drop a room's history";
 
 interface Waiting {
   resolve(value: unknown): void;
@@ -145,6 +156,15 @@ export class RemoteLog implements RoomLog {
       head,
       messages: messages.filter((m) => m !== undefined),
     };
+  }
+
+  /** Drops the room's history in the supervisor's log: how many messages went. */
+  async dropHistory(room: string): Promise<number> {
+    const dropped = await this.#call({ op: "dropHistory", room });
+    if (typeof dropped !== "number" || !Number.isSafeInteger(dropped)) {
+      throw new Error("Invalid drop reply from the room log");
+    }
+    return dropped;
   }
 
   /** Resolves once the supervisor's log committed every append answered so far. */
@@ -247,7 +267,7 @@ function parseRequest(data: unknown): Request | undefined {
   if (typeof id !== "number") return undefined;
   if (op === "committed") return { id, op };
   if (typeof room !== "string") return undefined;
-  if (op === "head") return { id, op, room };
+  if (op === "head" || op === "dropHistory") return { id, op, room };
   if (op === "since") {
     const position = parsePosition(field(data, "position"));
     return position ? { id, op, room, position } : undefined;

@@ -105,9 +105,11 @@ export interface RoomLog {
    */
   historySize?(room: string): Promise<HistorySize>;
   /**
-   * Deletes every stored message of `room`, keeping its offset and epoch (a
-   * resume from before gets `recovered: false`); returns how many went.
-   * Only logs that own their store outright have it (memory).
+   * Deletes every message of `room` stored when the call starts (Deno KV:
+   * frame parts too), keeping its offset and epoch: a resume from before
+   * gets `recovered: false`, and appends go on at the next offset (those
+   * made meanwhile are kept). Returns how many messages went. Every
+   * built-in backend has it; optional for a log supplied from outside.
    */
   dropHistory?(room: string): Promise<number>;
 }

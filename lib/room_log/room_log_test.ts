@@ -1,78 +1,15 @@
 /** One behavioural suite, run against every RoomLog backend. */
 import assert from "node:assert/strict";
-import type { NewMessage, RoomLog } from "./room_log.ts";
-import { KvLog } from "./kv.ts";
-import { KvBehindLog } from "./kv_behind.ts";
+import type { NewMessage } from "./room_log.ts";
 import { RemoteLog, serveLog } from "./remote.ts";
 import { MemoryLog } from "./memory.ts";
-import { RedisLog } from "./redis.ts";
-import { skipWithoutRedis, startRedis } from "../../tests/_support/redis.ts";
-
-interface Backend {
-  name: string;
-  open(
-    limits: {
-      maxMessages: number;
-      ttlMs: number;
-      now?: () => number;
-      maxRoomBytes?: number;
-    },
-  ): Promise<RoomLog>;
-}
-
-/** `log`, whose close() then also runs `after` (what the backend started). */
-function closingAlso(log: RoomLog, after: () => Promise<unknown>): RoomLog {
-  return {
-    append: (room, items) => log.append(room, items),
-    head: (room) => log.head(room),
-    since: (room, position) => log.since(room, position),
-    async close() {
-      await log.close();
-      await after();
-    },
-  };
-}
-
-const backends: Backend[] = [
-  { name: "MemoryLog", open: (o) => Promise.resolve(new MemoryLog(o)) },
-  { name: "KvLog", open: (o) => KvLog.open(":memory:", o) },
-  {
-    name: "KvBehindLog",
-    open: async (o) => KvBehindLog.open(await Deno.openKv(":memory:"), o),
-  },
-  {
-    // A Worker's view of the supervisor's log, over a real MessageChannel.
-    name: "RemoteLog",
-    async open(o) {
-      const served = await KvBehindLog.open(await Deno.openKv(":memory:"), o);
-      const channel = new MessageChannel();
-      serveLog(served, channel.port1);
-      const remote = new RemoteLog(channel.port2);
-      return closingAlso(remote, async () => {
-        channel.port1.close();
-        await served.close();
-      });
-    },
-  },
-];
-// Each test gets its own redis-server; closing the log stops it. Without
-// redis-server the backend is left out (loudly), except under CI=true.
-if (!skipWithoutRedis()) {
-  backends.push({
-    name: "RedisLog",
-    async open(o) {
-      const server = await startRedis();
-      const log = await RedisLog.open(server.url, o);
-      return closingAlso(log, () => server.kill());
-    },
-  });
-}
+import { BACKENDS, inspectStore } from "./_test_utils.ts";
 
 function msg(i: number, ts = 1_000): NewMessage {
   return { data: { i }, ts, from: "c1" };
 }
 
-for (const backend of backends) {
+for (const backend of BACKENDS) {
   Deno.test(`${backend.name}: offsets start at 1 and grow by one per message`, async () => {
     const log = await backend.open({
       maxMessages: 100,
@@ -237,6 +174,57 @@ for (const backend of backends) {
     const result = await log.since("r", { ...head, offset: 0 });
     assert.ok(result.recovered);
     assert.equal(result.messages[0]!.frame, stored!.frame);
+    await log.close();
+  });
+
+  Deno.test(`${backend.name}: dropHistory() deletes every stored message (chunked frames too), keeps offset and epoch, and appends go on`, async () => {
+    const log = await backend.open({
+      maxMessages: 100,
+      ttlMs: 60_000,
+      now: () => 1_000,
+    });
+    assert.ok(log.dropHistory, "every backend drops history");
+    const { epoch } = await log.head("r");
+    // A frame over 16,000 characters is stored in parts in Deno KV.
+    const big = { data: "x".repeat(40_000), ts: 1_000, from: "c1" };
+    await log.append("r", [msg(1), big, msg(3)]);
+    await log.append("other", [msg(1)]);
+    await log.committed?.();
+    const before = await inspectStore(log, "r");
+    if (before !== undefined) assert.equal(before.messages, 3);
+    if (before?.parts !== undefined) assert.ok(before.parts >= 3);
+    assert.equal(await log.dropHistory("r"), 3);
+    const gone = await inspectStore(log, "r");
+    assert.equal(gone?.messages, before && 0);
+    assert.equal(gone?.parts, before?.parts && 0);
+    const head = { offset: 3, epoch };
+    assert.deepEqual(await log.head("r"), head);
+    assert.deepEqual(await log.since("r", { offset: 0, epoch }), {
+      recovered: false,
+      head,
+    });
+    assert.deepEqual(await log.since("r", head), {
+      recovered: true,
+      messages: [],
+      head,
+    });
+    const [next] = await log.append("r", [msg(4)]);
+    assert.deepEqual([next!.offset, next!.epoch], [4, epoch]);
+    const after = await log.since("r", head);
+    assert.ok(after.recovered);
+    assert.deepEqual(after.messages.map((m) => m.frame), [next!.frame]);
+    assert.equal((await log.since("r", { offset: 2, epoch })).recovered, false);
+    await log.committed?.();
+    const left = await inspectStore(log, "r");
+    if (left !== undefined) assert.equal(left.messages, 1);
+    // Other rooms keep theirs; a room with nothing stored drops nothing.
+    const other = await log.since("other", {
+      ...(await log.head("other")),
+      offset: 0,
+    });
+    assert.equal(other.recovered && other.messages.length, 1);
+    assert.equal(await log.dropHistory("r"), 1);
+    assert.equal(await log.dropHistory("empty"), 0);
     await log.close();
   });
 }
