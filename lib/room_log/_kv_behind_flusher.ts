@@ -12,7 +12,13 @@
 
 import type { StreamPosition } from "../protocol/mod.ts";
 import type { Logger } from "../support/log.ts";
-import { addMessages, partsOf, roomKey } from "./_kv_layout.ts";
+import {
+  addMessages,
+  BATCH_KEY_BYTES,
+  keyBytesOf,
+  partsOf,
+  roomKey,
+} from "./_kv_layout.ts";
 import { deleteDropped, DropQueue, unwritten } from "./_kv_drop.ts";
 import type { Backlog } from "./_backlog.ts";
 import type { ChunkIndex } from "./_chunk_index.ts";
@@ -236,19 +242,24 @@ export class KvBehindFlusher {
     let op = lease.op();
     let mutations = 2;
     let chars = 0;
+    // Key bytes too: KV caps the keys of one commit, and room names are long.
+    let keyBytes = 0;
     const commit = async () => {
       await this.#commit(op);
       op = lease.op();
       mutations = 2;
       chars = 0;
+      keyBytes = 0;
     };
     for (const [room, dirty] of batch) {
+      const perKey = keyBytesOf(room);
       let slice: StoredMessage[] = [];
       for (const message of dirty.messages) {
         const old = chunks.parts(room, message.offset - limits.maxMessages);
         const cost = 2 + partsOf(message.frame) + (old ?? 0);
         const full = mutations + cost + 2 > MAX_MUTATIONS ||
-          chars + message.frame.length > MAX_CHARS;
+          chars + message.frame.length > MAX_CHARS ||
+          keyBytes + (cost + 2) * perKey > BATCH_KEY_BYTES;
         if (full && (mutations > 2 || slice.length > 0)) {
           if (slice.length > 0) this.#addSlice(op, room, slice);
           slice = [];
@@ -257,10 +268,12 @@ export class KvBehindFlusher {
         slice.push(message);
         mutations += cost;
         chars += message.frame.length;
+        keyBytes += cost * perKey;
       }
       if (slice.length > 0) this.#addSlice(op, room, slice);
       else if (dirty.messages.length === 0) this.#setHead(op, room, dirty.head);
       mutations += 1;
+      keyBytes += perKey;
     }
     await commit(); // also renews the lease when the batch was empty
   }

@@ -8,15 +8,11 @@
  * @module
  */
 
-import { roomKey } from "./_kv_layout.ts";
+import { BATCH_KEY_BYTES, keyBytesOf, roomKey } from "./_kv_layout.ts";
 import type { StoredMessage } from "./room_log.ts";
 
 /** Most deletions per atomic operation (Deno KV allows 1000 mutations; a lease check and renewal take two). */
 const MAX_DELETES = 900;
-/** Most key bytes per atomic operation (Deno KV allows 80 KiB of keys in all). */
-const MAX_KEY_BYTES = 64 * 1024;
-/** Encoded size of a message key besides the room name, with room to spare. */
-const KEY_OVERHEAD_BYTES = 48;
 
 /** What {@linkcode storedKeys} found. */
 export interface StoredKeys {
@@ -54,10 +50,9 @@ export function deleteBatches(
   room: string,
   keys: readonly Deno.KvKey[],
 ): Deno.KvKey[][] {
-  const keyBytes = new TextEncoder().encode(room).length + KEY_OVERHEAD_BYTES;
   const size = Math.max(
     1,
-    Math.min(MAX_DELETES, Math.floor(MAX_KEY_BYTES / keyBytes)),
+    Math.min(MAX_DELETES, Math.floor(BATCH_KEY_BYTES / keyBytesOf(room))),
   );
   const batches: Deno.KvKey[][] = [];
   for (let i = 0; i < keys.length; i += size) {

@@ -25,6 +25,15 @@ export const PART_CHARS = 16_000;
 export const BATCH_CHARS = 200_000;
 /** Most mutations per atomic operation of the write-through log (KV allows 1000). */
 export const BATCH_MUTATIONS = 900;
+/** Most key bytes per atomic operation (Deno KV allows 80 KiB of keys in all). */
+export const BATCH_KEY_BYTES = 64 * 1024;
+/** Encoded size of a room log key besides the room name, with room to spare. */
+export const KEY_OVERHEAD_BYTES = 48;
+
+/** Key bytes one mutation of `room`'s log costs (at most: see {@linkcode KEY_OVERHEAD_BYTES}). */
+export function keyBytesOf(room: string): number {
+  return new TextEncoder().encode(room).length + KEY_OVERHEAD_BYTES;
+}
 
 /** The key of `room`'s `rest`. */
 export function roomKey(room: string, ...rest: Deno.KvKeyPart[]): Deno.KvKey {

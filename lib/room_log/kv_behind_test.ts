@@ -262,3 +262,27 @@ Deno.test("KvBehindLog: the timer flushes within flushMs without being asked", a
   await log.close();
   await t.cleanup();
 });
+
+Deno.test("KvBehindLog: a long room name with a large batch flushes (commits bounded by key bytes too)", async () => {
+  const t = await setup({ maxMessages: 1_000 });
+  const log = await t.open();
+  const room = "r".repeat(200); // the longest room name
+  await log.append(
+    room,
+    Array.from({ length: 500 }, (_, i) => msg(i, t.clock.now)),
+  );
+  await log.flush();
+  assert.equal(log.stats.failures, 0);
+  assert.equal(log.stats.backlog, 0);
+  await log.close();
+  const reread = await KvLog.open(t.path, {
+    maxMessages: 1_000,
+    ttlMs: 600_000,
+  });
+  const head = await reread.head(room);
+  assert.equal(head.offset, 500);
+  const since = await reread.since(room, { offset: 0, epoch: head.epoch });
+  assert.equal(since.recovered, true);
+  await reread.close();
+  await t.cleanup();
+});
