@@ -43,12 +43,20 @@ Deno.test({
         assert.equal(row.engine, "redis");
         assert.match(row.label, /^pid \d+ main$/);
       }
-      // The cookie from A opens B's API too (signed, not stored).
-      const onB = await fetch(`${b}/admin/api/overview`, {
-        headers: { cookie: admin.cookie },
-      });
-      assert.equal(onB.status, 200);
-      assert.equal((await onB.json()).nodes, 2);
+      // The cookie from A opens B's API too (signed, not stored); B counts
+      // both nodes once it has heard A's stats.
+      const overviewOnB = await until(
+        async () => {
+          const response = await fetch(`${b}/admin/api/overview`, {
+            headers: { cookie: admin.cookie },
+          });
+          return { status: response.status, body: await response.json() };
+        },
+        (r) => r.status !== 200 || r.body.nodes === 2,
+        "B to count both nodes",
+      );
+      assert.equal(overviewOnB.status, 200);
+      assert.equal(overviewOnB.body.nodes, 2);
       // A member connected to B only, terminated from A's dashboard.
       const dan = await TestClient.open(`${nodes[1]!.wsUrl}?user=dan`);
       dan.send({ type: "join", room: "ops", presence: true });
