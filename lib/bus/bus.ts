@@ -1,91 +1,54 @@
 /**
  * The bus links the isolates that serve one deployment: what one isolate
- * publishes to a room, every other isolate delivers to its local members.
+ * publishes to a room, every other isolate with members there delivers to
+ * them.
  *
- * A {@linkcode Bus} is three methods over a {@linkcode BusTransport}. This file
- * holds the part every transport shares: events published within one tick are
- * batched into one post (BroadcastChannel has a 256-slot ring per process, so
- * fewer, larger posts lose less), posts are numbered per sender, and receivers
- * count the posts that never arrived as gaps (metric + warning). Repair of
- * those gaps from history is the job of the hub, not of the bus.
+ * A {@linkcode Bus} is a few methods over a {@linkcode BusTransport}. This
+ * file holds the part every transport shares:
+ *
+ * - **Topics.** A room's messages travel on the room's topic; everything
+ *   else (presence, terminate, node-down) on the node topic, which every
+ *   isolate hears. An isolate hears a room's topic only while it has local
+ *   members there ({@linkcode Bus.join}, {@linkcode Bus.leave}, the latter
+ *   after a grace period against join/leave flapping). A transport that can
+ *   subscribe per topic (Redis) never receives the others; one that cannot
+ *   (BroadcastChannel) hands the topic over before the post, and a post of a
+ *   room nobody here is in is dropped before it is decoded.
+ * - **Batching.** Events published during one tick travel in one post per
+ *   topic (BroadcastChannel has a 256-slot ring per process, so fewer,
+ *   larger posts lose less); subscribes and unsubscribes of one tick go to
+ *   the transport as one call.
+ * - **Numbering.** Posts are numbered per sender and topic; receivers count
+ *   the posts that never arrived as gaps (metric + warning). Repair of those
+ *   gaps from history is the job of the room streams, not of the bus.
  *
  * @module
  */
 
+import type { MetricCell } from "../support/metrics.ts";
 import {
-  isRecord,
-  parsePresenceSnapshot,
-  parsePresenceUpdate,
-  type PresenceSnapshot,
-  type PresenceUpdate,
-} from "../protocol/mod.ts";
+  type BusEvent,
+  type BusPost,
+  NODE_TOPIC,
+  parseBusPost,
+  topicOf,
+} from "./bus_events.ts";
 
-/** A room message, already serialized once as its client frame. */
-export interface BusRoomMessage {
-  kind: "message";
-  room: string;
-  offset: number;
-  epoch: string;
-  /** The exact text frame to send to each member. */
-  frame: string;
-}
+export * from "./bus_events.ts";
 
-/** A member's presence on the sending node changed. */
-export interface BusPresenceUpdate {
-  kind: "presence";
-  update: PresenceUpdate;
-}
-
-/** The sending node's whole presence state: its periodic heartbeat. */
-export interface BusPresenceSnapshot {
-  kind: "presence-snapshot";
-  snapshot: PresenceSnapshot;
-}
-
-/** The sending node is shutting down: forget its members now. */
-export interface BusNodeDown {
-  kind: "node-down";
-  node: string;
-}
-
-/** The sending node just started: every node answers with its snapshot. */
-export interface BusPresenceSync {
-  kind: "presence-sync";
-  node: string;
-}
-
-/** Close every connection of a member, on every node (logout, ban). */
-export interface BusTerminate {
-  kind: "terminate";
-  member: string;
-}
-
-/** Everything an isolate can tell the others. */
-export type BusEvent =
-  | BusTerminate
-  | BusRoomMessage
-  | BusPresenceUpdate
-  | BusPresenceSnapshot
-  | BusPresenceSync
-  | BusNodeDown;
-
-/** One post on the transport: the events of one tick from one sender. */
-export interface BusPost {
-  /** Bus format version. */
-  v: 1;
-  /** The sending isolate. */
-  node: string;
-  /** Per-sender post number, starting at 1, one more per post. */
-  seq: number;
-  events: BusEvent[];
-}
-
-/** Raw delivery of posts between isolates. */
+/** Raw delivery of encoded posts between isolates. */
 export interface BusTransport {
-  /** Sends a post to every other isolate (never back to this one). */
-  post(post: BusPost): void;
-  /** Registers the receiver of posts from other isolates (values are untrusted). */
-  onPost(handler: (post: unknown) => void): void;
+  /** Sends one encoded post on `topic` (a room, or {@linkcode NODE_TOPIC}). */
+  post(topic: string, text: string): void;
+  /** Registers the receiver of posts from other isolates (`text` is untrusted). */
+  onPost(handler: (topic: string, text: unknown) => void): void;
+  /**
+   * Starts delivery of these rooms' topics; resolves once a post sent from
+   * now on is sure to arrive. Absent: every topic arrives anyway.
+   */
+  subscribe?(rooms: readonly string[]): Promise<void>;
+  /** Stops delivery of these rooms' topics. */
+  unsubscribe?(rooms: readonly string[]): void;
   /** Releases the transport. */
   close(): void;
 }
@@ -94,10 +57,20 @@ export interface BusTransport {
 export interface BusStats {
   postsSent: number;
   postsReceived: number;
+  /** Characters of the posts sent (bytes, for ASCII payloads). */
+  bytesSent: number;
+  /** Characters of the posts received and decoded. */
+  bytesReceived: number;
+  /** Posts of rooms without a local member, dropped before decoding. */
+  postsUnwanted: number;
+  /** Room message events received. */
+  messagesReceived: number;
   /** Posts from other isolates that never arrived. */
   gaps: number;
   /** Posts that failed validation. */
   invalid: number;
+  /** Room topics this isolate hears now (grace period included). */
+  subscriptions: number;
 }
 
 /** Fan-out between isolates. */
@@ -108,6 +81,13 @@ export interface Bus {
   publish(event: BusEvent): void;
   /** Registers a handler for events from other isolates; returns the unsubscribe function. */
   subscribe(handler: (event: BusEvent) => void): () => void;
+  /**
+   * Starts hearing `room` (its first local member). Resolves once every post
+   * on it from now on will arrive: read the room's head only after that.
+   */
+  join(room: string): Promise<void>;
+  /** Stops hearing `room` after the grace period, unless joined again meanwhile. */
+  leave(room: string): void;
   /** Counters since creation. */
   stats(): BusStats;
   /** Sends what is queued, then releases the transport. */
@@ -120,14 +100,27 @@ export interface CreateBusOptions {
   nodeId?: string;
   /** Most events in one post; a fuller tick is split. @default {512} */
   maxEventsPerPost?: number;
+  /** How long a room stays subscribed after its last local member left, ms. @default {1000} */
+  unsubscribeGraceMs?: number;
   /** Called once per detected gap with the sender and the number of posts lost. */
   onGap?: (node: string, lost: number) => void;
   /** Called when a post fails validation. */
   onInvalid?: (reason: string) => void;
+  /** Cells the counters live in (metrics), by {@linkcode BusStats} field. */
+  cells?: Partial<Record<keyof BusStats, MetricCell>>;
+}
+
+/** Most topics a sender keeps post numbers for; past it, every run restarts at 1. */
+const MAX_SENDER_TOPICS = 10_000;
+
+/** A subscribed room: its subscribe call and its pending unsubscribe. */
+interface Subscription {
+  ready: Promise<void>;
+  grace: ReturnType<typeof setTimeout> | undefined;
 }
 
 /**
- * Builds a {@linkcode Bus} over a transport: per-tick batching, per-sender
+ * Builds a {@linkcode Bus} over a transport: topics, per-tick batching,
  * numbering, gap counting and validation of what arrives.
  *
  * @example Usage
@@ -138,6 +131,7 @@ export interface CreateBusOptions {
  * const net = new MemoryNetwork();
  * const a = createBus(net.connect());
  * const b = createBus(net.connect());
+ * await b.join("r");
  * const got = new Promise((resolve) => b.subscribe(resolve));
  * a.publish({ kind: "message", room: "r", offset: 1, epoch: "e", frame: "{}" });
  * await got;
@@ -150,50 +144,125 @@ export function createBus(
   options: CreateBusOptions = {},
 ): Bus {
   const nodeId = options.nodeId ?? crypto.randomUUID();
+  const own = `{"v":1,"node":${JSON.stringify(nodeId)},`;
   const maxEvents = options.maxEventsPerPost ?? 512;
+  const graceMs = options.unsubscribeGraceMs ?? 1_000;
   const handlers = new Set<(event: BusEvent) => void>();
-  const lastSeq = new Map<string, number>();
-  const stats: BusStats = {
-    postsSent: 0,
-    postsReceived: 0,
-    gaps: 0,
-    invalid: 0,
+  /** Last post number heard, per topic and sender. */
+  const heard = new Map<string, Map<string, number>>();
+  /** Post numbers sent, per topic. */
+  const sent = new Map<string, number>();
+  const rooms = new Map<string, Subscription>();
+  const c = options.cells ?? {};
+  const cell = (name: keyof BusStats): MetricCell => c[name] ?? { value: 0 };
+  const stats = {
+    postsSent: cell("postsSent"),
+    postsReceived: cell("postsReceived"),
+    bytesSent: cell("bytesSent"),
+    bytesReceived: cell("bytesReceived"),
+    postsUnwanted: cell("postsUnwanted"),
+    messagesReceived: cell("messagesReceived"),
+    gaps: cell("gaps"),
+    invalid: cell("invalid"),
+    subscriptions: cell("subscriptions"),
   };
-  let queue: BusEvent[] = [];
+  let queues = new Map<string, BusEvent[]>();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let seq = 0;
+  let toSubscribe: string[] = [];
+  let subscribed: PromiseWithResolvers<void> | undefined;
+  let toUnsubscribe: string[] = [];
   let closed = false;
+
+  function send(topic: string, events: BusEvent[]): void {
+    if (sent.size >= MAX_SENDER_TOPICS && !sent.has(topic)) sent.clear();
+    const seq = (sent.get(topic) ?? 0) + 1;
+    sent.set(topic, seq);
+    const post: BusPost = { v: 1, node: nodeId, seq, events };
+    const text = JSON.stringify(post);
+    stats.postsSent.value += 1;
+    stats.bytesSent.value += text.length;
+    transport.post(topic, text);
+  }
 
   function flush(): void {
     timer = undefined;
-    while (queue.length > 0) {
-      const events = queue.length <= maxEvents
-        ? queue
-        : queue.slice(0, maxEvents);
-      queue = queue.length <= maxEvents ? [] : queue.slice(maxEvents);
-      seq += 1;
-      stats.postsSent += 1;
-      transport.post({ v: 1, node: nodeId, seq, events });
+    const now = queues;
+    queues = new Map();
+    for (const [topic, events] of now) {
+      for (let i = 0; i < events.length; i += maxEvents) {
+        send(
+          topic,
+          events.length <= maxEvents ? events : events.slice(i, i + maxEvents),
+        );
+      }
+    }
+    if (toUnsubscribe.length > 0) {
+      transport.unsubscribe?.(toUnsubscribe);
+      toUnsubscribe = [];
+    }
+    if (subscribed !== undefined) {
+      const batch = subscribed;
+      subscribed = undefined;
+      const list = toSubscribe;
+      toSubscribe = [];
+      (transport.subscribe?.(list) ?? Promise.resolve()).then(
+        batch.resolve,
+        batch.reject,
+      );
     }
   }
 
-  transport.onPost((raw) => {
-    const post = parseBusPost(raw);
+  function schedule(): void {
+    timer ??= setTimeout(flush, 0);
+  }
+
+  function track(topic: string, post: BusPost): void {
+    let senders = heard.get(topic);
+    if (senders === undefined) {
+      senders = new Map();
+      heard.set(topic, senders);
+    }
+    const last = senders.get(post.node) ?? 0;
+    // A sender seen for the first time may have posted before we listened;
+    // seq 1 is a new run.
+    if (last > 0 && post.seq > last + 1) {
+      const lost = post.seq - last - 1;
+      stats.gaps.value += lost;
+      options.onGap?.(post.node, lost);
+    }
+    if (post.seq > last || post.seq === 1) senders.set(post.node, post.seq);
+  }
+
+  transport.onPost((topic, raw) => {
+    if (closed) return;
+    if (topic !== NODE_TOPIC && !rooms.has(topic)) {
+      stats.postsUnwanted.value += 1;
+      return; // nobody here is in that room: not even decoded
+    }
+    let value: unknown = raw;
+    if (typeof raw === "string") {
+      if (raw.startsWith(own)) return; // our own post, echoed (Redis)
+      stats.bytesReceived.value += raw.length;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        // Not JSON: invalid below.
+      }
+    }
+    const post = parseBusPost(value);
     if (typeof post === "string") {
-      stats.invalid += 1;
+      stats.invalid.value += 1;
       options.onInvalid?.(post);
       return;
     }
-    stats.postsReceived += 1;
-    const last = lastSeq.get(post.node) ?? 0;
-    // A sender seen for the first time may have posted before we subscribed.
-    if (last > 0 && post.seq > last + 1) {
-      const lost = post.seq - last - 1;
-      stats.gaps += lost;
-      options.onGap?.(post.node, lost);
-    }
-    if (post.seq > last) lastSeq.set(post.node, post.seq);
+    if (post.node === nodeId) return;
+    stats.postsReceived.value += 1;
+    track(topic, post);
     for (const event of post.events) {
+      if (event.kind === "message") {
+        if (event.room !== topic) continue; // a room's topic carries only its own
+        stats.messagesReceived.value += 1;
+      }
       for (const handler of handlers) handler(event);
     }
   });
@@ -202,85 +271,76 @@ export function createBus(
     nodeId,
     publish(event) {
       if (closed) return;
-      queue.push(event);
-      timer ??= setTimeout(flush, 0);
+      const topic = topicOf(event);
+      const queue = queues.get(topic);
+      if (queue === undefined) queues.set(topic, [event]);
+      else queue.push(event);
+      schedule();
     },
     subscribe(handler) {
       handlers.add(handler);
       return () => handlers.delete(handler);
     },
-    stats: () => ({ ...stats }),
+    join(room) {
+      const existing = rooms.get(room);
+      if (existing !== undefined) {
+        clearTimeout(existing.grace);
+        existing.grace = undefined;
+        return existing.ready;
+      }
+      if (closed) return Promise.reject(new Error("Bus closed"));
+      const pending = toUnsubscribe.indexOf(room);
+      if (pending >= 0) toUnsubscribe.splice(pending, 1);
+      subscribed ??= Promise.withResolvers<void>();
+      toSubscribe.push(room);
+      const entry: Subscription = {
+        ready: subscribed.promise,
+        grace: undefined,
+      };
+      rooms.set(room, entry);
+      stats.subscriptions.value = rooms.size;
+      // A failed subscribe takes the room out again: the next join retries.
+      entry.ready.catch(() => {
+        if (rooms.get(room) === entry) rooms.delete(room);
+        stats.subscriptions.value = rooms.size;
+      });
+      schedule();
+      return entry.ready;
+    },
+    leave(room) {
+      const entry = rooms.get(room);
+      if (entry === undefined || entry.grace !== undefined) return;
+      entry.grace = setTimeout(() => {
+        if (rooms.get(room) !== entry) return;
+        rooms.delete(room);
+        heard.delete(room);
+        stats.subscriptions.value = rooms.size;
+        toUnsubscribe.push(room);
+        schedule();
+      }, graceMs);
+    },
+    stats: () => ({
+      postsSent: stats.postsSent.value,
+      postsReceived: stats.postsReceived.value,
+      bytesSent: stats.bytesSent.value,
+      bytesReceived: stats.bytesReceived.value,
+      postsUnwanted: stats.postsUnwanted.value,
+      messagesReceived: stats.messagesReceived.value,
+      gaps: stats.gaps.value,
+      invalid: stats.invalid.value,
+      subscriptions: stats.subscriptions.value,
+    }),
     close() {
       if (!closed) {
-        closed = true;
         clearTimeout(timer);
+        for (const entry of rooms.values()) clearTimeout(entry.grace);
         flush();
+        closed = true;
+        rooms.clear();
         handlers.clear();
         transport.close();
       }
       return Promise.resolve();
     },
   };
-}
-
-/** Validates one event of a post; returns it, or what is wrong with it. */
-export function parseBusEvent(event: unknown): BusEvent | string {
-  if (!isRecord(event)) return "event is not an object";
-  switch (event.kind) {
-    case "message": {
-      const { room, offset, epoch, frame } = event;
-      if (
-        typeof room !== "string" || typeof epoch !== "string" ||
-        typeof frame !== "string" || typeof offset !== "number" ||
-        !Number.isSafeInteger(offset)
-      ) {
-        return "bad message event";
-      }
-      return { kind: "message", room, offset, epoch, frame };
-    }
-    case "presence": {
-      const update = parsePresenceUpdate(event.update);
-      return typeof update === "string" ? update : { kind: "presence", update };
-    }
-    case "presence-snapshot": {
-      const snapshot = parsePresenceSnapshot(event.snapshot);
-      return typeof snapshot === "string"
-        ? snapshot
-        : { kind: "presence-snapshot", snapshot };
-    }
-    case "terminate":
-      return typeof event.member === "string" && event.member !== "" &&
-          event.member.length <= 128
-        ? { kind: "terminate", member: event.member }
-        : "bad terminate event";
-    case "node-down":
-    case "presence-sync":
-      return typeof event.node === "string" && event.node !== ""
-        ? { kind: event.kind, node: event.node }
-        : `bad ${event.kind} event`;
-    default:
-      return `unknown event kind ${String(event.kind).slice(0, 32)}`;
-  }
-}
-
-/**
- * Validates a post received from another isolate. Returns the post, or a
- * string saying what is wrong with it.
- */
-export function parseBusPost(value: unknown): BusPost | string {
-  if (!isRecord(value)) return "post is not an object";
-  const { v, node, seq, events } = value;
-  if (v !== 1) return `unknown bus version ${String(v)}`;
-  if (typeof node !== "string" || node === "") return "bad node";
-  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) {
-    return "bad seq";
-  }
-  if (!Array.isArray(events)) return "events is not an array";
-  const parsed: BusEvent[] = [];
-  for (const event of events) {
-    const result = parseBusEvent(event);
-    if (typeof result === "string") return result;
-    parsed.push(result);
-  }
-  return { v: 1, node, seq, events: parsed };
 }
