@@ -36,7 +36,9 @@ interface Gates {
   finish(): void;
 }
 
-function gated(transport: BusTransport): { transport: BusTransport; gates: Gates } {
+function gated(
+  transport: BusTransport,
+): { transport: BusTransport; gates: Gates } {
   const asked = Promise.withResolvers<void>();
   const confirmed = Promise.withResolvers<void>();
   const send = Promise.withResolvers<void>();
