@@ -1,0 +1,168 @@
+/**
+ * The isolation scenario of issue #13, shared by its test and its probe:
+ * `nodes` main.ts processes on one Redis (or Redis Cluster), each hosting
+ * members of its own rooms only; `perRoom` messages are published to each
+ * room by a publisher on its own node. Each node's `/metrics` then shows
+ * what the bus brought it. Afterwards one member of a room of node 0 joins
+ * node 1, which starts hearing that room from the head on.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import type { RoomMessage } from "../../lib/protocol/mod.ts";
+import { TestClient } from "./harness.ts";
+import { type Spawned, spawnServer } from "./process.ts";
+
+const TOKEN = "isolation-metrics";
+
+/** What one node's bus did during the flood, from its `/metrics`. */
+export interface NodeBusFigures {
+  /** Room messages received from the bus (all of them of other nodes' rooms). */
+  messagesReceived: number;
+  postsReceived: number;
+  bytesReceived: number;
+  postsUnwanted: number;
+  postsSent: number;
+  bytesSent: number;
+  subscriptions: number;
+  redisCommands: number;
+  redisCommandMs: number;
+}
+
+/** The scenario's figures. */
+export interface IsolationFigures {
+  nodes: number;
+  roomsPerNode: number;
+  perRoom: number;
+  /** Milliseconds from the first publish until every member had every message. */
+  floodMs: number;
+  /** Per node, after the flood. */
+  perNode: NodeBusFigures[];
+  /** Node 1 after a member of a room of node 0 joined it and `after` more messages went out. */
+  late: { joinedOffset: number; offsets: number[]; node: NodeBusFigures };
+}
+
+/** Reads one metric (label-free series) from Prometheus text. */
+function metric(text: string, name: string): number {
+  const match = text.match(
+    new RegExp(`^roomcast_${name}(?:\\{[^}]*\\})? (\\S+)$`, "m"),
+  );
+  return match ? Number(match[1]) : 0;
+}
+
+async function figures(node: Spawned): Promise<NodeBusFigures> {
+  const res = await fetch(`http://127.0.0.1:${node.port}/metrics`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  const text = await res.text();
+  return {
+    messagesReceived: metric(text, "bus_messages_received_total"),
+    postsReceived: metric(text, "bus_posts_received_total"),
+    bytesReceived: metric(text, "bus_bytes_received_total"),
+    postsUnwanted: metric(text, "bus_posts_unwanted_total"),
+    postsSent: metric(text, "bus_posts_sent_total"),
+    bytesSent: metric(text, "bus_bytes_sent_total"),
+    subscriptions: metric(text, "bus_subscriptions"),
+    redisCommands: metric(text, "redis_commands_total"),
+    redisCommandMs: metric(text, "redis_command_ms_total"),
+  };
+}
+
+/** Publishes `count` messages with `echo:false`, waiting for the last ack. */
+async function flood(client: TestClient, room: string, count: number) {
+  for (let i = 1; i <= count; i++) {
+    client.send({ type: "publish", room, data: i, echo: false, id: String(i) });
+    if (i % 500 === 0 || i === count) {
+      let ack = await client.next("ack");
+      while (ack.id !== String(i)) ack = await client.next("ack");
+    }
+  }
+}
+
+/** Reads `count` messages; offsets must follow `after` with no gap. */
+async function readRun(client: TestClient, after: number, count: number) {
+  const offsets: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const m: RoomMessage = await client.next("message", { timeoutMs: 60_000 });
+    offsets.push(m.offset);
+  }
+  assert.deepEqual(
+    offsets,
+    Array.from({ length: count }, (_, i) => after + i + 1),
+  );
+  return offsets;
+}
+
+/** Runs the scenario against `redisUrl` (`cluster`: a Redis Cluster seed). */
+export async function runIsolation(options: {
+  redisUrl: string;
+  cluster?: boolean;
+  nodes?: number;
+  roomsPerNode?: number;
+  perRoom: number;
+  after?: number;
+}): Promise<IsolationFigures> {
+  const count = options.nodes ?? 4;
+  const roomsPerNode = options.roomsPerNode ?? 2;
+  const after = options.after ?? 100;
+  const env = {
+    REDIS_URL: options.redisUrl,
+    REDIS_PREFIX: `i${crypto.randomUUID().slice(0, 8)}`,
+    METRICS_TOKEN: TOKEN,
+    ...(options.cluster ? { REDIS_CLUSTER: "1" } : {}),
+  };
+  const nodes = await Promise.all(
+    Array.from({ length: count }, () => spawnServer(env)),
+  );
+  const clients: TestClient[] = [];
+  try {
+    const rooms = nodes.map((_, n) =>
+      Array.from({ length: roomsPerNode }, (_, r) => `n${n}-r${r}`)
+    );
+    const members: TestClient[] = [];
+    const publishers: TestClient[] = [];
+    for (const [n, node] of nodes.entries()) {
+      for (const room of rooms[n]!) {
+        const member = await TestClient.open(node.wsUrl);
+        const publisher = await TestClient.open(node.wsUrl);
+        clients.push(member, publisher);
+        await member.join(room);
+        await publisher.join(room);
+        members.push(member);
+        publishers.push(publisher);
+      }
+    }
+    const all = rooms.flat();
+    const started = performance.now();
+    await Promise.all([
+      ...publishers.map((p, i) => flood(p, all[i]!, options.perRoom)),
+      ...members.map((m) => readRun(m, 0, options.perRoom)),
+    ]);
+    const floodMs = performance.now() - started;
+    const perNode = await Promise.all(nodes.map(figures));
+
+    // A member of node 0's first room joins node 1: node 1 hears it from now.
+    const x = all[0]!;
+    const late = await TestClient.open(nodes[1]!.wsUrl);
+    clients.push(late);
+    const joined = await late.join(x);
+    await flood(publishers[0]!, x, after);
+    const offsets = await readRun(late, joined.offset, after);
+    return {
+      nodes: count,
+      roomsPerNode,
+      perRoom: options.perRoom,
+      floodMs,
+      perNode,
+      late: {
+        joinedOffset: joined.offset,
+        offsets,
+        node: await figures(nodes[1]!),
+      },
+    };
+  } finally {
+    for (const c of clients) await c.close().catch(() => {});
+    for (const node of nodes) await node[Symbol.asyncDispose]();
+  }
+}
