@@ -39,6 +39,10 @@ export interface IsolationFigures {
   floodMs: number;
   /** Per node, after the flood. */
   perNode: NodeBusFigures[];
+  /** CPU seconds (user + system) the roomcast processes spent during the flood, each. */
+  nodeCpuS: number[];
+  /** CPU seconds of the Redis process(es) during the flood, when their pids were given. */
+  redisCpuS: number;
   /** Node 1 after a member of a room of node 0 joined it and `after` more messages went out. */
   late: { joinedOffset: number; offsets: number[]; node: NodeBusFigures };
 }
@@ -67,6 +71,14 @@ async function figures(node: Spawned): Promise<NodeBusFigures> {
     redisCommands: metric(text, "redis_commands_total"),
     redisCommandMs: metric(text, "redis_command_ms_total"),
   };
+}
+
+/** CPU seconds (user + system) of process `pid` so far, from /proc (Linux). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // utime and stime are fields 14 and 15 (1-based) of the whole line.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 /** Publishes `count` messages with `echo:false`, waiting for the last ack. */
@@ -102,6 +114,8 @@ export async function runIsolation(options: {
   roomsPerNode?: number;
   perRoom: number;
   after?: number;
+  /** Redis server pids, to measure their CPU. */
+  redisPids?: number[];
 }): Promise<IsolationFigures> {
   const count = options.nodes ?? 4;
   const roomsPerNode = options.roomsPerNode ?? 2;
@@ -134,12 +148,20 @@ export async function runIsolation(options: {
       }
     }
     const all = rooms.flat();
+    const pids = nodes.map((node) => node.process.pid);
+    const redisPids = options.redisPids ?? [];
+    const cpu0 = await Promise.all(pids.map(cpuSeconds));
+    const redis0 = await Promise.all(redisPids.map(cpuSeconds));
     const started = performance.now();
     await Promise.all([
       ...publishers.map((p, i) => flood(p, all[i]!, options.perRoom)),
       ...members.map((m) => readRun(m, 0, options.perRoom)),
     ]);
     const floodMs = performance.now() - started;
+    const cpu1 = await Promise.all(pids.map(cpuSeconds));
+    const redis1 = await Promise.all(redisPids.map(cpuSeconds));
+    const nodeCpuS = cpu1.map((c, i) => c - cpu0[i]!);
+    const redisCpuS = redis1.reduce((sum, c, i) => sum + c - redis0[i]!, 0);
     const perNode = await Promise.all(nodes.map(figures));
 
     // A member of node 0's first room joins node 1: node 1 hears it from now.
@@ -155,6 +177,8 @@ export async function runIsolation(options: {
       perRoom: options.perRoom,
       floodMs,
       perNode,
+      nodeCpuS,
+      redisCpuS,
       late: {
         joinedOffset: joined.offset,
         offsets,

@@ -23,6 +23,8 @@ export interface TestRedisCluster extends AsyncDisposable {
   url: string;
   /** Kills master `index` (SIGKILL) and starts it again; resolves once the cluster is ok. */
   restart(index: number): Promise<void>;
+  /** PIDs of the running masters. */
+  readonly pids: number[];
   /** Kills master `index` for good. */
   kill(index: number): Promise<void>;
 }
@@ -80,6 +82,9 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
   return {
     ports,
     url: `redis://127.0.0.1:${ports[0]}`,
+    get pids() {
+      return children.flatMap((c) => c ? [c.process.pid] : []);
+    },
     async restart(index) {
       await children[index]?.stop();
       children[index] = await start(ports[index]!);

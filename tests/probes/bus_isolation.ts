@@ -4,7 +4,8 @@
  * each hosting members of 2 rooms of its own; `PER_ROOM` messages per room.
  * Prints one JSON line: per node, the room messages, posts and bytes its
  * bus received (0 messages of rooms it has no member in is the claim), what
- * it sent, its Redis command count and mean latency; then a member of one
+ * it sent, its Redis command count and mean latency, and the CPU of the
+ * roomcast and Redis processes per message (one publish + one delivery); then a member of one
  * room of node 0 joins node 1, which receives that room from the head on.
  * Loopback only, bounded, stops by itself. Runs this checkout.
  *
@@ -22,7 +23,15 @@ const args = probeArgs();
 const perRoom = numberArg(args, 0, 10_000);
 const cluster = args.flags.has("cluster");
 await using redis = cluster ? await startRedisCluster() : await startRedis();
-const f = await runIsolation({ redisUrl: redis.url, cluster, perRoom });
+const redisPids = "pids" in redis ? redis.pids : [redis.pid];
+const f = await runIsolation({
+  redisUrl: redis.url,
+  cluster,
+  perRoom,
+  redisPids,
+});
+const messages = f.nodes * f.roomsPerNode * perRoom;
+const nodeCpu = f.nodeCpuS.reduce((a, b) => a + b, 0);
 report({
   probe: "bus_isolation",
   engine: cluster ? "redis-cluster" : "redis",
@@ -33,6 +42,10 @@ report({
   messagesPerS: Math.round(
     (f.nodes * f.roomsPerNode * perRoom) / (f.floodMs / 1000),
   ),
+  // Each message: one publish (frame in, Lua append, bus post) and one delivery.
+  roomcastCpuUsPerMessage: Math.round((nodeCpu / messages) * 1e7) / 10,
+  redisCpuUsPerMessage: Math.round((f.redisCpuS / messages) * 1e7) / 10,
+  nodeCpuS: f.nodeCpuS,
   perNode: f.perNode.map((n) => ({
     ...n,
     redisMeanMs: n.redisCommands === 0
