@@ -1,6 +1,7 @@
 /**
  * What travels on the bus: the events isolates tell each other, the post
- * that carries one tick's events, and their validation (a post from another
+ * that carries one tick's events on one topic, the interfaces of the bus and
+ * its transports, and the validation of posts (a post from another
  * isolate is untrusted until {@linkcode parseBusPost} accepts it).
  *
  * @module
@@ -13,6 +14,7 @@ import {
   type PresenceSnapshot,
   type PresenceUpdate,
 } from "../protocol/mod.ts";
+import type { MetricCell } from "../support/metrics.ts";
 
 /** A room message, already serialized once as its client frame. */
 export interface BusRoomMessage {
@@ -87,6 +89,80 @@ export interface BusPost {
    */
   seq: number;
   events: BusEvent[];
+}
+
+/** Raw delivery of encoded posts between isolates. */
+export interface BusTransport {
+  /** Sends one encoded post on `topic` (a room, or {@linkcode NODE_TOPIC}). */
+  post(topic: string, text: string): void;
+  /** Registers the receiver of posts from other isolates (`text` is untrusted). */
+  onPost(handler: (topic: string, text: unknown) => void): void;
+  /**
+   * Starts delivery of these rooms' topics; resolves once a post sent from
+   * now on is sure to arrive. Absent: every topic arrives anyway.
+   */
+  subscribe?(rooms: readonly string[]): Promise<void>;
+  /** Stops delivery of these rooms' topics. */
+  unsubscribe?(rooms: readonly string[]): void;
+  /** Releases the transport. */
+  close(): void;
+}
+
+/** Counters a bus keeps about itself. */
+export interface BusStats {
+  postsSent: number;
+  postsReceived: number;
+  /** Characters of the posts sent (bytes, for ASCII payloads). */
+  bytesSent: number;
+  /** Characters of the posts received and decoded. */
+  bytesReceived: number;
+  /** Posts of rooms without a local member, dropped before decoding. */
+  postsUnwanted: number;
+  /** Room message events received. */
+  messagesReceived: number;
+  /** Posts from other isolates that never arrived. */
+  gaps: number;
+  /** Posts that failed validation. */
+  invalid: number;
+  /** Room topics this isolate hears now (grace period included). */
+  subscriptions: number;
+}
+
+/** Fan-out between isolates. */
+export interface Bus {
+  /** This isolate's id on the bus. */
+  readonly nodeId: string;
+  /** Queues an event for the other isolates; sent with the rest of this tick's events. */
+  publish(event: BusEvent): void;
+  /** Registers a handler for events from other isolates; returns the unsubscribe function. */
+  subscribe(handler: (event: BusEvent) => void): () => void;
+  /**
+   * Starts hearing `room` (its first local member). Resolves once every post
+   * on it from now on will arrive: read the room's head only after that.
+   */
+  join(room: string): Promise<void>;
+  /** Stops hearing `room` after the grace period, unless joined again meanwhile. */
+  leave(room: string): void;
+  /** Counters since creation. */
+  stats(): BusStats;
+  /** Sends what is queued, then releases the transport. */
+  close(): Promise<void>;
+}
+
+/** Options for {@linkcode createBus}. */
+export interface CreateBusOptions {
+  /** This isolate's id. @default {crypto.randomUUID()} */
+  nodeId?: string;
+  /** Most events in one post; a fuller tick is split. @default {512} */
+  maxEventsPerPost?: number;
+  /** How long a room stays subscribed after its last local member left, ms. @default {1000} */
+  unsubscribeGraceMs?: number;
+  /** Called once per detected gap with the sender and the number of posts lost. */
+  onGap?: (node: string, lost: number) => void;
+  /** Called when a post fails validation. */
+  onInvalid?: (reason: string) => void;
+  /** Cells the counters live in (metrics), by {@linkcode BusStats} field. */
+  cells?: Partial<Record<keyof BusStats, MetricCell>>;
 }
 
 /** Validates one event of a post; returns it, or what is wrong with it. */
