@@ -59,6 +59,8 @@ const encoder = new TextEncoder();
 export class RoomTap {
   readonly #rooms = new Map<string, RoomActivity & { counted: number }>();
   readonly #tails = new Map<string, Set<TailSink>>();
+  /** The wrapped bus: a tail makes this isolate hear its room's topic. */
+  #bus: Bus | undefined;
   readonly #ends = new Set<() => void>();
   readonly #options: RoomTapOptions;
   readonly #now: () => number;
@@ -77,6 +79,7 @@ export class RoomTap {
    * publishes on it or receives from it. Give it to the hub.
    */
   wrap(bus: Bus): Bus {
+    this.#bus = bus;
     bus.subscribe((event) => this.#see(event));
     return {
       nodeId: bus.nodeId,
@@ -85,6 +88,8 @@ export class RoomTap {
         bus.publish(event);
       },
       subscribe: (handler) => bus.subscribe(handler),
+      join: (room) => bus.join(room),
+      leave: (room) => bus.leave(room),
       stats: () => bus.stats(),
       close: () => bus.close(),
     };
@@ -159,6 +164,8 @@ export class RoomTap {
     if (sinks === undefined) {
       sinks = new Set();
       this.#tails.set(room, sinks);
+      // Hear the room even with no local member (per-room bus topics).
+      this.#bus?.join(room).catch(() => {});
     }
     sinks.add(sink);
     this.#tailCount += 1;
@@ -170,7 +177,10 @@ export class RoomTap {
       this.#ends.delete(end);
       this.#tailCount -= 1;
       sinks.delete(sink);
-      if (sinks.size === 0) this.#tails.delete(room);
+      if (sinks.size === 0) {
+        this.#tails.delete(room);
+        this.#bus?.leave(room);
+      }
     };
   }
 

@@ -27,6 +27,8 @@ Deno.test("RoomTap: notes published and received messages, bounded in rooms, wit
     epoch: "e",
     frame: "{}",
   });
+  // The isolate hears room b's topic once a member there joined it.
+  await bus.join("b");
   const received = new Promise((resolve) => inner.subscribe(resolve));
   other.publish({
     kind: "message",

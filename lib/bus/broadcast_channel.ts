@@ -4,6 +4,10 @@
  * It drops posts silently when a receiver lags (see `docs/architecture.md`),
  * which {@linkcode createBus} counts as gaps.
  *
+ * Every isolate receives every post, so each travels as `[topic, text]`:
+ * two strings, cheap to clone, and the bus drops a post of a room without
+ * local members on its topic alone, before the text is parsed.
+ *
  * @module
  */
 
@@ -24,11 +28,16 @@ import type { BusTransport } from "./bus.ts";
 export function broadcastChannelTransport(name: string): BusTransport {
   const channel = new BroadcastChannel(name);
   return {
-    post(post) {
-      channel.postMessage(post);
+    post(topic, text) {
+      channel.postMessage([topic, text]);
     },
     onPost(handler) {
-      channel.onmessage = (event: MessageEvent<unknown>) => handler(event.data);
+      channel.onmessage = (event: MessageEvent<unknown>) => {
+        const data = event.data;
+        if (Array.isArray(data) && typeof data[0] === "string") {
+          handler(data[0], data[1]);
+        } else handler("", data); // the bus counts it as invalid
+      };
     },
     close() {
       channel.onmessage = null;

@@ -6,6 +6,7 @@ Deno.test("broadcastChannelTransport() links two buses on one channel name", asy
   const name = `test-${crypto.randomUUID()}`;
   const a = createBus(broadcastChannelTransport(name));
   const b = createBus(broadcastChannelTransport(name));
+  await b.join("r");
   const got: number[] = [];
   const done = new Promise<void>((resolve) =>
     b.subscribe((e: BusEvent) => {
@@ -25,6 +26,13 @@ Deno.test("broadcastChannelTransport() links two buses on one channel name", asy
   await done;
   assert.deepEqual(got, [...Array(300)].map((_, i) => i + 1));
   assert.equal(b.stats().gaps, 0);
+  // A room without a member here is dropped on its topic, never decoded.
+  const unwanted = b.stats().postsUnwanted;
+  a.publish({ kind: "message", room: "x", offset: 1, epoch: "e", frame: "{}" });
+  while (b.stats().postsUnwanted === unwanted) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  assert.equal(b.stats().postsReceived, 1);
   await a.close();
   await b.close();
 });

@@ -1,183 +1,58 @@
 /**
  * The bus links the isolates that serve one deployment: what one isolate
- * publishes to a room, every other isolate delivers to its local members.
+ * publishes to a room, every other isolate with members there delivers to
+ * them.
  *
- * A {@linkcode Bus} is three methods over a {@linkcode BusTransport}. This file
- * holds the part every transport shares: events published within one tick are
- * batched into one post (BroadcastChannel has a 256-slot ring per process, so
- * fewer, larger posts lose less), posts are numbered per sender, and receivers
- * count the posts that never arrived as gaps (metric + warning). Repair of
- * those gaps from history is the job of the hub, not of the bus.
+ * A {@linkcode Bus} is a few methods over a {@linkcode BusTransport}. This
+ * file holds the part every transport shares:
+ *
+ * - **Topics.** A room's messages travel on the room's topic; everything
+ *   else (presence, terminate, node-down) on the node topic, which every
+ *   isolate hears. An isolate hears a room's topic only while it has local
+ *   members there ({@linkcode Bus.join}, {@linkcode Bus.leave}, the latter
+ *   after a grace period against join/leave flapping). A transport that can
+ *   subscribe per topic (Redis) never receives the others; one that cannot
+ *   (BroadcastChannel) hands the topic over before the post, and a post of a
+ *   room nobody here is in is dropped before it is decoded.
+ * - **Batching.** Events published during one tick travel in one post per
+ *   topic (BroadcastChannel has a 256-slot ring per process, so fewer,
+ *   larger posts lose less); subscribes and unsubscribes of one tick go to
+ *   the transport as one call.
+ * - **Numbering.** Posts are numbered per sender and topic; receivers count
+ *   the posts that never arrived as gaps (metric + warning). Repair of those
+ *   gaps from history is the job of the room streams, not of the bus.
  *
  * @module
  */
 
+import type { MetricCell } from "../support/metrics.ts";
 import {
-  isRecord,
-  type NodeStats,
-  parseNodeStats,
-  parsePresenceSnapshot,
-  parsePresenceUpdate,
-  type PresenceSnapshot,
-  type PresenceUpdate,
-} from "../protocol/mod.ts";
+  type Bus,
+  type BusEvent,
+  type BusPost,
+  type BusStats,
+  type BusTransport,
+  type CreateBusOptions,
+  NODE_TOPIC,
+  parseBusPost,
+  topicOf,
+} from "./bus_events.ts";
 
-/** A room message, already serialized once as its client frame. */
-export interface BusRoomMessage {
-  kind: "message";
-  room: string;
-  offset: number;
-  epoch: string;
-  /** The exact text frame to send to each member. */
-  frame: string;
-}
+export * from "./bus_events.ts";
 
-/** A member's presence on the sending node changed. */
-export interface BusPresenceUpdate {
-  kind: "presence";
-  update: PresenceUpdate;
-}
+/** Most topics a sender keeps post numbers for; past it, every run restarts at 1. */
+const MAX_SENDER_TOPICS = 10_000;
 
-/** The sending node's whole presence state: its periodic heartbeat. */
-export interface BusPresenceSnapshot {
-  kind: "presence-snapshot";
-  snapshot: PresenceSnapshot;
-}
-
-/** The sending node is shutting down: forget its members now. */
-export interface BusNodeDown {
-  kind: "node-down";
-  node: string;
-}
-
-/** The sending node just started: every node answers with its snapshot. */
-export interface BusPresenceSync {
-  kind: "presence-sync";
-  node: string;
-}
-
-/** Close every connection of a member, on every node (logout, ban). */
-export interface BusTerminate {
-  kind: "terminate";
-  member: string;
-}
-
-/** The sending node's stats snapshot, for the operator dashboard. */
-export interface BusNodeStats {
-  kind: "node-stats";
-  stats: NodeStats;
-}
-
-/** A dashboard session was revoked (logout): no node may accept it any more. */
-export interface BusAdminRevoke {
-  kind: "admin-revoke";
-  /** The session's random id (not its cookie). */
-  id: string;
-  /** When it would have expired, ms since the Unix epoch. */
-  expiresAt: number;
+/** A subscribed room: its subscribe call and its pending unsubscribe. */
+interface Subscription {
+  ready: Promise<void>;
+  grace: ReturnType<typeof setTimeout> | undefined;
+  /** Joins not yet matched by a leave (the room's stream, a dashboard tail…). */
+  holders: number;
 }
 
 /**
- * How many subscriptions the sending node has on a room (Pusher
- * `subscription_count`); resent with every heartbeat, so a silent node's
- * counts expire. 0 withdraws the node's count.
- */
-export interface BusSubscriptionCount {
-  kind: "subscriptions";
-  node: string;
-  room: string;
-  count: number;
-}
-
-/** The event kinds this version reads (a Record, so a new kind must be added). */
-const KINDS: Readonly<Record<BusEvent["kind"], true>> = {
-  "admin-revoke": true,
-  "node-stats": true,
-  terminate: true,
-  subscriptions: true,
-  message: true,
-  presence: true,
-  "presence-snapshot": true,
-  "presence-sync": true,
-  "node-down": true,
-};
-const KNOWN_KINDS: ReadonlySet<string> = new Set(Object.keys(KINDS));
-
-/** Everything an isolate can tell the others. */
-export type BusEvent =
-  | BusAdminRevoke
-  | BusNodeStats
-  | BusTerminate
-  | BusSubscriptionCount
-  | BusRoomMessage
-  | BusPresenceUpdate
-  | BusPresenceSnapshot
-  | BusPresenceSync
-  | BusNodeDown;
-
-/** One post on the transport: the events of one tick from one sender. */
-export interface BusPost {
-  /** Bus format version. */
-  v: 1;
-  /** The sending isolate. */
-  node: string;
-  /** Per-sender post number, starting at 1, one more per post. */
-  seq: number;
-  events: BusEvent[];
-  /** Events of kinds this version does not know, left out (set by {@linkcode parseBusPost}). */
-  skipped?: number;
-}
-
-/** Raw delivery of posts between isolates. */
-export interface BusTransport {
-  /** Sends a post to every other isolate (never back to this one). */
-  post(post: BusPost): void;
-  /** Registers the receiver of posts from other isolates (values are untrusted). */
-  onPost(handler: (post: unknown) => void): void;
-  /** Releases the transport. */
-  close(): void;
-}
-
-/** Counters a bus keeps about itself. */
-export interface BusStats {
-  postsSent: number;
-  postsReceived: number;
-  /** Posts from other isolates that never arrived. */
-  gaps: number;
-  /** Posts that failed validation. */
-  invalid: number;
-}
-
-/** Fan-out between isolates. */
-export interface Bus {
-  /** This isolate's id on the bus. */
-  readonly nodeId: string;
-  /** Queues an event for the other isolates; sent with the rest of this tick's events. */
-  publish(event: BusEvent): void;
-  /** Registers a handler for events from other isolates; returns the unsubscribe function. */
-  subscribe(handler: (event: BusEvent) => void): () => void;
-  /** Counters since creation. */
-  stats(): BusStats;
-  /** Sends what is queued, then releases the transport. */
-  close(): Promise<void>;
-}
-
-/** Options for {@linkcode createBus}. */
-export interface CreateBusOptions {
-  /** This isolate's id. @default {crypto.randomUUID()} */
-  nodeId?: string;
-  /** Most events in one post; a fuller tick is split. @default {512} */
-  maxEventsPerPost?: number;
-  /** Called once per detected gap with the sender and the number of posts lost. */
-  onGap?: (node: string, lost: number) => void;
-  /** Called when a post fails validation. */
-  onInvalid?: (reason: string) => void;
-  /** Called with the count of events of unknown kinds a post carried (skipped; a newer node's). */
-  onSkipped?: (count: number) => void;
-}
-
-/**
- * Builds a {@linkcode Bus} over a transport: per-tick batching, per-sender
+ * Builds a {@linkcode Bus} over a transport: topics, per-tick batching,
  * numbering, gap counting and validation of what arrives.
  *
  * @example Usage
@@ -188,6 +63,7 @@ export interface CreateBusOptions {
  * const net = new MemoryNetwork();
  * const a = createBus(net.connect());
  * const b = createBus(net.connect());
+ * await b.join("r");
  * const got = new Promise((resolve) => b.subscribe(resolve));
  * a.publish({ kind: "message", room: "r", offset: 1, epoch: "e", frame: "{}" });
  * await got;
@@ -200,51 +76,126 @@ export function createBus(
   options: CreateBusOptions = {},
 ): Bus {
   const nodeId = options.nodeId ?? crypto.randomUUID();
+  const own = `{"v":1,"node":${JSON.stringify(nodeId)},`;
   const maxEvents = options.maxEventsPerPost ?? 512;
+  const graceMs = options.unsubscribeGraceMs ?? 1_000;
   const handlers = new Set<(event: BusEvent) => void>();
-  const lastSeq = new Map<string, number>();
-  const stats: BusStats = {
-    postsSent: 0,
-    postsReceived: 0,
-    gaps: 0,
-    invalid: 0,
+  /** Last post number heard, per topic and sender. */
+  const heard = new Map<string, Map<string, number>>();
+  /** Post numbers sent, per topic. */
+  const sent = new Map<string, number>();
+  const rooms = new Map<string, Subscription>();
+  const c = options.cells ?? {};
+  const cell = (name: keyof BusStats): MetricCell => c[name] ?? { value: 0 };
+  const stats = {
+    postsSent: cell("postsSent"),
+    postsReceived: cell("postsReceived"),
+    bytesSent: cell("bytesSent"),
+    bytesReceived: cell("bytesReceived"),
+    postsUnwanted: cell("postsUnwanted"),
+    messagesReceived: cell("messagesReceived"),
+    gaps: cell("gaps"),
+    invalid: cell("invalid"),
+    subscriptions: cell("subscriptions"),
   };
-  let queue: BusEvent[] = [];
+  let queues = new Map<string, BusEvent[]>();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  let seq = 0;
+  let toSubscribe: string[] = [];
+  let subscribed: PromiseWithResolvers<void> | undefined;
+  let toUnsubscribe: string[] = [];
   let closed = false;
+
+  function send(topic: string, events: BusEvent[]): void {
+    if (sent.size >= MAX_SENDER_TOPICS && !sent.has(topic)) sent.clear();
+    const seq = (sent.get(topic) ?? 0) + 1;
+    sent.set(topic, seq);
+    const post: BusPost = { v: 1, node: nodeId, seq, events };
+    const text = JSON.stringify(post);
+    stats.postsSent.value += 1;
+    stats.bytesSent.value += text.length;
+    transport.post(topic, text);
+  }
 
   function flush(): void {
     timer = undefined;
-    while (queue.length > 0) {
-      const events = queue.length <= maxEvents
-        ? queue
-        : queue.slice(0, maxEvents);
-      queue = queue.length <= maxEvents ? [] : queue.slice(maxEvents);
-      seq += 1;
-      stats.postsSent += 1;
-      transport.post({ v: 1, node: nodeId, seq, events });
+    const now = queues;
+    queues = new Map();
+    for (const [topic, events] of now) {
+      for (let i = 0; i < events.length; i += maxEvents) {
+        send(
+          topic,
+          events.length <= maxEvents ? events : events.slice(i, i + maxEvents),
+        );
+      }
+    }
+    if (toUnsubscribe.length > 0) {
+      transport.unsubscribe?.(toUnsubscribe);
+      toUnsubscribe = [];
+    }
+    if (subscribed !== undefined) {
+      const batch = subscribed;
+      subscribed = undefined;
+      const list = toSubscribe;
+      toSubscribe = [];
+      (transport.subscribe?.(list) ?? Promise.resolve()).then(
+        batch.resolve,
+        batch.reject,
+      );
     }
   }
 
-  transport.onPost((raw) => {
-    const post = parseBusPost(raw);
+  function schedule(): void {
+    timer ??= setTimeout(flush, 0);
+  }
+
+  function track(topic: string, post: BusPost): void {
+    let senders = heard.get(topic);
+    if (senders === undefined) {
+      senders = new Map();
+      heard.set(topic, senders);
+    }
+    const last = senders.get(post.node) ?? 0;
+    // A sender seen for the first time may have posted before we listened;
+    // seq 1 is a new run.
+    if (last > 0 && post.seq > last + 1) {
+      const lost = post.seq - last - 1;
+      stats.gaps.value += lost;
+      options.onGap?.(post.node, lost);
+    }
+    if (post.seq > last || post.seq === 1) senders.set(post.node, post.seq);
+  }
+
+  transport.onPost((topic, raw) => {
+    if (closed) return;
+    if (topic !== NODE_TOPIC && !rooms.has(topic)) {
+      stats.postsUnwanted.value += 1;
+      return; // nobody here is in that room: not even decoded
+    }
+    let value: unknown = raw;
+    if (typeof raw === "string") {
+      if (raw.startsWith(own)) return; // our own post, echoed (Redis)
+      stats.bytesReceived.value += raw.length;
+      try {
+        value = JSON.parse(raw);
+      } catch {
+        // Not JSON: invalid below.
+      }
+    }
+    const post = parseBusPost(value);
     if (typeof post === "string") {
-      stats.invalid += 1;
+      stats.invalid.value += 1;
       options.onInvalid?.(post);
       return;
     }
-    stats.postsReceived += 1;
+    if (post.node === nodeId) return;
+    stats.postsReceived.value += 1;
     if (post.skipped !== undefined) options.onSkipped?.(post.skipped);
-    const last = lastSeq.get(post.node) ?? 0;
-    // A sender seen for the first time may have posted before we subscribed.
-    if (last > 0 && post.seq > last + 1) {
-      const lost = post.seq - last - 1;
-      stats.gaps += lost;
-      options.onGap?.(post.node, lost);
-    }
-    if (post.seq > last) lastSeq.set(post.node, post.seq);
+    track(topic, post);
     for (const event of post.events) {
+      if (event.kind === "message") {
+        if (event.room !== topic) continue; // a room's topic carries only its own
+        stats.messagesReceived.value += 1;
+      }
       for (const handler of handlers) handler(event);
     }
   });
@@ -253,123 +204,80 @@ export function createBus(
     nodeId,
     publish(event) {
       if (closed) return;
-      queue.push(event);
-      timer ??= setTimeout(flush, 0);
+      const topic = topicOf(event);
+      const queue = queues.get(topic);
+      if (queue === undefined) queues.set(topic, [event]);
+      else queue.push(event);
+      schedule();
     },
     subscribe(handler) {
       handlers.add(handler);
       return () => handlers.delete(handler);
     },
-    stats: () => ({ ...stats }),
+    join(room) {
+      const existing = rooms.get(room);
+      if (existing !== undefined) {
+        clearTimeout(existing.grace);
+        existing.grace = undefined;
+        existing.holders += 1;
+        return existing.ready;
+      }
+      if (closed) return Promise.reject(new Error("Bus closed"));
+      const pending = toUnsubscribe.indexOf(room);
+      if (pending >= 0) toUnsubscribe.splice(pending, 1);
+      subscribed ??= Promise.withResolvers<void>();
+      toSubscribe.push(room);
+      const entry: Subscription = {
+        ready: subscribed.promise,
+        grace: undefined,
+        holders: 1,
+      };
+      rooms.set(room, entry);
+      stats.subscriptions.value = rooms.size;
+      // A failed subscribe takes the room out again: the next join retries.
+      entry.ready.catch(() => {
+        if (rooms.get(room) === entry) rooms.delete(room);
+        stats.subscriptions.value = rooms.size;
+      });
+      schedule();
+      return entry.ready;
+    },
+    leave(room) {
+      const entry = rooms.get(room);
+      if (entry === undefined || entry.grace !== undefined) return;
+      entry.holders -= 1;
+      if (entry.holders > 0) return; // someone else still listens
+      entry.grace = setTimeout(() => {
+        if (rooms.get(room) !== entry) return;
+        rooms.delete(room);
+        heard.delete(room);
+        stats.subscriptions.value = rooms.size;
+        toUnsubscribe.push(room);
+        schedule();
+      }, graceMs);
+    },
+    stats: () => ({
+      postsSent: stats.postsSent.value,
+      postsReceived: stats.postsReceived.value,
+      bytesSent: stats.bytesSent.value,
+      bytesReceived: stats.bytesReceived.value,
+      postsUnwanted: stats.postsUnwanted.value,
+      messagesReceived: stats.messagesReceived.value,
+      gaps: stats.gaps.value,
+      invalid: stats.invalid.value,
+      subscriptions: stats.subscriptions.value,
+    }),
     close() {
       if (!closed) {
-        closed = true;
         clearTimeout(timer);
+        for (const entry of rooms.values()) clearTimeout(entry.grace);
         flush();
+        closed = true;
+        rooms.clear();
         handlers.clear();
         transport.close();
       }
       return Promise.resolve();
     },
   };
-}
-
-/** Validates one event of a post; returns it, or what is wrong with it. */
-export function parseBusEvent(event: unknown): BusEvent | string {
-  if (!isRecord(event)) return "event is not an object";
-  switch (event.kind) {
-    case "message": {
-      const { room, offset, epoch, frame } = event;
-      if (
-        typeof room !== "string" || typeof epoch !== "string" ||
-        typeof frame !== "string" || typeof offset !== "number" ||
-        !Number.isSafeInteger(offset)
-      ) {
-        return "bad message event";
-      }
-      return { kind: "message", room, offset, epoch, frame };
-    }
-    case "presence": {
-      const update = parsePresenceUpdate(event.update);
-      return typeof update === "string" ? update : { kind: "presence", update };
-    }
-    case "presence-snapshot": {
-      const snapshot = parsePresenceSnapshot(event.snapshot);
-      return typeof snapshot === "string"
-        ? snapshot
-        : { kind: "presence-snapshot", snapshot };
-    }
-    case "node-stats": {
-      const stats = parseNodeStats(event.stats);
-      return typeof stats === "string" ? stats : { kind: "node-stats", stats };
-    }
-    case "admin-revoke": {
-      const { id, expiresAt } = event;
-      return typeof id === "string" && /^[A-Za-z0-9_-]{22}$/.test(id) &&
-          typeof expiresAt === "number" && Number.isSafeInteger(expiresAt)
-        ? { kind: "admin-revoke", id, expiresAt }
-        : "bad admin-revoke event";
-    }
-    case "terminate":
-      return typeof event.member === "string" && event.member !== "" &&
-          event.member.length <= 128
-        ? { kind: "terminate", member: event.member }
-        : "bad terminate event";
-    case "subscriptions": {
-      const { node, room, count } = event;
-      return typeof node === "string" && node !== "" && node.length <= 128 &&
-          typeof room === "string" && room !== "" && room.length <= 200 &&
-          typeof count === "number" && Number.isSafeInteger(count) &&
-          count >= 0
-        ? { kind: "subscriptions", node, room, count }
-        : "bad subscriptions event";
-    }
-    case "node-down":
-    case "presence-sync":
-      return typeof event.node === "string" && event.node !== ""
-        ? { kind: event.kind, node: event.node }
-        : `bad ${event.kind} event`;
-    default:
-      return `unknown event kind ${String(event.kind).slice(0, 32)}`;
-  }
-}
-
-/**
- * Validates a post received from another isolate. Returns the post, or a
- * string saying what is wrong with it.
- */
-export function parseBusPost(value: unknown): BusPost | string {
-  if (!isRecord(value)) return "post is not an object";
-  const { v, node, seq, events } = value;
-  if (v !== 1) return `unknown bus version ${String(v)}`;
-  if (typeof node !== "string" || node === "") return "bad node";
-  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) {
-    return "bad seq";
-  }
-  if (!Array.isArray(events)) return "events is not an array";
-  const parsed: BusEvent[] = [];
-  let skipped = 0;
-  for (const event of events) {
-    const result = parseBusEvent(event);
-    if (typeof result !== "string") {
-      parsed.push(result);
-    } else if (isUnknownKind(event)) {
-      // A newer node's event: skip it, keep the rest of the post (rolling
-      // upgrades must not cost the room messages riding with it).
-      skipped += 1;
-    } else {
-      return result;
-    }
-  }
-  return skipped === 0
-    ? { v: 1, node, seq, events: parsed }
-    : { v: 1, node, seq, events: parsed, skipped };
-}
-
-/** Whether `event` is well formed but of a kind this version does not know. */
-function isUnknownKind(event: unknown): boolean {
-  if (!isRecord(event)) return false;
-  const { kind } = event;
-  return typeof kind === "string" && kind !== "" && kind.length <= 64 &&
-    !KNOWN_KINDS.has(kind);
 }

@@ -27,6 +27,7 @@ Deno.test("createBus() batches one tick's events into one post, in order", async
   const net = new MemoryNetwork();
   const a = createBus(net.connect());
   const b = createBus(net.connect());
+  await b.join("r");
   const received = collect(1000, (h) => b.subscribe(h));
   for (let i = 1; i <= 1000; i++) a.publish(event(i));
   const events = await received;
@@ -45,6 +46,7 @@ Deno.test("createBus() never delivers a post back to its sender", async () => {
   const net = new MemoryNetwork();
   const a = createBus(net.connect());
   const b = createBus(net.connect());
+  await Promise.all([a.join("r"), b.join("r")]);
   let echoed = 0;
   a.subscribe(() => echoed++);
   const received = collect(1, (h) => b.subscribe(h));
@@ -71,6 +73,7 @@ Deno.test("createBus() counts lost posts as gaps and reports the sender", async 
   const b = createBus(net.connect(), {
     onGap: (n, lost) => gaps.push([n, lost]),
   });
+  await b.join("r");
   const seen: number[] = [];
   const last = new Promise<void>((resolve) =>
     b.subscribe((e) => {
@@ -95,6 +98,7 @@ Deno.test("createBus() flushes queued events on close", async () => {
   const net = new MemoryNetwork();
   const a = createBus(net.connect());
   const b = createBus(net.connect());
+  await b.join("r");
   const received = collect(3, (h) => b.subscribe(h));
   a.publish(event(1));
   a.publish(event(2));
@@ -112,9 +116,10 @@ Deno.test("createBus() ignores and counts invalid posts", async () => {
   const invalid: string[] = [];
   const b = createBus(net.connect(), { onInvalid: (r) => invalid.push(r) });
   const good = createBus(net.connect());
+  await b.join("r");
   const received = collect(1, (h) => b.subscribe(h));
   // A post from an incompatible sender, sent on the raw transport.
-  raw.post(JSON.parse('{"v":2,"node":"x","seq":1,"events":[]}'));
+  raw.post("r", '{"v":2,"node":"x","seq":1,"events":[]}');
   good.publish(event(1));
   await received;
   assert.deepEqual(invalid, ["unknown bus version 2"]);
@@ -122,6 +127,66 @@ Deno.test("createBus() ignores and counts invalid posts", async () => {
   raw.close();
   await b.close();
   await good.close();
+});
+
+Deno.test("createBus() drops a room's posts before decoding until a member joins, and after the grace period", async () => {
+  const net = new MemoryNetwork();
+  const a = createBus(net.connect());
+  const b = createBus(net.connect(), { unsubscribeGraceMs: 0 });
+  const got: number[] = [];
+  b.subscribe((e) => got.push(offsetOf(e)));
+  const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
+  a.publish(event(1, "x"));
+  a.publish(event(1, "y"));
+  await tick();
+  await tick();
+  assert.deepEqual(got, []);
+  assert.equal(b.stats().postsUnwanted, 2);
+  assert.equal(b.stats().postsReceived, 0);
+  await b.join("x");
+  assert.equal(b.stats().subscriptions, 1);
+  a.publish(event(2, "x"));
+  a.publish(event(2, "y"));
+  await tick();
+  await tick();
+  assert.deepEqual(got, [2]);
+  assert.equal(b.stats().postsUnwanted, 3);
+  b.leave("x");
+  await tick(); // the grace timer (0 ms)
+  await tick();
+  assert.equal(b.stats().subscriptions, 0);
+  a.publish(event(3, "x"));
+  await tick();
+  await tick();
+  assert.deepEqual(got, [2]);
+  assert.equal(b.stats().postsUnwanted, 4);
+  await a.close();
+  await b.close();
+});
+
+Deno.test("createBus() batches one tick's subscribes into one transport call; a re-join within the grace period keeps the subscription", async () => {
+  const calls: string[][] = [];
+  const left: string[][] = [];
+  const bus = createBus({
+    post() {},
+    onPost() {},
+    subscribe(rooms) {
+      calls.push([...rooms]);
+      return Promise.resolve();
+    },
+    unsubscribe(rooms) {
+      left.push([...rooms]);
+    },
+    close() {},
+  }, { unsubscribeGraceMs: 60_000 });
+  await Promise.all([bus.join("a"), bus.join("b"), bus.join("c")]);
+  assert.deepEqual(calls, [["a", "b", "c"]]);
+  bus.leave("a");
+  await bus.join("a"); // within the grace period: nothing sent
+  assert.deepEqual(calls, [["a", "b", "c"]]);
+  assert.deepEqual(left, []);
+  assert.equal(bus.stats().subscriptions, 3);
+  await bus.close();
 });
 
 Deno.test("parseBusPost() rejects malformed posts", () => {
@@ -184,14 +249,17 @@ Deno.test("createBus() delivers the known events of a post from a newer node and
   const raw = net.connect();
   const got: BusEvent[] = [];
   a.subscribe((e) => got.push(e));
-  // What a newer node posts: not a BusPost of this version's type.
-  const newer = {
-    v: 1,
-    node: "newer",
-    seq: 1,
-    events: [event(1), { kind: "from-the-future" }, event(2)],
-  };
-  Reflect.apply(raw.post, raw, [newer]);
+  await a.join("r");
+  // What a newer node posts on room r's topic.
+  raw.post(
+    "r",
+    JSON.stringify({
+      v: 1,
+      node: "newer",
+      seq: 1,
+      events: [event(1), { kind: "from-the-future" }, event(2)],
+    }),
+  );
   await new Promise((resolve) => setTimeout(resolve, 0));
   assert.deepEqual(got.map(offsetOf), [1, 2]);
   assert.deepEqual(skipped, [1]);
@@ -202,3 +270,21 @@ Deno.test("createBus() delivers the known events of a post from a newer node and
 function offsetOf(event: BusEvent): number {
   return event.kind === "message" ? event.offset : -1;
 }
+
+Deno.test("Bus.join() is counted: a room stays heard until every join was left", async () => {
+  const net = new MemoryNetwork();
+  const a = createBus(net.connect(), { unsubscribeGraceMs: 0 });
+  const b = createBus(net.connect());
+  await a.join("r"); // the room's stream
+  await a.join("r"); // a dashboard tail
+  a.leave("r"); // the tail closes: the stream still listens
+  const heard = new Promise<BusEvent>((resolve) => a.subscribe(resolve));
+  b.publish(event(1));
+  assert.equal(offsetOf(await heard), 1);
+  assert.equal(a.stats().subscriptions, 1);
+  a.leave("r"); // the last one: gone after the (zero) grace period
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(a.stats().subscriptions, 0);
+  await a.close();
+  await b.close();
+});

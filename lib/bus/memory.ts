@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { BusPost, BusTransport } from "./bus.ts";
+import { type BusPost, type BusTransport, parseBusPost } from "./bus.ts";
 
 /** Options for {@linkcode MemoryNetwork}. */
 export interface MemoryNetworkOptions {
@@ -16,7 +16,7 @@ export interface MemoryNetworkOptions {
 
 /** A set of connected in-memory transports. */
 export class MemoryNetwork {
-  #endpoints = new Map<number, (post: unknown) => void>();
+  #endpoints = new Map<number, (topic: string, text: string) => void>();
   #next = 0;
   #drop: (post: BusPost, receiver: number) => boolean;
 
@@ -30,15 +30,15 @@ export class MemoryNetwork {
     const id = this.#next++;
     const endpoints = this.#endpoints;
     const drop = this.#drop;
-    let handler: (post: unknown) => void = () => {};
-    endpoints.set(id, (post) => handler(post));
+    let handler: (topic: string, text: unknown) => void = () => {};
+    endpoints.set(id, (topic, text) => handler(topic, text));
     return {
-      post(post) {
-        // Structured clone, as BroadcastChannel does, so no object is shared.
-        const copy = structuredClone(post);
+      post(topic, text) {
+        const post = parseBusPost(JSON.parse(text));
         for (const [peer, deliver] of endpoints) {
-          if (peer === id || drop(post, peer)) continue;
-          queueMicrotask(() => deliver(copy));
+          if (peer === id) continue;
+          if (typeof post !== "string" && drop(post, peer)) continue;
+          queueMicrotask(() => deliver(topic, text));
         }
       },
       onPost(h) {

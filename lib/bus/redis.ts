@@ -1,11 +1,14 @@
 /**
  * Bus transport over Redis pub/sub: links every isolate and process that
- * uses the same Redis and channel, across machines. Posts travel as JSON on
- * one channel; the subscription lives on its own connection and is renewed
- * after every reconnect.
+ * uses the same Redis, across machines. Each room has its own channel, which
+ * an isolate subscribes to only while it has local members there (the bus
+ * decides when: {@linkcode Bus.join}); node-level events travel on the node
+ * channel, which every isolate subscribes to. Subscriptions live on their own
+ * connection and are renewed after every reconnect; in a cluster they are
+ * sharded (`SSUBSCRIBE`), so a room's traffic touches its shard only.
  *
- * Redis delivers a post to every subscriber, the sender included: posts from
- * a node id this transport has posted under are dropped. Pub/sub keeps
+ * Redis delivers a post to every subscriber, the sender included: the bus
+ * drops its own posts by their prefix, before decoding. Pub/sub keeps
  * nothing for a disconnected subscriber, so posts sent during an outage are
  * lost; {@linkcode createBus} counts them as gaps and the room streams fill
  * the holes from the room log.
@@ -13,15 +16,16 @@
  * @module
  */
 
-import { isRecord } from "../protocol/mod.ts";
 import type { Logger } from "../support/log.ts";
 import type { RedisClient } from "../redis/client.ts";
-import type { BusTransport } from "./bus.ts";
+import { type BusTransport, NODE_TOPIC } from "./bus.ts";
 
 /** Options for {@linkcode redisTransport}. */
 export interface RedisTransportOptions {
-  /** The pub/sub channel shared by every node of the deployment. */
+  /** The node channel, shared by every node of the deployment. */
   channel: string;
+  /** The channel of one room. */
+  roomChannel(room: string): string;
   /** Where failed posts are reported. */
   log: Logger;
 }
@@ -39,7 +43,11 @@ export interface RedisTransportOptions {
  *
  * const log = createLogger();
  * const redis = await openRedis("redis://127.0.0.1:6379", { log });
- * const bus = createBus(redisTransport(redis, { channel: "roomcast:bus", log }));
+ * const bus = createBus(redisTransport(redis, {
+ *   channel: "roomcast:bus",
+ *   roomChannel: (room) => `roomcast:v1:{${room}}:bus`,
+ *   log,
+ * }));
  * await bus.close();
  * await redis.close();
  * ```
@@ -49,29 +57,26 @@ export function redisTransport(
   options: RedisTransportOptions,
 ): BusTransport {
   const { channel, log } = options;
-  const own = new Set<string>();
-  let handler: ((post: unknown) => void) | undefined;
+  /** Subscribed room channels, to the room they carry. */
+  const rooms = new Map<string, string>();
+  let handler: ((topic: string, text: unknown) => void) | undefined;
   let closed = false;
   let failing = false;
 
-  redis.subscribe(channel, (text) => {
+  const listener = (text: string, from: string) => {
     if (closed || handler === undefined) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      value = text; // not JSON: the bus counts it as invalid
-    }
-    if (isRecord(value) && typeof value.node === "string") {
-      if (own.has(value.node)) return; // our own post, echoed by Redis
-    }
-    handler(value);
+    if (from === channel) return handler(NODE_TOPIC, text);
+    const room = rooms.get(from);
+    if (room !== undefined) handler(room, text);
+  };
+  redis.subscribe([channel], listener).catch(() => {
+    // Logged by the client; ready() stays false until it works.
   });
 
   return {
-    post(post) {
-      own.add(post.node);
-      redis.command(["PUBLISH", channel, JSON.stringify(post)]).then(
+    post(topic, text) {
+      const to = topic === NODE_TOPIC ? channel : options.roomChannel(topic);
+      redis.publish(to, text).then(
         () => {
           if (failing) log.info("Bus posts flow again over Redis");
           failing = false;
@@ -89,6 +94,21 @@ export function redisTransport(
     },
     onPost(h) {
       handler = h;
+    },
+    async subscribe(list) {
+      const channels = list.map((room) => {
+        const name = options.roomChannel(room);
+        rooms.set(name, room);
+        return name;
+      });
+      await redis.subscribe(channels, listener);
+    },
+    unsubscribe(list) {
+      const channels = list.map((room) => options.roomChannel(room));
+      for (const name of channels) rooms.delete(name);
+      redis.unsubscribe(channels).catch(() => {
+        // Nothing to undo: the channel is gone with the connection.
+      });
     },
     close() {
       closed = true;

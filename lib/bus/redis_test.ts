@@ -2,16 +2,18 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../support/log.ts";
 import { openRedis, type RedisClient } from "../redis/client.ts";
+import { replyArray } from "../redis/keys.ts";
 import {
   skipWithoutRedis,
   startRedis,
   waitFor,
 } from "../../tests/_support/redis.ts";
-import { type BusEvent, type BusPost, createBus } from "./bus.ts";
+import { type BusEvent, createBus, NODE_TOPIC } from "./bus.ts";
 import { redisTransport } from "./redis.ts";
 
 const ignore = skipWithoutRedis();
 const channel = "test:bus";
+const roomChannel = (room: string) => `test:{${room}}:bus`;
 
 async function connect(url: string): Promise<RedisClient> {
   const redis = await openRedis(url, {
@@ -22,35 +24,54 @@ async function connect(url: string): Promise<RedisClient> {
   return redis;
 }
 
-function post(node: string, seq: number, room = "r"): BusPost {
-  return {
+function transport(redis: RedisClient) {
+  return redisTransport(redis, { channel, roomChannel, log: silentLogger });
+}
+
+function post(node: string, seq: number, room = "r"): string {
+  return JSON.stringify({
     v: 1,
     node,
     seq,
     events: [{ kind: "message", room, offset: seq, epoch: "e", frame: "{}" }],
-  };
+  });
 }
 
 Deno.test({
   name:
-    "redisTransport() delivers posts to the other transports, never back to the sender",
+    "redisTransport() delivers node posts to every transport and room posts to the subscribed ones only",
   ignore,
   async fn() {
     await using server = await startRedis();
     const [ra, rb] = [await connect(server.url), await connect(server.url)];
-    const a = redisTransport(ra, { channel, log: silentLogger });
-    const b = redisTransport(rb, { channel, log: silentLogger });
-    const atA: unknown[] = [];
-    const atB: unknown[] = [];
-    a.onPost((p) => atA.push(p));
-    b.onPost((p) => atB.push(p));
+    const a = transport(ra);
+    const b = transport(rb);
+    const atA: Array<[string, unknown]> = [];
+    const atB: Array<[string, unknown]> = [];
+    a.onPost((topic, text) => atA.push([topic, text]));
+    b.onPost((topic, text) => atB.push([topic, text]));
     await Promise.all([ra.whenReady(), rb.whenReady()]);
-    a.post(post("node-a", 1));
-    a.post(post("node-a", 2));
-    b.post(post("node-b", 1));
-    await waitFor(() => atB.length === 2 && atA.length === 1, "delivery");
-    assert.deepEqual(atB, [post("node-a", 1), post("node-a", 2)]);
-    assert.deepEqual(atA, [post("node-b", 1)]);
+    await b.subscribe!(["r"]);
+    a.post("other", post("node-a", 1, "other")); // nobody subscribed
+    a.post("r", post("node-a", 1));
+    a.post(NODE_TOPIC, post("node-a", 2));
+    b.post(NODE_TOPIC, post("node-b", 1));
+    // Redis echoes to the sender (the bus drops its own by their prefix).
+    await waitFor(() => atB.length === 3 && atA.length === 2, "delivery");
+    assert.deepEqual(atB, [
+      ["r", post("node-a", 1)],
+      [NODE_TOPIC, post("node-a", 2)],
+      [NODE_TOPIC, post("node-b", 1)],
+    ]);
+    assert.deepEqual(atA, [
+      [NODE_TOPIC, post("node-a", 2)],
+      [NODE_TOPIC, post("node-b", 1)],
+    ]);
+    const numsub = async () =>
+      replyArray(await ra.command(["PUBSUB", "NUMSUB", roomChannel("r")]))?.[1];
+    assert.equal(await numsub(), 1);
+    b.unsubscribe!(["r"]);
+    while (await numsub() !== 0) await new Promise((r) => setTimeout(r, 10));
     a.close();
     b.close();
     await ra.close();
@@ -67,9 +88,10 @@ Deno.test({
     const [ra, rb, rc] = await Promise.all(
       [1, 2, 3].map(() => connect(server.url)),
     );
-    const a = createBus(redisTransport(ra!, { channel, log: silentLogger }));
-    const b = createBus(redisTransport(rb!, { channel, log: silentLogger }));
+    const a = createBus(transport(ra!));
+    const b = createBus(transport(rb!));
     await Promise.all([ra!.whenReady(), rb!.whenReady(), rc!.whenReady()]);
+    await b.join("r");
     const got: BusEvent[] = [];
     b.subscribe((event) => got.push(event));
     for (let i = 1; i <= 2_000; i++) {
@@ -82,7 +104,7 @@ Deno.test({
       });
       if (i % 500 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     }
-    await rc!.command(["PUBLISH", channel, "not json"]);
+    await rc!.command(["PUBLISH", roomChannel("r"), "not json"]);
     await waitFor(() => got.length === 2_000, "2,000 events");
     assert.deepEqual(
       got.map((e) => e.kind === "message" ? e.offset : 0),
@@ -90,6 +112,7 @@ Deno.test({
     );
     await waitFor(() => b.stats().invalid === 1, "the junk post");
     assert.equal(b.stats().gaps, 0);
+    assert.equal(b.stats().postsUnwanted, 0);
     await a.close();
     await b.close();
     await Promise.all([ra!, rb!, rc!].map((r) => r.close()));
@@ -97,25 +120,31 @@ Deno.test({
 });
 
 Deno.test({
-  name: "redisTransport() subscribes again after Redis restarts",
+  name:
+    "redisTransport() subscribes the node channel and the rooms again after Redis restarts",
   ignore,
   async fn() {
     await using server = await startRedis();
     const [ra, rb] = [await connect(server.url), await connect(server.url)];
-    const a = redisTransport(ra, { channel, log: silentLogger });
-    const b = redisTransport(rb, { channel, log: silentLogger });
-    const atB: unknown[] = [];
-    b.onPost((p) => atB.push(p));
+    const a = transport(ra);
+    const b = transport(rb);
+    const atB: Array<[string, unknown]> = [];
+    b.onPost((topic, text) => atB.push([topic, text]));
     await Promise.all([ra.whenReady(), rb.whenReady()]);
-    a.post(post("node-a", 1));
+    await b.subscribe!(["r"]);
+    a.post("r", post("node-a", 1));
     await waitFor(() => atB.length === 1, "first post");
     await server.restart();
     // Whenever both connections are back, a post gets through: keep posting.
     let seq = 1;
     await waitFor(() => {
-      if (atB.length < 2 && ra.ready()) a.post(post("node-a", ++seq));
-      return atB.length >= 2;
-    }, "a post after the restart");
+      if (ra.ready()) {
+        a.post("r", post("node-a", ++seq));
+        a.post(NODE_TOPIC, post("node-a", ++seq));
+      }
+      return atB.some(([t]) => t === "r" && atB.length > 1) &&
+        atB.some(([t]) => t === NODE_TOPIC);
+    }, "posts on both channels after the restart");
     assert.equal(rb.ready(), true);
     a.close();
     b.close();

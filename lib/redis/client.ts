@@ -3,9 +3,13 @@
  * imported dynamically, so a server without `REDIS_URL` never loads it.
  *
  * A {@linkcode RedisClient} is a pair of connections: one for commands and
- * publishes, and one, opened on first use, for the bus subscription (a
- * subscribed connection takes no other commands). Both reconnect forever with
- * full-jitter backoff; the subscription is renewed after each reconnect.
+ * publishes, and one, opened on first use, for the bus subscriptions (a
+ * subscribed connection takes no other commands): the node channel and one
+ * channel per room with local members, several per `SUBSCRIBE` command.
+ * Both reconnect forever with full-jitter backoff; node-redis renews every
+ * subscription on the reconnected socket before it reports ready. With
+ * `REDIS_CLUSTER=1` the same interface sits on `createCluster`
+ * (`cluster.ts`).
  * While disconnected, commands fail at once instead of queueing, so a
  * publish during an outage is answered with an error rather than a hang.
  *
@@ -20,19 +24,36 @@ import type { LuaScript } from "./scripts.ts";
 /** The npm package and version loaded (pinned: the engine depends on its behaviour). */
 export const REDIS_CLIENT_PACKAGE = "npm:@redis/client@6.3.1";
 
-/** A connection pair to one Redis server. */
+/** Receives a pub/sub message and the channel it came on. */
+export type ChannelListener = (message: string, channel: string) => void;
+
+/** A connection pair to one Redis server (or the connections to a cluster). */
 export interface RedisClient {
-  /** Sends one command; rejects at once while disconnected. */
-  command(args: readonly string[]): Promise<unknown>;
+  /**
+   * Sends one command; rejects at once while disconnected. `key` routes it
+   * in a cluster (the slot of that key); a single server ignores it.
+   */
+  command(args: readonly string[], key?: string): Promise<unknown>;
+  /** Publishes on `channel` (`SPUBLISH` in a cluster: to the channel's shard only). */
+  publish(channel: string, message: string): Promise<unknown>;
   /** Runs a Lua script (`EVALSHA`, loading it with `EVAL` when Redis lost it). */
   run(
     script: LuaScript,
     keys: readonly string[],
     args: readonly string[],
   ): Promise<unknown>;
-  /** Subscribes to `channel` on the subscriber connection, now and after every reconnect. */
-  subscribe(channel: string, listener: (message: string) => void): void;
-  /** Whether the connections (and the subscription, once asked for) are up. */
+  /**
+   * Subscribes to `channels` on the subscriber connection (in one command;
+   * sharded in a cluster), now and after every reconnect. Resolves once
+   * Redis confirmed: a message published afterwards is delivered.
+   */
+  subscribe(
+    channels: readonly string[],
+    listener: ChannelListener,
+  ): Promise<void>;
+  /** Unsubscribes from `channels`. */
+  unsubscribe(channels: readonly string[]): Promise<void>;
+  /** Whether the connections (and the first subscription, once asked for) are up. */
   ready(): boolean;
   /** Resolves once {@linkcode RedisClient.ready} is true (or the client is closed). */
   whenReady(): Promise<void>;
@@ -50,6 +71,8 @@ export interface OpenRedisOptions {
   minReconnectDelayMs?: number;
   /** Largest pause before a reconnect attempt, in ms. @default {5000} */
   maxReconnectDelayMs?: number;
+  /** Hears the duration of every command that got a reply, in ms (metrics). */
+  onCommand?: (ms: number) => void;
 }
 
 /**
@@ -111,13 +134,11 @@ export async function openRedis(
 
   const main = connect("commands", false);
   let subscriber: ReturnType<typeof connect> | undefined;
-  let subscriptions = 0;
-  let subscribed = 0;
+  let subscribed = false;
 
   function ready(): boolean {
     return !closed && main.isReady &&
-      (subscriber === undefined ||
-        (subscriber.isReady && subscribed === subscriptions));
+      (subscriber === undefined || (subscriber.isReady && subscribed));
   }
 
   function wake(): void {
@@ -129,39 +150,38 @@ export async function openRedis(
   }
 
   async function command(args: readonly string[]): Promise<unknown> {
+    const started = performance.now();
     const reply: unknown = await main.sendCommand([...args], { timeout });
+    options.onCommand?.(performance.now() - started);
     return reply;
   }
 
   return {
     command,
-    async run(script, keys, args) {
-      const sha = await script.sha;
-      const tail = [String(keys.length), ...keys, ...args];
-      try {
-        return await command(["EVALSHA", sha, ...tail]);
-      } catch (error) {
-        if (!String(error).includes("NOSCRIPT")) throw error;
-        return await command(["EVAL", script.source, ...tail]);
-      }
-    },
-    subscribe(channel, listener) {
+    publish: (channel, message) => command(["PUBLISH", channel, message]),
+    run: (script, keys, args) => runScript(command, script, keys, args),
+    async subscribe(channels, listener) {
       subscriber ??= connect("subscriber", true);
-      subscriptions += 1;
-      subscriber.subscribe(channel, (message: string) => listener(message))
-        .then(() => {
-          subscribed += 1;
-          wake();
-        })
-        .catch((error: unknown) => {
-          if (!closed) {
-            log.error("Redis subscribe failed", {
-              redis: where,
-              channel,
-              error: String(error),
-            });
-          }
-        });
+      try {
+        await subscriber.subscribe([...channels], listener);
+      } catch (error) {
+        if (!closed) {
+          log.error("Redis subscribe failed", {
+            redis: where,
+            channels: channels.length,
+            error: String(error),
+          });
+        }
+        throw error;
+      }
+      subscribed = true;
+      wake();
+    },
+    async unsubscribe(channels) {
+      if (subscriber === undefined || closed) return;
+      await subscriber.unsubscribe([...channels]).catch(() => {
+        // Gone with the connection: a reconnect renews only what is subscribed.
+      });
     },
     ready,
     whenReady() {
@@ -179,8 +199,25 @@ export async function openRedis(
   };
 }
 
+/** `EVALSHA`, loading the script with `EVAL` when Redis lost it. */
+export async function runScript(
+  command: (args: readonly string[], key?: string) => Promise<unknown>,
+  script: LuaScript,
+  keys: readonly string[],
+  args: readonly string[],
+): Promise<unknown> {
+  const sha = await script.sha;
+  const tail = [String(keys.length), ...keys, ...args];
+  try {
+    return await command(["EVALSHA", sha, ...tail], keys[0]);
+  } catch (error) {
+    if (!String(error).includes("NOSCRIPT")) throw error;
+    return await command(["EVAL", script.source, ...tail], keys[0]);
+  }
+}
+
 /** Closes gracefully when connected; otherwise stops the reconnect loop at once. */
-async function shut(
+export async function shut(
   client: { isReady: boolean; close(): Promise<void>; destroy(): void },
 ): Promise<void> {
   try {
@@ -192,7 +229,7 @@ async function shut(
 }
 
 /** `host:port` of a Redis URL, never its credentials. */
-function describe(url: string): string {
+export function describe(url: string): string {
   try {
     const parsed = new URL(url);
     return `${parsed.hostname}:${parsed.port || "6379"}`;

@@ -7,10 +7,13 @@
  *   (expires `metaTtlMs` after the last append);
  * - `p:v1:{room}:log`: a stream, one entry per message with id `<offset>-0`
  *   and fields `t` (server time, ms) and `f` (the client frame);
- * - `p:bus`: the pub/sub channel of the bus.
+ * - `p:v1:{room}:bus`: the room's pub/sub channel (its messages);
+ * - `p:bus`: the node channel of the bus (presence, terminate, node-down);
+ *   one fixed name, so one fixed slot in a cluster.
  *
- * The room is the hash tag (`{room}`), so both keys of a room live in one
- * slot and one Lua script may touch them. Room names never contain braces
+ * The room is the hash tag (`{room}`), so both keys and the channel of a
+ * room live in one slot: one Lua script may touch both keys, and in a
+ * cluster the room's sharded pub/sub runs on the shard that holds them. Room names never contain braces
  * (`isValidRoomName`).
  *
  * @module
@@ -46,7 +49,12 @@ export function roomKeys(prefix: string, room: string): RoomKeys {
   return { head: `${base}:head`, log: `${base}:log` };
 }
 
-/** The pub/sub channel of the bus under `prefix`. */
+/** The pub/sub channel of `room` under `prefix` (same hash tag as its keys). */
+export function roomChannel(prefix: string, room: string): string {
+  return `${prefix}:v1:{${room}}:bus`;
+}
+
+/** The node channel of the bus under `prefix`. */
 export function busChannel(prefix: string): string {
   return `${prefix}:bus`;
 }

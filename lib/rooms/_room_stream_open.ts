@@ -30,6 +30,8 @@ export interface StreamWiring {
   registry: RoomRegistry;
   /** The room's members across isolates. */
   members(room: string): PresenceMember[];
+  /** Settles once the bus delivers the room's posts (`Bus.join`). */
+  subscribed?: Promise<void>;
 }
 
 /**
@@ -43,6 +45,7 @@ export function openStream(room: string, wiring: StreamWiring): RoomStream {
     log: history,
     repairDelayMs: limits.repairDelayMs,
     deliver: (message) => registry.broadcast(room, message),
+    ...(wiring.subscribed ? { subscribed: wiring.subscribed } : {}),
     onRepair: (count) => metrics.inc("history_repaired_total", count),
     onLoss: (count, position) => {
       metrics.inc("messages_lost_total", count);

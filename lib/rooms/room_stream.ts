@@ -44,6 +44,12 @@ export interface RoomStreamOptions extends StreamEvents {
   giveUpMs?: number;
   /** Receives every message once, in offset order. */
   deliver(message: StreamMessage): void;
+  /**
+   * Settles once the bus delivers this room's posts (its subscription is
+   * confirmed): the head is read only then, so a message published in
+   * between is either at or below the head, or arrives. @default {resolved}
+   */
+  subscribed?: Promise<void>;
 }
 
 /** The ordered message stream of one room on this isolate. */
@@ -62,10 +68,13 @@ export class RoomStream {
   /** Resolves once the stream knows the room's head and delivers. */
   readonly ready: Promise<void>;
 
-  /** Starts the stream at the room's current head. */
+  /** Starts the stream at the room's head, read once the room's posts arrive. */
   constructor(options: RoomStreamOptions) {
     this.#options = options;
-    this.ready = options.log.head(options.room).then((head) => {
+    const subscribed = options.subscribed ?? Promise.resolve();
+    this.ready = subscribed.then(() => options.log.head(options.room)).then((
+      head,
+    ) => {
       this.#delivered = head.offset;
       this.#epoch = head.epoch;
       this.#ready = true;

@@ -267,9 +267,14 @@ export class Rooms {
       ...this.#options,
       registry: this.#registry,
       members: (name) => this.#presence.members(name),
+      // Hear the room's posts before reading its head: nothing falls between.
+      subscribed: this.#options.bus.join(room),
     });
     stream.ready.catch(() => {
-      if (this.#streams.get(room) === stream) this.#streams.delete(room);
+      if (this.#streams.get(room) === stream) {
+        this.#streams.delete(room);
+        this.#options.bus.leave(room);
+      }
       stream.close();
     });
     this.#streams.set(room, stream);
@@ -280,7 +285,10 @@ export class Rooms {
   #free(room: string): void {
     this.#options.metrics.set("rooms", this.#registry.size);
     if (this.#registry.count(room) > 0) return;
-    this.#streams.get(room)?.close();
+    const stream = this.#streams.get(room);
+    if (stream === undefined) return;
+    stream.close();
     this.#streams.delete(room);
+    this.#options.bus.leave(room); // after the grace period
   }
 }

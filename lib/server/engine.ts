@@ -2,7 +2,8 @@
  * The engine: where offsets, history and fan-out live. Embedded by default
  * (Deno KV or memory for the room log, BroadcastChannel between the isolates
  * of one process); the Redis engine when `REDIS_URL` is set (room log in
- * Redis, bus over Redis pub/sub), so rooms span processes and machines.
+ * Redis, bus over Redis pub/sub, one channel per room), so rooms span
+ * processes and machines; on a Redis Cluster with `REDIS_CLUSTER=1`.
  * Presence rides the bus either way.
  *
  * The Redis client library is loaded only by the Redis engine.
@@ -20,7 +21,8 @@ import { type MemoryBudgetOptions, MemoryLog } from "../room_log/memory.ts";
 import { RedisLog } from "../room_log/redis.ts";
 import type { Logger } from "../support/log.ts";
 import { openRedis } from "../redis/client.ts";
-import { busChannel, DEFAULT_PREFIX } from "../redis/keys.ts";
+import { openRedisCluster } from "../redis/cluster.ts";
+import { busChannel, DEFAULT_PREFIX, roomChannel } from "../redis/keys.ts";
 
 /** What a server runs on. */
 export interface Engine {
@@ -44,6 +46,8 @@ export interface OpenEngineOptions {
   redisPrefix?: string;
   /** A Redis command without a reply after this long fails, in ms. @default {5000} */
   redisCommandTimeoutMs?: number;
+  /** Hears the duration of every Redis command that got a reply, in ms. */
+  onRedisCommand?: (ms: number) => void;
 }
 
 /**
@@ -90,17 +94,25 @@ export async function openEngine(
     };
   }
   const prefix = options.redisPrefix ?? config.redisPrefix ?? DEFAULT_PREFIX;
-  const redis = await openRedis(config.redisUrl, {
+  const open = config.redisCluster ? openRedisCluster : openRedis;
+  const redis = await open(config.redisUrl, {
     log,
     ...(options.redisCommandTimeoutMs === undefined
       ? {}
       : { commandTimeoutMs: options.redisCommandTimeoutMs }),
+    ...(options.onRedisCommand ? { onCommand: options.onRedisCommand } : {}),
   });
   const transport = redisTransport(redis, {
     channel: busChannel(prefix),
+    roomChannel: (room) => roomChannel(prefix, room),
     log,
   });
-  log.info("Redis engine: rooms span every node on this Redis", { prefix });
+  log.info(
+    config.redisCluster
+      ? "Redis Cluster engine: rooms span every node, sharded by room"
+      : "Redis engine: rooms span every node on this Redis",
+    { prefix },
+  );
   return {
     history: new RedisLog(redis, { ...limits, prefix }),
     transport,

@@ -84,7 +84,15 @@ export async function startServer(
   if (options.history !== undefined) {
     history = options.history;
   } else {
+    const commands = metrics.cell("redis_commands_total");
+    const commandMs = metrics.cell("redis_command_ms_total");
+    const slow = metrics.cell("redis_slow_commands_total");
     engine = await openEngine(config, log, {
+      onRedisCommand(ms) {
+        commands.value += 1;
+        commandMs.value += ms;
+        if (ms >= 10) slow.value += 1;
+      },
       onFlush(stats) {
         metrics.set("history_backlog", stats.backlog);
         metrics.set("history_backlog_bytes", stats.backlogBytes);
@@ -107,15 +115,15 @@ export async function startServer(
       : new MemoryNetwork().connect());
   const bus = createBus(transport, {
     nodeId,
+    unsubscribeGraceMs: config.busUnsubscribeGraceMs,
+    cells: busCells(metrics),
     onGap(node, lost) {
-      metrics.inc("bus_gaps_total", lost);
       log.warn("Bus posts lost", { from: node.slice(0, 8), lost });
     },
     onSkipped(count) {
       metrics.inc("bus_skipped_events_total", count);
     },
     onInvalid(reason) {
-      metrics.inc("bus_invalid_total");
       log.warn("Invalid bus post ignored", { reason });
     },
   });
@@ -218,6 +226,21 @@ export function engineLabel(config: Config): string {
   return config.history === "kv"
     ? `embedded/kv/${config.historyWrite}`
     : `embedded/${config.history}`;
+}
+
+/** The metric cells the bus counts in. */
+function busCells(metrics: Metrics) {
+  return {
+    postsSent: metrics.cell("bus_posts_sent_total"),
+    postsReceived: metrics.cell("bus_posts_received_total"),
+    bytesSent: metrics.cell("bus_bytes_sent_total"),
+    bytesReceived: metrics.cell("bus_bytes_received_total"),
+    postsUnwanted: metrics.cell("bus_posts_unwanted_total"),
+    messagesReceived: metrics.cell("bus_messages_received_total"),
+    gaps: metrics.cell("bus_gaps_total"),
+    invalid: metrics.cell("bus_invalid_total"),
+    subscriptions: metrics.cell("bus_subscriptions"),
+  };
 }
 
 /** The token verifier the configuration asks for, if any. */

@@ -23,7 +23,22 @@ export const METRIC_HELP = {
   "dropped_messages_total":
     "Messages not delivered to a client, by reason (slow, closed)",
   "bus_posts_sent_total": "Posts sent on the bus (one per tick with traffic)",
-  "bus_posts_received_total": "Posts received from other isolates",
+  "bus_posts_received_total":
+    "Posts received from other isolates and decoded (node channel, and rooms with local members)",
+  "bus_bytes_sent_total":
+    "Characters of the bus posts sent (bytes for ASCII payloads)",
+  "bus_bytes_received_total":
+    "Characters of the bus posts received and decoded",
+  "bus_posts_unwanted_total":
+    "Posts of rooms without a local member that reached this isolate and were dropped before decoding (BroadcastChannel; 0 on Redis, which sends only subscribed rooms)",
+  "bus_messages_received_total":
+    "Room messages received from other isolates on the bus",
+  "bus_subscriptions":
+    "Room channels this isolate hears (rooms with local members, and those in BUS_UNSUBSCRIBE_GRACE_MS)",
+  "redis_commands_total": "Redis commands answered (Redis engine)",
+  "redis_command_ms_total":
+    "Time Redis commands took from send to reply, ms (divide by redis_commands_total for the mean)",
+  "redis_slow_commands_total": "Redis commands that took 10 ms or more",
   "bus_gaps_total":
     "Bus posts from other isolates that never arrived (BroadcastChannel drops)",
   "bus_invalid_total": "Bus posts that failed validation and were ignored",
@@ -115,6 +130,7 @@ const GAUGES: ReadonlySet<string> = new Set([
   "history_lag_ms",
   "history_memory_bytes",
   "admin_sessions",
+  "bus_subscriptions",
 ]);
 
 /** One series' value, shared so hot paths can add without a lookup. */

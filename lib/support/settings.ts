@@ -11,7 +11,13 @@
  */
 
 import { EDGE_SETTINGS } from "./_settings_edge.ts";
-import { type ConfigGroupName, int, oneOf, text } from "./_setting_kinds.ts";
+import {
+  bool,
+  type ConfigGroupName,
+  int,
+  oneOf,
+  text,
+} from "./_setting_kinds.ts";
 
 /** Headings of the groups in the README table, in table order. */
 export const GROUP_TITLES: Readonly<Record<ConfigGroupName, string>> = {
@@ -224,6 +230,19 @@ export const SETTINGS = {
         expected: "redis://host:port or rediss://...",
       },
     },
+  ),
+  redisCluster: bool(
+    "engine",
+    "REDIS_CLUSTER",
+    false,
+    "`REDIS_URL` names one seed node of a Redis Cluster (Redis ≥ 7): keys and sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`) by room (see [docs/scaling.md](docs/scaling.md))",
+  ),
+  busUnsubscribeGraceMs: int(
+    "engine",
+    "BUS_UNSUBSCRIBE_GRACE_MS",
+    1_000,
+    [0, 600_000],
+    "how long a node keeps hearing a room's bus channel after its last local member left (against join/leave flapping)",
   ),
   redisPrefix: text(
     "engine",

@@ -110,9 +110,23 @@ export async function startRedis(
   }
 }
 
-interface Child {
+/** A redis-server process started by {@linkcode spawnRedisServer}. */
+export interface Child {
   process: Deno.ChildProcess;
+  /** Kills it (SIGKILL) and waits for its exit. */
   stop(): Promise<void>;
+}
+
+/**
+ * Runs redis-server on `port` of 127.0.0.1 with `extra` arguments and
+ * resolves once it accepts connections.
+ */
+export async function spawnRedisServer(
+  path: string,
+  port: number,
+  extra: string[],
+): Promise<Child> {
+  return await spawn(path, port, extra);
 }
 
 /** Runs redis-server and resolves once it accepts connections. */

@@ -10,6 +10,7 @@ import {
   startRedis,
   type TestRedis,
 } from "../_support/redis.ts";
+import { startRedisCluster } from "../_support/redis_cluster.ts";
 import {
   report,
   startTestServer,
@@ -59,6 +60,21 @@ const ENGINES: Engine[] = [
           REDIS_PREFIX: `t${crypto.randomUUID().slice(0, 8)}`,
         },
         [Symbol.asyncDispose]: () => redis[Symbol.asyncDispose](),
+      };
+    },
+  },
+  {
+    name: "redis cluster",
+    ignore: skipWithoutRedis(),
+    async open() {
+      const cluster = await startRedisCluster();
+      return {
+        env: {
+          REDIS_URL: cluster.url,
+          REDIS_CLUSTER: "1",
+          REDIS_PREFIX: `t${crypto.randomUUID().slice(0, 8)}`,
+        },
+        [Symbol.asyncDispose]: () => cluster[Symbol.asyncDispose](),
       };
     },
   },

@@ -179,11 +179,11 @@ Deno.test("a 20,000-message burst across Worker isolates: zero loss at the clien
 function lossy(transport: BusTransport, share: number): BusTransport {
   let n = 0;
   return {
-    post: (post) => transport.post(post),
+    post: (topic, text) => transport.post(topic, text),
     onPost: (handler) =>
-      transport.onPost((post) => {
+      transport.onPost((topic, text) => {
         // Deterministic: every k-th post is lost.
-        if (++n % Math.round(1 / share) !== 0) handler(post);
+        if (++n % Math.round(1 / share) !== 0) handler(topic, text);
       }),
     close: () => transport.close(),
   };

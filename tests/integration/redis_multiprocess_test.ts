@@ -15,6 +15,7 @@ import {
   startRedis,
   startRedisNode,
 } from "../_support/redis.ts";
+import { startRedisCluster } from "../_support/redis_cluster.ts";
 
 const ignore = skipWithoutRedis();
 const ENV = { PRESENCE_INTERVAL_MS: "200", PRESENCE_TIMEOUT_MS: "2000" };
@@ -194,5 +195,23 @@ Deno.test({
     } finally {
       for (const node of nodes) await node[Symbol.asyncDispose]();
     }
+  },
+});
+
+Deno.test({
+  name:
+    "Redis Cluster (3 masters), three nodes: delivery, presence and resume span nodes",
+  ignore,
+  async fn() {
+    await using cluster = await startRedisCluster();
+    const env = { ...ENV, REDIS_CLUSTER: "1" };
+    await using a = await startRedisNode(cluster.url, env);
+    await using b = await startRedisNode(cluster.url, env);
+    await using c = await startRedisNode(cluster.url, env);
+    await exercise("redis cluster, in-process nodes", [
+      a.wsUrl,
+      b.wsUrl,
+      c.wsUrl,
+    ]);
   },
 });

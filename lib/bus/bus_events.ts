@@ -1,0 +1,320 @@
+/**
+ * What travels on the bus: the events isolates tell each other, the post
+ * that carries one tick's events on one topic, the interfaces of the bus and
+ * its transports, and the validation of posts (a post from another
+ * isolate is untrusted until {@linkcode parseBusPost} accepts it).
+ *
+ * @module
+ */
+
+import {
+  isRecord,
+  type NodeStats,
+  parseNodeStats,
+  parsePresenceSnapshot,
+  parsePresenceUpdate,
+  type PresenceSnapshot,
+  type PresenceUpdate,
+} from "../protocol/mod.ts";
+import type { MetricCell } from "../support/metrics.ts";
+
+/** A room message, already serialized once as its client frame. */
+export interface BusRoomMessage {
+  kind: "message";
+  room: string;
+  offset: number;
+  epoch: string;
+  /** The exact text frame to send to each member. */
+  frame: string;
+}
+
+/** A member's presence on the sending node changed. */
+export interface BusPresenceUpdate {
+  kind: "presence";
+  update: PresenceUpdate;
+}
+
+/** The sending node's whole presence state: its periodic heartbeat. */
+export interface BusPresenceSnapshot {
+  kind: "presence-snapshot";
+  snapshot: PresenceSnapshot;
+}
+
+/** The sending node is shutting down: forget its members now. */
+export interface BusNodeDown {
+  kind: "node-down";
+  node: string;
+}
+
+/** The sending node just started: every node answers with its snapshot. */
+export interface BusPresenceSync {
+  kind: "presence-sync";
+  node: string;
+}
+
+/** Close every connection of a member, on every node (logout, ban). */
+export interface BusTerminate {
+  kind: "terminate";
+  member: string;
+}
+
+/** The sending node's stats snapshot, for the operator dashboard. */
+export interface BusNodeStats {
+  kind: "node-stats";
+  stats: NodeStats;
+}
+
+/** A dashboard session was revoked (logout): no node may accept it any more. */
+export interface BusAdminRevoke {
+  kind: "admin-revoke";
+  /** The session's random id (not its cookie). */
+  id: string;
+  /** When it would have expired, ms since the Unix epoch. */
+  expiresAt: number;
+}
+
+/**
+ * How many subscriptions the sending node has on a room (Pusher
+ * `subscription_count`); resent with every heartbeat, so a silent node's
+ * counts expire. 0 withdraws the node's count.
+ */
+export interface BusSubscriptionCount {
+  kind: "subscriptions";
+  node: string;
+  room: string;
+  count: number;
+}
+
+/** The event kinds this version reads (a Record, so a new kind must be added). */
+const KINDS: Readonly<Record<BusEvent["kind"], true>> = {
+  "admin-revoke": true,
+  "node-stats": true,
+  terminate: true,
+  subscriptions: true,
+  message: true,
+  presence: true,
+  "presence-snapshot": true,
+  "presence-sync": true,
+  "node-down": true,
+};
+const KNOWN_KINDS: ReadonlySet<string> = new Set(Object.keys(KINDS));
+
+/** Everything an isolate can tell the others. */
+export type BusEvent =
+  | BusAdminRevoke
+  | BusNodeStats
+  | BusSubscriptionCount
+  | BusTerminate
+  | BusRoomMessage
+  | BusPresenceUpdate
+  | BusPresenceSnapshot
+  | BusPresenceSync
+  | BusNodeDown;
+
+/**
+ * The topic of the node channel: every event that is not a room's message
+ * (presence, terminate, node-down) travels there, and every isolate
+ * listens to it.
+ */
+export const NODE_TOPIC = "";
+
+/** The topic an event travels on: its room for a message, else the node channel. */
+export function topicOf(event: BusEvent): string {
+  return event.kind === "message" ? event.room : NODE_TOPIC;
+}
+
+/** One post on the transport: the events of one tick from one sender on one topic. */
+export interface BusPost {
+  /** Bus format version. */
+  v: 1;
+  /** The sending isolate. */
+  node: string;
+  /**
+   * Post number per sender and topic, one more per post; 1 starts a new run
+   * (a sender forgets the numbers of topics it no longer posts on).
+   */
+  seq: number;
+  events: BusEvent[];
+  /** Events of kinds this version does not know, left out (set by {@linkcode parseBusPost}). */
+  skipped?: number;
+}
+
+/** Raw delivery of encoded posts between isolates. */
+export interface BusTransport {
+  /** Sends one encoded post on `topic` (a room, or {@linkcode NODE_TOPIC}). */
+  post(topic: string, text: string): void;
+  /** Registers the receiver of posts from other isolates (`text` is untrusted). */
+  onPost(handler: (topic: string, text: unknown) => void): void;
+  /**
+   * Starts delivery of these rooms' topics; resolves once a post sent from
+   * now on is sure to arrive. Absent: every topic arrives anyway.
+   */
+  subscribe?(rooms: readonly string[]): Promise<void>;
+  /** Stops delivery of these rooms' topics. */
+  unsubscribe?(rooms: readonly string[]): void;
+  /** Releases the transport. */
+  close(): void;
+}
+
+/** Counters a bus keeps about itself. */
+export interface BusStats {
+  postsSent: number;
+  postsReceived: number;
+  /** Characters of the posts sent (bytes, for ASCII payloads). */
+  bytesSent: number;
+  /** Characters of the posts received and decoded. */
+  bytesReceived: number;
+  /** Posts of rooms without a local member, dropped before decoding. */
+  postsUnwanted: number;
+  /** Room message events received. */
+  messagesReceived: number;
+  /** Posts from other isolates that never arrived. */
+  gaps: number;
+  /** Posts that failed validation. */
+  invalid: number;
+  /** Room topics this isolate hears now (grace period included). */
+  subscriptions: number;
+}
+
+/** Fan-out between isolates. */
+export interface Bus {
+  /** This isolate's id on the bus. */
+  readonly nodeId: string;
+  /** Queues an event for the other isolates; sent with the rest of this tick's events. */
+  publish(event: BusEvent): void;
+  /** Registers a handler for events from other isolates; returns the unsubscribe function. */
+  subscribe(handler: (event: BusEvent) => void): () => void;
+  /**
+   * Starts hearing `room` (its first local member; a dashboard tail).
+   * Resolves once every post on it from now on will arrive: read the room's
+   * head only after that. Counted: each join wants one {@linkcode Bus.leave}.
+   */
+  join(room: string): Promise<void>;
+  /**
+   * Undoes one join; after the last, stops hearing `room` once the grace
+   * period passed, unless joined again meanwhile.
+   */
+  leave(room: string): void;
+  /** Counters since creation. */
+  stats(): BusStats;
+  /** Sends what is queued, then releases the transport. */
+  close(): Promise<void>;
+}
+
+/** Options for {@linkcode createBus}. */
+export interface CreateBusOptions {
+  /** This isolate's id. @default {crypto.randomUUID()} */
+  nodeId?: string;
+  /** Most events in one post; a fuller tick is split. @default {512} */
+  maxEventsPerPost?: number;
+  /** How long a room stays subscribed after its last local member left, ms. @default {1000} */
+  unsubscribeGraceMs?: number;
+  /** Called once per detected gap with the sender and the number of posts lost. */
+  onGap?: (node: string, lost: number) => void;
+  /** Called when a post fails validation. */
+  onInvalid?: (reason: string) => void;
+  /** Called with the count of events of unknown kinds a post carried (skipped; a newer node's). */
+  onSkipped?: (count: number) => void;
+  /** Cells the counters live in (metrics), by {@linkcode BusStats} field. */
+  cells?: Partial<Record<keyof BusStats, MetricCell>>;
+}
+
+/** Validates one event of a post; returns it, or what is wrong with it. */
+export function parseBusEvent(event: unknown): BusEvent | string {
+  if (!isRecord(event)) return "event is not an object";
+  switch (event.kind) {
+    case "message": {
+      const { room, offset, epoch, frame } = event;
+      if (
+        typeof room !== "string" || typeof epoch !== "string" ||
+        typeof frame !== "string" || typeof offset !== "number" ||
+        !Number.isSafeInteger(offset)
+      ) {
+        return "bad message event";
+      }
+      return { kind: "message", room, offset, epoch, frame };
+    }
+    case "presence": {
+      const update = parsePresenceUpdate(event.update);
+      return typeof update === "string" ? update : { kind: "presence", update };
+    }
+    case "presence-snapshot": {
+      const snapshot = parsePresenceSnapshot(event.snapshot);
+      return typeof snapshot === "string"
+        ? snapshot
+        : { kind: "presence-snapshot", snapshot };
+    }
+    case "node-stats": {
+      const stats = parseNodeStats(event.stats);
+      return typeof stats === "string" ? stats : { kind: "node-stats", stats };
+    }
+    case "admin-revoke": {
+      const { id, expiresAt } = event;
+      return typeof id === "string" && /^[A-Za-z0-9_-]{22}$/.test(id) &&
+          typeof expiresAt === "number" && Number.isSafeInteger(expiresAt)
+        ? { kind: "admin-revoke", id, expiresAt }
+        : "bad admin-revoke event";
+    }
+    case "subscriptions": {
+      const { node, room, count } = event;
+      return typeof node === "string" && node !== "" && node.length <= 128 &&
+          typeof room === "string" && room !== "" && room.length <= 200 &&
+          typeof count === "number" && Number.isSafeInteger(count) &&
+          count >= 0
+        ? { kind: "subscriptions", node, room, count }
+        : "bad subscriptions event";
+    }
+    case "terminate":
+      return typeof event.member === "string" && event.member !== "" &&
+          event.member.length <= 128
+        ? { kind: "terminate", member: event.member }
+        : "bad terminate event";
+    case "node-down":
+    case "presence-sync":
+      return typeof event.node === "string" && event.node !== ""
+        ? { kind: event.kind, node: event.node }
+        : `bad ${event.kind} event`;
+    default:
+      return `unknown event kind ${String(event.kind).slice(0, 32)}`;
+  }
+}
+
+/**
+ * Validates a post received from another isolate. Returns the post, or a
+ * string saying what is wrong with it.
+ */
+export function parseBusPost(value: unknown): BusPost | string {
+  if (!isRecord(value)) return "post is not an object";
+  const { v, node, seq, events } = value;
+  if (v !== 1) return `unknown bus version ${String(v)}`;
+  if (typeof node !== "string" || node === "") return "bad node";
+  if (typeof seq !== "number" || !Number.isSafeInteger(seq) || seq < 1) {
+    return "bad seq";
+  }
+  if (!Array.isArray(events)) return "events is not an array";
+  const parsed: BusEvent[] = [];
+  let skipped = 0;
+  for (const event of events) {
+    const result = parseBusEvent(event);
+    if (typeof result !== "string") {
+      parsed.push(result);
+    } else if (isUnknownKind(event)) {
+      // A newer node's event: skip it, keep the rest of the post (rolling
+      // upgrades must not cost the room messages riding with it).
+      skipped += 1;
+    } else {
+      return result;
+    }
+  }
+  return skipped === 0
+    ? { v: 1, node, seq, events: parsed }
+    : { v: 1, node, seq, events: parsed, skipped };
+}
+
+/** Whether `event` is well formed but of a kind this version does not know. */
+function isUnknownKind(event: unknown): boolean {
+  if (!isRecord(event)) return false;
+  const { kind } = event;
+  return typeof kind === "string" && kind !== "" && kind.length <= 64 &&
+    !KNOWN_KINDS.has(kind);
+}

@@ -1,0 +1,182 @@
+/**
+ * The Redis client on a Redis Cluster (`REDIS_CLUSTER=1`): node-redis's own
+ * `createCluster`, seeded with the one node of `REDIS_URL`; it discovers the
+ * others, follows `MOVED`/`ASK` and failovers, and keeps one connection per
+ * master for commands and one per master for sharded pub/sub.
+ *
+ * Every key and channel of a room carries the room as its hash tag
+ * (`keys.ts`), so a room's script runs in one slot and its messages travel
+ * on its own shard (`SPUBLISH`/`SSUBSCRIBE`, Redis ≥ 7); the node channel
+ * has a fixed hash tag, so it lives on one shard too. A sharded subscribe
+ * takes channels of one slot, so each room is its own `SSUBSCRIBE`: the
+ * commands of one tick are pipelined, one round trip per shard.
+ *
+ * @module
+ */
+
+import type { Logger } from "../support/log.ts";
+import {
+  describe,
+  type OpenRedisOptions,
+  type RedisClient,
+  runScript,
+} from "./client.ts";
+
+/**
+ * Loads the client library and starts discovering the cluster from the seed
+ * node `url` in the background: an unreachable cluster is logged and
+ * retried, never thrown.
+ */
+export async function openRedisCluster(
+  url: string,
+  options: OpenRedisOptions,
+): Promise<RedisClient> {
+  const { createCluster } = await import("npm:@redis/client@6.3.1");
+  const log: Logger = options.log;
+  const timeout = options.commandTimeoutMs ?? 5_000;
+  const min = options.minReconnectDelayMs ?? 100;
+  const max = options.maxReconnectDelayMs ?? 5_000;
+  const where = describe(url);
+  let closed = false;
+  let outage = false;
+  let connected = false;
+  let subscribed = false;
+  let subscribing = false;
+  const waiters = new Set<() => void>();
+  const onConnect = new Set<() => void>();
+  const cluster = createCluster({
+    rootNodes: [{ url }],
+    RESP: 2,
+    defaults: {
+      disableOfflineQueue: true,
+      pingInterval: 10_000,
+      socket: {
+        connectTimeout: 5_000,
+        // Full jitter: min + random(0, min(max, min * 2^n)).
+        reconnectStrategy: (retries: number) =>
+          Math.round(min + Math.random() * Math.min(max, min * 2 ** retries)),
+      },
+    },
+  });
+  cluster.on("error", (error: unknown) => {
+    if (closed) return;
+    if (!outage) {
+      outage = true;
+      log.error("Redis Cluster unreachable: retrying with backoff", {
+        redis: where,
+        error: String(error),
+      });
+    }
+  });
+
+  function ready(): boolean {
+    return !closed && connected && cluster.isReady &&
+      (!subscribing || subscribed);
+  }
+
+  function wake(): void {
+    if (!ready() && !closed) return;
+    if (outage && !closed) {
+      log.info("Redis Cluster reachable", { redis: where });
+    }
+    outage = false;
+    for (const resolve of waiters) resolve();
+    waiters.clear();
+  }
+
+  // The first discovery may fail (seed not up yet): retry until it works.
+  (async () => {
+    for (let attempt = 0; !closed; attempt++) {
+      try {
+        await cluster.connect();
+        connected = true;
+        for (const resolve of onConnect) resolve();
+        onConnect.clear();
+        wake();
+        return;
+      } catch (error) {
+        if (!outage && !closed) {
+          outage = true;
+          log.error("Redis Cluster unreachable: retrying with backoff", {
+            redis: where,
+            error: String(error),
+          });
+        }
+        const pause = min + Math.random() * Math.min(max, min * 2 ** attempt);
+        await new Promise((resolve) => setTimeout(resolve, pause));
+      }
+    }
+  })();
+
+  async function command(
+    args: readonly string[],
+    key?: string,
+  ): Promise<unknown> {
+    if (!connected) throw new Error("Redis Cluster not connected");
+    const started = performance.now();
+    const reply: unknown = await cluster.sendCommand(key, false, [...args], {
+      timeout,
+    });
+    options.onCommand?.(performance.now() - started);
+    return reply;
+  }
+
+  return {
+    command,
+    publish: (channel, message) =>
+      command(["SPUBLISH", channel, message], channel),
+    run: (script, keys, args) => runScript(command, script, keys, args),
+    async subscribe(channels, listener) {
+      subscribing = true;
+      await whenConnected();
+      try {
+        await Promise.all(
+          channels.map((channel) => cluster.sSubscribe(channel, listener)),
+        );
+      } catch (error) {
+        if (!closed) {
+          log.error("Redis Cluster subscribe failed", {
+            redis: where,
+            channels: channels.length,
+            error: String(error),
+          });
+        }
+        throw error;
+      }
+      subscribed = true;
+      wake();
+    },
+    async unsubscribe(channels) {
+      if (closed || !connected) return;
+      await Promise.all(
+        channels.map((channel) =>
+          cluster.sUnsubscribe(channel).catch(() => {
+            // Gone with its shard's connection.
+          })
+        ),
+      );
+    },
+    ready,
+    whenReady() {
+      if (ready() || closed) return Promise.resolve();
+      return new Promise((resolve) => waiters.add(resolve));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const resolve of onConnect) resolve();
+      wake();
+      try {
+        if (connected) await cluster.close();
+        else cluster.destroy();
+      } catch {
+        // Already closed.
+      }
+    },
+  };
+
+  function whenConnected(): Promise<void> {
+    if (connected || closed) return Promise.resolve();
+    return new Promise((resolve) => onConnect.add(resolve));
+  }
+}

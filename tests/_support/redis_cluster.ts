@@ -1,0 +1,142 @@
+/**
+ * A real 3-master Redis Cluster for tests: three `redis-server
+ * --cluster-enabled yes` on free loopback ports, joined by `redis-cli
+ * --cluster create`, ready once every node reports `cluster_state:ok`.
+ * Append-only with fsync on every write, so a master killed and restarted
+ * comes back with its data and its node id. Everything lives in a temporary
+ * folder, removed on dispose.
+ *
+ * @module
+ */
+
+import {
+  type Child,
+  freePort,
+  redisServerPath,
+  spawnRedisServer,
+} from "./redis.ts";
+
+/** A cluster started for a test. */
+export interface TestRedisCluster extends AsyncDisposable {
+  ports: number[];
+  /** `redis://127.0.0.1:<first port>`: one seed node. */
+  url: string;
+  /** Kills master `index` (SIGKILL) and starts it again; resolves once the cluster is ok. */
+  restart(index: number): Promise<void>;
+  /** PIDs of the running masters. */
+  readonly pids: number[];
+  /** Kills master `index` for good. */
+  kill(index: number): Promise<void>;
+}
+
+/** Starts the cluster; throws when redis-server or redis-cli is missing. */
+export async function startRedisCluster(): Promise<TestRedisCluster> {
+  const path = redisServerPath();
+  if (path === undefined) {
+    throw new Error(
+      "redis-server not found: install it (apt-get install redis-server)",
+    );
+  }
+  const dir = await Deno.makeTempDir({ prefix: "roomcast-cluster-" });
+  const ports = [freePort(), freePort(), freePort()];
+  if (new Set(ports).size !== 3) return await retry(dir);
+  const start = (port: number) =>
+    spawnRedisServer(path, port, [
+      "--cluster-enabled",
+      "yes",
+      "--cluster-config-file",
+      `${dir}/nodes-${port}.conf`,
+      "--cluster-node-timeout",
+      "2000",
+      "--dir",
+      dir,
+      "--appendonly",
+      "yes",
+      "--appendfsync",
+      "always",
+      "--appendfilename",
+      `aof-${port}.aof`,
+      "--appenddirname",
+      `aof-${port}`,
+    ]);
+  const children: Array<Child | undefined> = [];
+  const stopAll = async () => {
+    await Promise.all(children.map((c) => c?.stop()));
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    for (const port of ports) children.push(await start(port));
+    await cli([
+      "--cluster",
+      "create",
+      ...ports.map((p) => `127.0.0.1:${p}`),
+      "--cluster-replicas",
+      "0",
+      "--cluster-yes",
+    ]);
+    await clusterOk(ports);
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  return {
+    ports,
+    url: `redis://127.0.0.1:${ports[0]}`,
+    get pids() {
+      return children.flatMap((c) => c ? [c.process.pid] : []);
+    },
+    async restart(index) {
+      await children[index]?.stop();
+      children[index] = await start(ports[index]!);
+      await clusterOk(ports);
+    },
+    async kill(index) {
+      await children[index]?.stop();
+      children[index] = undefined;
+    },
+    [Symbol.asyncDispose]: stopAll,
+  };
+}
+
+async function retry(dir: string): Promise<TestRedisCluster> {
+  await Deno.remove(dir, { recursive: true });
+  return await startRedisCluster();
+}
+
+/** Runs redis-cli; throws with its output when it fails. */
+async function cli(args: string[]): Promise<string> {
+  const out = await new Deno.Command("redis-cli", {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout) +
+    new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`redis-cli ${args.join(" ")}:\n${text}`);
+  return text;
+}
+
+/** Polls every node until each reports `cluster_state:ok` (20 s at most). */
+async function clusterOk(ports: number[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (const port of ports) {
+    while (
+      !(await cli(["-p", String(port), "cluster", "info"]).catch(() => ""))
+        .includes("cluster_state:ok")
+    ) {
+      if (Date.now() > deadline) {
+        throw new Error(`Redis Cluster not ok on port ${port}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** The index (in `ports`) of the master that holds `key`'s slot. */
+export async function ownerOf(ports: number[], key: string): Promise<number> {
+  for (const [i, port] of ports.entries()) {
+    const out = await cli(["-p", String(port), "exists", key]);
+    if (!out.includes("MOVED")) return i;
+  }
+  throw new Error(`No master holds ${key}`);
+}
