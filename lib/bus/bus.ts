@@ -18,8 +18,12 @@ import {
   parseNodeStats,
   parsePresenceSnapshot,
   parsePresenceUpdate,
+  parseSsePost,
+  parseSseReply,
   type PresenceSnapshot,
   type PresenceUpdate,
+  type SsePostReply,
+  type SsePostRequest,
 } from "../protocol/mod.ts";
 
 /** A room message, already serialized once as its client frame. */
@@ -77,8 +81,20 @@ export interface BusAdminRevoke {
   expiresAt: number;
 }
 
+/** A fallback-transport POST for a session another isolate holds (lib/sse). */
+export interface BusSsePost extends SsePostRequest {
+  kind: "sse-post";
+}
+
+/** The holding isolate's answer to a {@linkcode BusSsePost}. */
+export interface BusSseReply extends SsePostReply {
+  kind: "sse-reply";
+}
+
 /** Everything an isolate can tell the others. */
 export type BusEvent =
+  | BusSsePost
+  | BusSseReply
   | BusAdminRevoke
   | BusNodeStats
   | BusTerminate
@@ -277,6 +293,16 @@ export function parseBusEvent(event: unknown): BusEvent | string {
           typeof expiresAt === "number" && Number.isSafeInteger(expiresAt)
         ? { kind: "admin-revoke", id, expiresAt }
         : "bad admin-revoke event";
+    }
+    case "sse-post": {
+      const post = parseSsePost(event);
+      return typeof post === "string" ? post : { kind: "sse-post", ...post };
+    }
+    case "sse-reply": {
+      const reply = parseSseReply(event);
+      return typeof reply === "string"
+        ? reply
+        : { kind: "sse-reply", ...reply };
     }
     case "terminate":
       return typeof event.member === "string" && event.member !== "" &&

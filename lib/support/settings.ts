@@ -11,6 +11,7 @@
  */
 
 import { EDGE_SETTINGS } from "./_settings_edge.ts";
+import { SSE_SETTINGS } from "./_settings_sse.ts";
 import { type ConfigGroupName, int, oneOf, text } from "./_setting_kinds.ts";
 
 /** Headings of the groups in the README table, in table order. */
@@ -23,6 +24,8 @@ export const GROUP_TITLES: Readonly<Record<ConfigGroupName, string>> = {
   limits: "Limits",
   pusher: "Pusher protocol ([docs/pusher.md](docs/pusher.md))",
   admin: "Operator dashboard ([docs/admin.md](docs/admin.md))",
+  sse:
+    "Fallback transport: SSE + HTTP ([docs/protocol.md](docs/protocol.md#fallback-transport-sse--http))",
 };
 
 export type {
@@ -233,4 +236,5 @@ export const SETTINGS = {
     { nonEmpty: true },
   ),
   ...EDGE_SETTINGS,
+  ...SSE_SETTINGS,
 } as const;
