@@ -36,6 +36,8 @@ export interface SseSocketOptions {
 }
 
 const encoder = new TextEncoder();
+/** The reconnection delay every stream asks of its `EventSource` (`retry:`). */
+export const RECONNECT_MS = 200;
 const CONNECTING = 0;
 const OPEN = 1;
 const CLOSED = 3;
@@ -67,6 +69,7 @@ export class SseSocket extends EventTarget implements SocketLike {
       cancel: () => this.#gone(),
     }, { highWaterMark: 0, size: (chunk) => chunk.byteLength });
     this.#state = OPEN;
+    this.#write(`retry: ${RECONNECT_MS}\n\n`);
     this.#heartbeat = setInterval(() => {
       if (this.bufferedAmount === 0) this.#write(": ping\n\n");
     }, options.heartbeatMs);

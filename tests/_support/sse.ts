@@ -39,6 +39,8 @@ export class SseClient implements AsyncDisposable {
   lastId = "";
   /** Every default event's data, in order. */
   readonly data: string[] = [];
+  /** What POSTs add to their URL by default (the stream's `?user=`). */
+  query = "";
   #done = false;
 
   private constructor(
@@ -67,7 +69,10 @@ export class SseClient implements AsyncDisposable {
           : { "last-event-id": options.lastEventId }),
       },
     });
-    return new SseClient(new URL(url).origin, response, abort);
+    const client = new SseClient(new URL(url).origin, response, abort);
+    const user = new URL(url).searchParams.get("user");
+    client.query = user === null ? "" : `?user=${encodeURIComponent(user)}`;
+    return client;
   }
 
   /** Opens a bidirectional stream and waits for its session event. */
@@ -171,6 +176,13 @@ export class SseClient implements AsyncDisposable {
     }
   }
 
+  /** The next frame, whatever its type. */
+  async take(timeoutMs = 10_000): Promise<ServerMessage> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.#frames.length === 0) await this.#wait(deadline, "a frame");
+    return this.#frames.shift()!;
+  }
+
   /** The next named event `name` (consumed; earlier others are kept). */
   async nextNamed(name: string, timeoutMs = 10_000): Promise<SseEvent> {
     const deadline = Date.now() + timeoutMs;
@@ -192,7 +204,7 @@ export class SseClient implements AsyncDisposable {
   ): Promise<Response> {
     return fetch(
       `${this.base}/sse/${options.session ?? this.session}${
-        options.query ?? ""
+        options.query ?? this.query
       }`,
       {
         method: "POST",
