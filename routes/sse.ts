@@ -214,7 +214,7 @@ export function mountSse(app: Hono, deps: SseDeps): SseTransport {
       const result = session !== undefined
         ? sessions.apply(session, frames)
         : await router.route(node, id, caller.principal, frames);
-      return answer(c, edge, result);
+      return answer(c, edge, result, session === undefined);
     } finally {
       if (session !== undefined) sessions.end(session);
       else routing.delete(id);
@@ -247,9 +247,15 @@ function preflight(c: Context, edge: SseEdge): Response {
   });
 }
 
-function answer(c: Context, edge: SseEdge, result: PostResult): Response {
+/** The HTTP answer to a POST; `routed`: applied by another isolate. */
+function answer(
+  c: Context,
+  edge: SseEdge,
+  result: PostResult,
+  routed = false,
+): Response {
   if (result.status === 200) {
-    return Response.json({ applied: result.applied }, {
+    return Response.json({ applied: result.applied, routed }, {
       headers: edge.cors(c),
     });
   }

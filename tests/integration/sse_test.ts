@@ -27,7 +27,7 @@ Deno.test("SSE session: join, publish with ack, WebSocket peers and presence bot
     meta: { n: 1 },
   });
   assert.equal(posted.status, 200, await posted.clone().text());
-  assert.deepEqual(await posted.json(), { applied: 1 });
+  assert.deepEqual(await posted.json(), { applied: 1, routed: false });
   const joined = await sse.next("joined");
   assert.equal(joined.room, "lobby");
   assert.deepEqual(joined.members?.map((m) => m.id), ["ann"]);
@@ -37,7 +37,7 @@ Deno.test("SSE session: join, publish with ack, WebSocket peers and presence bot
     { type: "publish", room: "lobby", data: "one", id: 1 },
     { type: "publish", room: "lobby", data: "two", id: 2 },
   ]);
-  assert.deepEqual(await batch.json(), { applied: 2 });
+  assert.deepEqual(await batch.json(), { applied: 2, routed: false });
   const four = [await sse.take(), await sse.take(), await sse.take()];
   four.push(await sse.take());
   assert.deepEqual(
