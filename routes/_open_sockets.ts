@@ -5,9 +5,14 @@
  * @module
  */
 
-/** Open sockets by client IP. */
+/** What is tracked: a WebSocket, or an SSE stream (lib/sse), until its `close` event. */
+export interface ClosingTarget {
+  addEventListener(type: "close", listener: () => void): void;
+}
+
+/** Open sockets (and SSE streams) by client IP. */
 export class OpenSockets {
-  #sockets = new Map<WebSocket, string>();
+  #sockets = new Map<ClosingTarget, string>();
   #perIp = new Map<string, number>();
   #waiters = new Set<() => void>();
 
@@ -22,7 +27,7 @@ export class OpenSockets {
   }
 
   /** Tracks `socket` from `ip` until its `close` event. */
-  add(socket: WebSocket, ip: string): void {
+  add(socket: ClosingTarget, ip: string): void {
     this.#sockets.set(socket, ip);
     this.#perIp.set(ip, this.countFrom(ip) + 1);
     socket.addEventListener("close", () => this.#remove(socket));
@@ -43,7 +48,7 @@ export class OpenSockets {
     });
   }
 
-  #remove(socket: WebSocket): void {
+  #remove(socket: ClosingTarget): void {
     const ip = this.#sockets.get(socket);
     if (ip === undefined) return; // close can fire twice
     this.#sockets.delete(socket);

@@ -13,8 +13,12 @@ import {
   parseNodeStats,
   parsePresenceSnapshot,
   parsePresenceUpdate,
+  parseSsePost,
+  parseSseReply,
   type PresenceSnapshot,
   type PresenceUpdate,
+  type SsePostReply,
+  type SsePostRequest,
 } from "../protocol/mod.ts";
 import type { MetricCell } from "../support/metrics.ts";
 
@@ -85,6 +89,16 @@ export interface BusSubscriptionCount {
   count: number;
 }
 
+/** A fallback-transport POST for a session another isolate holds (lib/sse). */
+export interface BusSsePost extends SsePostRequest {
+  kind: "sse-post";
+}
+
+/** The holding isolate's answer to a {@linkcode BusSsePost}. */
+export interface BusSseReply extends SsePostReply {
+  kind: "sse-reply";
+}
+
 /** The event kinds this version reads (a Record, so a new kind must be added). */
 const KINDS: Readonly<Record<BusEvent["kind"], true>> = {
   "admin-revoke": true,
@@ -96,11 +110,15 @@ const KINDS: Readonly<Record<BusEvent["kind"], true>> = {
   "presence-snapshot": true,
   "presence-sync": true,
   "node-down": true,
+  "sse-post": true,
+  "sse-reply": true,
 };
 const KNOWN_KINDS: ReadonlySet<string> = new Set(Object.keys(KINDS));
 
 /** Everything an isolate can tell the others. */
 export type BusEvent =
+  | BusSsePost
+  | BusSseReply
   | BusAdminRevoke
   | BusNodeStats
   | BusSubscriptionCount
@@ -263,6 +281,16 @@ export function parseBusEvent(event: unknown): BusEvent | string {
           count >= 0
         ? { kind: "subscriptions", node, room, count }
         : "bad subscriptions event";
+    }
+    case "sse-post": {
+      const post = parseSsePost(event);
+      return typeof post === "string" ? post : { kind: "sse-post", ...post };
+    }
+    case "sse-reply": {
+      const reply = parseSseReply(event);
+      return typeof reply === "string"
+        ? reply
+        : { kind: "sse-reply", ...reply };
     }
     case "terminate":
       return typeof event.member === "string" && event.member !== "" &&

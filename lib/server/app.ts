@@ -17,6 +17,8 @@ import { mountMetrics } from "../../routes/metrics.ts";
 import { mountPusher } from "../../routes/pusher.ts";
 import { mountToken } from "../../routes/token.ts";
 import { mountWs, OpenSockets } from "../../routes/ws.ts";
+import { mountSse, type SseTransport } from "../../routes/sse.ts";
+import type { Bus } from "../bus/bus.ts";
 import type { Verifier } from "../support/auth.ts";
 import { type Config, configGroup } from "../support/config.ts";
 import type { Hub } from "../hub/hub.ts";
@@ -42,6 +44,8 @@ export interface AppDeps {
   staticRoot?: string;
   /** The dashboard's parts; without them `/admin` is not mounted. */
   admin?: Admin;
+  /** The bus the hub uses; with it the SSE fallback (`/sse`) is mounted. */
+  bus?: Bus;
 }
 
 /** A refusal log for `config`, counting what it holds back in `metrics`. */
@@ -64,6 +68,8 @@ export interface App {
   sockets: OpenSockets;
   /** Where refusals are logged; `close()` it on shutdown (pending summaries). */
   refusals: RefusalLog;
+  /** The SSE fallback's sessions (with `deps.bus`); `close()` it on shutdown. */
+  sse?: SseTransport;
 }
 
 /** The repository's `static/` folder, wherever the process was started. */
@@ -91,6 +97,20 @@ export function createApp(deps: AppDeps): App {
     config: {
       ...configGroup(deps.config, "limits"),
       ...configGroup(deps.config, "security"),
+    },
+    metrics: deps.metrics,
+    refusals,
+    verifier: deps.verifier,
+    ...(deps.ready === undefined ? {} : { ready: deps.ready }),
+  });
+  const sse = deps.bus === undefined ? undefined : mountSse(app, {
+    hub: deps.hub,
+    bus: deps.bus,
+    sockets,
+    config: {
+      ...configGroup(deps.config, "limits"),
+      ...configGroup(deps.config, "security"),
+      ...configGroup(deps.config, "sse"),
     },
     metrics: deps.metrics,
     refusals,
@@ -154,5 +174,5 @@ export function createApp(deps: AppDeps): App {
     deps.log.error("Request failed", { error: String(error) });
     return jsonError(500, "internal", "Internal server error");
   });
-  return { app, sockets, refusals };
+  return { app, sockets, refusals, ...(sse === undefined ? {} : { sse }) };
 }

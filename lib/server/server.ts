@@ -156,8 +156,9 @@ export async function startServer(
   });
   admin?.start(hub, bus);
   const verifier = await verifierFor(config);
-  const { app, sockets, refusals } = createApp({
+  const { app, sockets, refusals, sse } = createApp({
     hub,
+    bus,
     log,
     metrics,
     config,
@@ -185,6 +186,7 @@ export async function startServer(
     // Could not listen (address in use, bad certificate): release what we opened.
     admin?.close();
     hub.shutdown();
+    sse?.close();
     refusals.close();
     await bus.close();
     clearInterval(sweep);
@@ -195,6 +197,7 @@ export async function startServer(
   async function stop(code: number, reason: string): Promise<void> {
     admin?.close(); // ends the live tails: open responses would hold the listener
     hub.shutdown(code, reason);
+    sse?.close();
     if (!await sockets.drained(config.shutdownTimeoutMs)) {
       log.warn("Shutdown timeout: clients did not answer the close", {
         open: sockets.size,

@@ -14,7 +14,8 @@ export type ConfigGroupName =
   | "security"
   | "limits"
   | "pusher"
-  | "admin";
+  | "admin"
+  | "sse";
 
 /** What every setting has. */
 interface SettingBase<G extends ConfigGroupName> {

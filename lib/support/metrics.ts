@@ -7,6 +7,14 @@
 
 /** Every metric the service records, with its help text. */
 export const METRIC_HELP = {
+  "sse_sessions":
+    "Bidirectional SSE sessions held on this isolate, streaming or not (bounded by SSE_MAX_SESSIONS)",
+  "sse_streams_total": "SSE streams opened, by kind (session, resumed, feed)",
+  "sse_refused_total":
+    "SSE streams and POSTs refused, by reason (origin, unauthorized, capacity, ip_rate, ip_connections, unknown_session, forbidden_session, post_in_flight, no_stream, too_large, bad_json, bad_room…)",
+  "sse_frames_in_total": "Client frames applied from POSTs to SSE sessions",
+  "sse_routed_total":
+    "POSTs routed over the bus to the isolate holding their session, by outcome (sent_<code>, served_<code>, refused)",
   "connections_opened_total": "WebSocket connections accepted",
   "connections_closed_total": "WebSocket connections closed, by close code",
   "connections": "Open WebSocket connections",
@@ -122,6 +130,7 @@ export type MetricName = keyof typeof METRIC_HELP;
 
 /** Gauges; everything else is a counter. */
 const GAUGES: ReadonlySet<string> = new Set([
+  "sse_sessions",
   "connections",
   "rooms",
   "history_backlog",

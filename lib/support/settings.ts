@@ -18,6 +18,7 @@ import {
   oneOf,
   text,
 } from "./_setting_kinds.ts";
+import { SSE_SETTINGS } from "./_settings_sse.ts";
 
 /** Headings of the groups in the README table, in table order. */
 export const GROUP_TITLES: Readonly<Record<ConfigGroupName, string>> = {
@@ -29,6 +30,8 @@ export const GROUP_TITLES: Readonly<Record<ConfigGroupName, string>> = {
   limits: "Limits",
   pusher: "Pusher protocol ([docs/pusher.md](docs/pusher.md))",
   admin: "Operator dashboard ([docs/admin.md](docs/admin.md))",
+  sse:
+    "Fallback transport: SSE + HTTP ([docs/protocol.md](docs/protocol.md#fallback-transport-sse--http))",
 };
 
 export type {
@@ -252,4 +255,5 @@ export const SETTINGS = {
     { nonEmpty: true },
   ),
   ...EDGE_SETTINGS,
+  ...SSE_SETTINGS,
 } as const;

@@ -39,6 +39,7 @@ export const LAYERS: readonly Layer[] = [
     mayImport: ["protocol", "support"],
   },
   { name: "pusher", paths: ["lib/pusher/"] },
+  { name: "sse", paths: ["lib/sse/"] },
   { name: "hub", paths: ["lib/hub/"] },
   { name: "rooms", paths: ["lib/rooms/"] },
   { name: "presence", paths: ["lib/presence/"] },
