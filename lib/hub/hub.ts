@@ -187,6 +187,11 @@ export class Hub {
     );
     metrics.inc("connections_opened_total");
     metrics.set("connections", this.#connections.size);
+    this.#options.log.debug("Client connected", {
+      connection: id,
+      member: connection.memberId,
+      batch: options.batch ?? false,
+    });
     connection.send(encodeServerMessage({
       type: "welcome",
       connectionId: id,
@@ -211,6 +216,10 @@ export class Hub {
     this.#rooms.leaveAll(connection);
     const { metrics } = this.#options;
     metrics.inc("connections_closed_total", 1, String(code ?? "server"));
+    this.#options.log.debug("Client disconnected", {
+      connection: connection.id,
+      code: code ?? null,
+    });
     metrics.set("connections", this.#connections.size);
     metrics.set("rooms", this.#rooms.size);
   }
