@@ -11,6 +11,7 @@ import { serveStatic } from "hono/deno";
 import { etag } from "hono/etag";
 import { mountApi } from "../../routes/api.ts";
 import { mountHealth } from "../../routes/health.ts";
+import { mountClientConfig } from "../../routes/client_config.ts";
 import { mountMetrics } from "../../routes/metrics.ts";
 import { mountPusher } from "../../routes/pusher.ts";
 import { mountToken } from "../../routes/token.ts";
@@ -106,6 +107,13 @@ export function createApp(deps: AppDeps): App {
   if (deps.config.dev) {
     mountToken(app, configGroup(deps.config, "security"));
   }
+  mountClientConfig(app, {
+    tokenRequired: !deps.config.allowAnonymous && deps.verifier !== undefined,
+    demoTokens: deps.config.dev && deps.config.authSecret !== "",
+    maxMessageBytes: deps.config.maxMessageBytes,
+    tokenDocs:
+      'docs/deploy.md, "Token endpoint": your backend signs a JWT with AUTH_SECRET',
+  });
   mountHealth(app, {
     hub: deps.hub,
     nodeId: deps.nodeId,
