@@ -17,6 +17,11 @@ import {
 import { ConnectionGuard } from "./connection_guard.ts";
 import { dispatch, type DispatchParts } from "./_dispatch.ts";
 import type { RoomLog, StoredMessage } from "../room_log/room_log.ts";
+import {
+  type HistoryQuery,
+  type HistoryRead,
+  readHistory,
+} from "./_history_read.ts";
 import type { Logger } from "../support/log.ts";
 import type { Metrics } from "../support/metrics.ts";
 import {
@@ -33,7 +38,13 @@ import {
   type RoomSummary,
 } from "../rooms/rooms.ts";
 
-export type { PublishOptions, RoomInfo, RoomSummary };
+export type {
+  HistoryQuery,
+  HistoryRead,
+  PublishOptions,
+  RoomInfo,
+  RoomSummary,
+};
 
 /** Limits and timings the hub enforces. */
 export interface HubLimits extends RoomsLimits {
@@ -147,6 +158,17 @@ export class Hub {
   /** One room: its members across isolates, local connections and stream position. */
   roomInfo(room: string): Promise<RoomInfo> {
     return this.#rooms.info(room);
+  }
+
+  /**
+   * Reads stored messages of `room`: after offset `since` (of `epoch`, by
+   * default the current one), or without `since` the latest; at most
+   * `limit`, oldest first (see {@linkcode readHistory}).
+   */
+  readHistory(room: string, options: HistoryQuery): Promise<HistoryRead> {
+    const { history, metrics } = this.#options;
+    metrics.inc("history_reads_total");
+    return readHistory(history, room, options);
   }
 
   /**

@@ -128,6 +128,7 @@ export function createApp(deps: AppDeps): App {
     apiKey: deps.config.apiKey,
     maxBodyBytes: deps.config.maxMessageBytes,
     maxJsonDepth: deps.config.maxJsonDepth,
+    maxHistoryRead: deps.config.maxHistoryRead,
   });
   mountMetrics(app, {
     hub: deps.hub,

@@ -86,6 +86,13 @@ export const EDGE_SETTINGS = {
     [64],
     "largest client message (UTF-8 bytes); larger closes with 1009",
   ),
+  maxHistoryRead: int(
+    "limits",
+    "MAX_HISTORY_READ",
+    100,
+    [1, 1_000],
+    "most messages one history read returns: `GET /api/rooms/:room/messages?limit=` and a `join` with `history: N` (larger asks get this many)",
+  ),
   maxJsonDepth: int(
     "limits",
     "MAX_JSON_DEPTH",
