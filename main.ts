@@ -101,16 +101,27 @@ export async function main(args: string[]): Promise<void> {
   });
 
   let stopping = false;
-  const onSignal = async (signal: Deno.Signal) => {
+  const listeners = {
+    SIGINT: () => onSignal("SIGINT"),
+    SIGTERM: () => onSignal("SIGTERM"),
+  };
+  const onSignal = async (signal: "SIGINT" | "SIGTERM") => {
     if (stopping) return;
     stopping = true;
     log.info("Shutting down: closing clients with 1012", { signal });
     await stop();
     log.info("Stopped");
+    if (watched) {
+      // Under `deno run --watch` Deno.exit ends only this run: stop the
+      // watcher too, with the signal's default action.
+      Deno.removeSignalListener("SIGINT", listeners.SIGINT);
+      Deno.removeSignalListener("SIGTERM", listeners.SIGTERM);
+      Deno.kill(Deno.pid, signal);
+    }
     Deno.exit(0);
   };
-  Deno.addSignalListener("SIGINT", () => onSignal("SIGINT"));
-  Deno.addSignalListener("SIGTERM", () => onSignal("SIGTERM"));
+  Deno.addSignalListener("SIGINT", listeners.SIGINT);
+  Deno.addSignalListener("SIGTERM", listeners.SIGTERM);
 }
 
 if (import.meta.main) await main(Deno.args);

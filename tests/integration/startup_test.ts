@@ -166,3 +166,36 @@ Deno.test("main.ts: a restart that waits for a killed writer's lease says so in 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("main.ts under deno run --watch (deno task dev): SIGTERM stops the server and the watcher", async () => {
+  const dir = await Deno.makeTempDir();
+  const watchdog = new AbortController();
+  const timer = setTimeout(() => watchdog.abort(), 60_000);
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--watch", "--allow-all", MAIN, "--dev", "--watch"],
+      env: {
+        PORT: "0",
+        HOST: "127.0.0.1",
+        KV_PATH: `${dir}/roomcast.kv`,
+        NO_COLOR: "1",
+      },
+      stdout: "piped",
+      stderr: "null",
+      signal: watchdog.signal,
+    }).spawn();
+    let text = "";
+    for await (const chunk of child.stdout) {
+      text += decoder.decode(chunk);
+      if (text.includes("Listening on")) break;
+    }
+    assert.match(text, /Listening on/);
+    child.kill("SIGTERM");
+    const status = await child.status;
+    assert.equal(watchdog.signal.aborted, false, "the watcher kept running");
+    assert.notEqual(status.success, true);
+  } finally {
+    clearTimeout(timer);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
