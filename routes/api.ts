@@ -10,6 +10,8 @@
  *   the store is behind (nothing published).
  * - `GET /api/rooms` lists the rooms with members.
  * - `GET /api/rooms/:room` describes one room.
+ * - `GET /api/rooms/:room/messages` reads its stored history
+ *   (`api_history.ts`).
  *
  * With `API_KEY` empty every `/api` path answers 404 `api_disabled`. Bodies
  * are read up to `MAX_MESSAGE_BYTES` and no further.
@@ -32,6 +34,7 @@ import {
   ROOM_NAME_RULE,
 } from "../lib/protocol/mod.ts";
 import { bearerGuard } from "./_bearer.ts";
+import { mountHistoryRead } from "./api_history.ts";
 
 /** What the API routes need. */
 export interface ApiDeps {
@@ -47,6 +50,8 @@ export interface ApiDeps {
   maxBodyBytes: number;
   /** Deepest nesting of `data` (`MAX_JSON_DEPTH`); deeper is 400 `too_deep`. */
   maxJsonDepth: number;
+  /** Largest `limit` of a history read (`MAX_HISTORY_READ`). @default {100} */
+  maxHistoryRead?: number;
 }
 
 /** The answer to a successful publish. */
@@ -79,6 +84,11 @@ export function mountApi(app: Hono, deps: ApiDeps): void {
   );
 
   app.get("/api/rooms", (c) => c.json({ rooms: hub.roomList() }));
+  mountHistoryRead(app, {
+    hub,
+    metrics,
+    maxHistoryRead: deps.maxHistoryRead ?? 100,
+  });
 
   // Logout or ban: every connection of the member, on every node, closes
   // with 4500 (terminal). Pair it with revoking the user's tokens.

@@ -13,6 +13,7 @@ import type { ConnectOptions, Hub } from "../lib/hub/hub.ts";
 import { jsonError } from "../lib/support/http_error.ts";
 import type { Metrics } from "../lib/support/metrics.ts";
 import type { RefusalLog } from "../lib/support/refusal_log.ts";
+import type { LogFields } from "../lib/support/log.ts";
 import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../lib/protocol/mod.ts";
 import { KeyedLimiter } from "../lib/support/rate_limit.ts";
 import { remoteIp } from "./_remote_ip.ts";
@@ -55,8 +56,16 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     reason: string,
     message: string,
     headers: HeadersInit = {},
+    fields: LogFields = {},
   ) => {
     metrics.inc("upgrades_refused_total", 1, reason);
+    // Once per cause, then a summary per interval: never the token or a payload.
+    deps.refusals.refuse(
+      status === 403 ? "warn" : "info",
+      `upgrade:${reason}`,
+      `Upgrade refused (${status} ${reason}): ${message}`,
+      { status, reason, ...fields },
+    );
     return jsonError(status, reason, message, headers);
   };
 
@@ -91,24 +100,36 @@ export function mountWs(app: Hono, deps: WsDeps): void {
         },
       );
     }
-    if (!originAllowed(req, config.allowedOrigins)) {
-      return refuse(403, "forbidden_origin", "Origin not allowed");
-    }
     const ip = remoteIp(c);
+    if (!originAllowed(req, config.allowedOrigins)) {
+      return refuse(
+        403,
+        "forbidden_origin",
+        "Origin not allowed",
+        {},
+        {
+          origin: (req.headers.get("origin") ?? "").slice(0, 200),
+          allowed: config.allowedOrigins.length > 0
+            ? "ALLOWED_ORIGINS"
+            : "the request's own host (set ALLOWED_ORIGINS for other origins)",
+          ip,
+        },
+      );
+    }
     if (sockets.size >= config.maxConnections) {
       return refuse(503, "capacity", "Server at capacity; retry later", {
         "retry-after": "5",
-      });
+      }, { ip });
     }
     if (!upgrades.take(ip, now())) {
       return refuse(429, "ip_rate", "Too many connection attempts", {
         "retry-after": "1",
-      });
+      }, { ip });
     }
     if (sockets.countFrom(ip) >= config.maxConnectionsPerIp) {
       return refuse(429, "ip_connections", "Too many connections from here", {
         "retry-after": "5",
-      });
+      }, { ip });
     }
 
     const offered = offeredProtocols(req.headers);
@@ -126,8 +147,8 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       deps.refusals.refuse(
         "info",
         `upgrade:${error.reason}`,
-        "Upgrade refused: bad token",
-        { reason: error.reason, ip },
+        "Upgrade refused (401 unauthorized): bad token",
+        { status: 401, reason: error.reason, ip },
       );
       return jsonError(401, "unauthorized", error.message, {
         "www-authenticate": "Bearer",
@@ -135,6 +156,12 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     }
     if (who.memberId === undefined && !config.allowAnonymous) {
       metrics.inc("auth_failures_total", 1, "missing");
+      deps.refusals.refuse(
+        "info",
+        "upgrade:missing",
+        "Upgrade refused (401 unauthorized): the client sent no token; your backend mints one (docs/deploy.md)",
+        { status: 401, reason: "missing", ip },
+      );
       return jsonError(401, "unauthorized", "A token is required", {
         "www-authenticate": "Bearer",
       });

@@ -66,9 +66,9 @@ export class Membership {
    * @throws {TypeError} for an invalid room name or `meta` that is not JSON.
    * @throws {RangeError} for `meta` over 1 KiB.
    */
-  join(room: string, meta: Json | undefined): boolean {
-    checkJoin(room, meta);
-    return this.#rooms.add(room, meta);
+  join(room: string, meta: Json | undefined, history?: number): boolean {
+    checkJoin(room, meta, history);
+    return this.#rooms.add(room, meta, history);
   }
 
   /** The `join` frame for a wanted `room`, with a fresh id awaiting its answer. */
@@ -130,6 +130,7 @@ export class Membership {
       offset,
       epoch,
       resumed: outcome.resumed,
+      ...(frame.history === undefined ? {} : { history: frame.history }),
     });
     if (!outcome.recovered) {
       this.#events.emit("recovery", { room, recovered: false });

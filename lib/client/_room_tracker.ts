@@ -14,6 +14,7 @@ import {
   type JoinMessage,
   type Json,
   jsonBytes,
+  MAX_JOIN_HISTORY,
   MAX_META_BYTES,
   type MessageId,
   ROOM_NAME_RULE,
@@ -42,9 +43,23 @@ export interface JoinOutcome {
  * Checks the arguments of `join()`.
  *
  * @throws {TypeError} when `room` is not a valid room name or `meta` is not JSON.
- * @throws {RangeError} when `meta` takes more than 1 KiB as JSON.
+ * @throws {RangeError} when `meta` takes more than 1 KiB as JSON, or
+ *   `history` is not an integer from 0 to `MAX_JOIN_HISTORY`.
  */
-export function checkJoin(room: string, meta: Json | undefined): void {
+export function checkJoin(
+  room: string,
+  meta: Json | undefined,
+  history?: number,
+): void {
+  if (
+    history !== undefined &&
+    !(Number.isInteger(history) && history >= 0 &&
+      history <= MAX_JOIN_HISTORY)
+  ) {
+    throw new RangeError(
+      `Invalid history: expected an integer from 0 to ${MAX_JOIN_HISTORY}`,
+    );
+  }
   if (!isValidRoomName(room)) {
     const name = JSON.stringify(String(room).slice(0, 40));
     throw new TypeError(
@@ -68,6 +83,8 @@ interface Room {
   meta: Json | undefined;
   /** The id of the join frame awaiting its `joined`. */
   joinId: string | undefined;
+  /** Latest messages to replay on the first join (0: none). */
+  history: number;
 }
 
 /** Joined rooms, their last seen positions and their pending joins. */
@@ -85,10 +102,15 @@ export class RoomTracker {
     return this.#rooms.has(room);
   }
 
-  /** Adds `room` with its presence `meta`; false if it was already there. */
-  add(room: string, meta?: Json): boolean {
+  /** Adds `room` with its presence `meta` (and `history` to replay first); false if it was already there. */
+  add(room: string, meta?: Json, history = 0): boolean {
     if (this.#rooms.has(room)) return false;
-    this.#rooms.set(room, { position: undefined, meta, joinId: undefined });
+    this.#rooms.set(room, {
+      position: undefined,
+      meta,
+      joinId: undefined,
+      history,
+    });
     return true;
   }
 
@@ -115,6 +137,7 @@ export class RoomTracker {
     if (entry === undefined) return frame;
     entry.joinId = id;
     if (entry.position !== undefined) frame.since = { ...entry.position };
+    else if (entry.history > 0) frame.history = entry.history;
     if (entry.meta !== undefined) frame.meta = entry.meta;
     return frame;
   }

@@ -155,7 +155,10 @@ export class RoomcastClient {
    * @throws {RangeError} when `meta` exceeds 1 KiB as JSON.
    */
   join(room: string, options: JoinOptions = {}): void {
-    if (this.#rooms.join(room, options.meta) && this.#welcome !== undefined) {
+    if (
+      this.#rooms.join(room, options.meta, options.history) &&
+      this.#welcome !== undefined
+    ) {
       this.#outbox.send({ frame: this.#rooms.joinFrame(room) });
     }
   }

@@ -49,6 +49,8 @@ export interface JoinedEvent {
   epoch: string;
   /** Whether this join asked to resume from a known position (a rejoin after a reconnect). */
   resumed: boolean;
+  /** A first join with the `history` option: how many stored messages follow as `message` events before live ones. */
+  history?: number;
 }
 
 /**
@@ -130,6 +132,13 @@ export interface JoinOptions {
    * see it in their member lists. @default {null}
    */
   meta?: Json;
+  /**
+   * On the first join (no position yet), replay up to this many of the
+   * room's latest stored messages as `message` events before live ones (the
+   * server caps it at its `MAX_HISTORY_READ`; `joined.history` says how
+   * many). Rejoins resume from the last offset seen instead. @default {0}
+   */
+  history?: number;
 }
 
 /** Options of {@linkcode RoomcastClient.publish}. */

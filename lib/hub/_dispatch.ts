@@ -95,6 +95,11 @@ function route(
   }
   switch (message.type) {
     case "join":
+      log.debug("Join", {
+        connection: connection.id,
+        member: connection.memberId,
+        room: message.room,
+      });
       rooms.join(connection, message).catch((error) => {
         if (error instanceof ProtocolError) {
           sendError(connection, error.code, error.message, message.id);

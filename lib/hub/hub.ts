@@ -21,6 +21,11 @@ import type {
   RoomLog,
   StoredMessage,
 } from "../room_log/room_log.ts";
+import {
+  type HistoryQuery,
+  type HistoryRead,
+  readHistory,
+} from "./_history_read.ts";
 import type { Logger } from "../support/log.ts";
 import type { Metrics } from "../support/metrics.ts";
 import {
@@ -37,7 +42,13 @@ import {
   type RoomSummary,
 } from "../rooms/rooms.ts";
 
-export type { PublishOptions, RoomInfo, RoomSummary };
+export type {
+  HistoryQuery,
+  HistoryRead,
+  PublishOptions,
+  RoomInfo,
+  RoomSummary,
+};
 
 /** Limits and timings the hub enforces. */
 export interface HubLimits extends RoomsLimits {
@@ -183,6 +194,17 @@ export class Hub {
   }
 
   /**
+   * Reads stored messages of `room`: after offset `since` (of `epoch`, by
+   * default the current one), or without `since` the latest; at most
+   * `limit`, oldest first (see {@linkcode readHistory}).
+   */
+  readHistory(room: string, options: HistoryQuery): Promise<HistoryRead> {
+    const { history, metrics } = this.#options;
+    metrics.inc("history_reads_total");
+    return readHistory(history, room, options);
+  }
+
+  /**
    * Registers an open socket and greets it with `welcome`. Call it from the
    * socket's `open` event; feed its frames to {@linkcode Hub.receive} and its
    * `close` event to {@linkcode Hub.disconnect}.
@@ -220,6 +242,11 @@ export class Hub {
     );
     metrics.inc("connections_opened_total");
     metrics.set("connections", this.#connections.size);
+    this.#options.log.debug("Client connected", {
+      connection: id,
+      member: connection.memberId,
+      batch: options.batch ?? false,
+    });
     connection.send(encodeServerMessage({
       type: "welcome",
       connectionId: id,
@@ -244,6 +271,10 @@ export class Hub {
     this.#rooms.leaveAll(connection);
     const { metrics } = this.#options;
     metrics.inc("connections_closed_total", 1, String(code ?? "server"));
+    this.#options.log.debug("Client disconnected", {
+      connection: connection.id,
+      code: code ?? null,
+    });
     metrics.set("connections", this.#connections.size);
     metrics.set("rooms", this.#rooms.size);
   }

@@ -39,6 +39,9 @@ export const MAX_JSON_DEPTH = 128;
 /** Largest accepted presence `meta`, in UTF-8 bytes of its JSON text. */
 export const MAX_META_BYTES = 1024;
 
+/** Largest `history` a `join` may ask for; servers replay at most their `MAX_HISTORY_READ`. */
+export const MAX_JOIN_HISTORY = 1000;
+
 /** A position in a room's stream: the last offset seen and the epoch that numbers it. */
 export interface StreamPosition {
   /** Offset of the last message seen (0 before the first message). */
@@ -64,6 +67,12 @@ export interface JoinMessage {
    * @default {true when `meta` is given, else false}
    */
   presence?: boolean;
+  /**
+   * Without `since`: replay up to this many of the room's latest messages
+   * (1 to {@linkcode MAX_JOIN_HISTORY}, capped by the server's
+   * `MAX_HISTORY_READ`) before live ones; `joined.history` says how many.
+   */
+  history?: number;
 }
 
 /** Leave a room. */
@@ -144,6 +153,8 @@ export interface JoinedMessage {
   members?: PresenceMember[];
   /** The connection was a member already: a short answer, without `members`. */
   rejoined?: boolean;
+  /** Answer to a `join` with `history`: how many stored messages follow before live ones. */
+  history?: number;
 }
 
 /** A member of a room: a user id (one per user, whatever its tabs) and metadata. */

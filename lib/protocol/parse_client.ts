@@ -13,6 +13,7 @@ import {
   isValidRoomName,
   type JoinMessage,
   MAX_ID_LENGTH,
+  MAX_JOIN_HISTORY,
   MAX_JSON_DEPTH,
   MAX_META_BYTES,
   type MessageId,
@@ -88,6 +89,20 @@ export function parseClientMessage(
           );
         }
         join.presence = presence;
+      }
+      const history = value.history;
+      if (history !== undefined) {
+        if (
+          typeof history !== "number" || !Number.isInteger(history) ||
+          history < 0 || history > MAX_JOIN_HISTORY
+        ) {
+          throw new ProtocolError(
+            ERROR_CODE.BAD_MESSAGE,
+            `Field "history" must be an integer from 0 to ${MAX_JOIN_HISTORY}`,
+            ref,
+          );
+        }
+        if (history > 0) join.history = history;
       }
       return join;
     }

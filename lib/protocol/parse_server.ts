@@ -87,7 +87,7 @@ export function parseServerValue(value: unknown): ServerMessage {
       return welcome;
     }
     case "joined": {
-      const { members, recovered, rejoined } = value;
+      const { members, recovered, rejoined, history } = value;
       const joined: JoinedMessage = {
         type: "joined",
         room: str("room"),
@@ -103,6 +103,9 @@ export function parseServerValue(value: unknown): ServerMessage {
       }
       if (typeof recovered === "boolean") joined.recovered = recovered;
       else if (recovered !== undefined) throw bad("recovered");
+      if (typeof history === "number" && Number.isSafeInteger(history)) {
+        joined.history = history;
+      } else if (history !== undefined) throw bad("history");
       if (rejoined === true) joined.rejoined = true;
       else if (rejoined !== undefined && rejoined !== false) {
         throw bad("rejoined");

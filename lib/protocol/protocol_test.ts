@@ -265,3 +265,22 @@ Deno.test("parseClientMessage() refuses data and meta nested deeper than the lim
     "publish",
   );
 });
+
+Deno.test("parseClientMessage() reads join history: 1 to MAX_JOIN_HISTORY, 0 is none, others refused", () => {
+  assert.deepEqual(
+    parseClientMessage('{"type":"join","room":"r","history":20}'),
+    { type: "join", room: "r", history: 20 },
+  );
+  assert.deepEqual(
+    parseClientMessage('{"type":"join","room":"r","history":0}'),
+    { type: "join", room: "r" },
+  );
+  for (const bad of ["-1", "1.5", '"3"', "1001", "null"]) {
+    assert.throws(
+      () => parseClientMessage(`{"type":"join","room":"r","history":${bad}}`),
+      (error: unknown) =>
+        error instanceof ProtocolError && error.code === "bad_message",
+      bad,
+    );
+  }
+});

@@ -11,6 +11,7 @@ import type { Logger } from "../support/log.ts";
 import {
   genKey,
   holdLocally,
+  type Lease,
   LEASE_KEY,
   LeaseHeldError,
   parseLease,
@@ -61,6 +62,7 @@ export class KvBehindLease {
    */
   async acquire(): Promise<void> {
     const deadline = performance.now() + this.#options.waitMs;
+    let waited = false;
     for (let attempt = 0; attempt < 20;) {
       const settled = await settleLease(this.#kv, {
         now: this.#options.now,
@@ -74,6 +76,10 @@ export class KvBehindLease {
       }
       if (settled.live !== undefined) {
         const left = deadline - performance.now();
+        if (!waited) {
+          waited = true;
+          this.#options.log?.warn(waitLine(settled.live, Math.max(0, left)));
+        }
         if (left <= 0) throw new LeaseHeldError(settled.live);
         await new Promise((resolve) =>
           setTimeout(resolve, Math.min(250, left))
@@ -139,4 +145,18 @@ export class KvBehindLease {
       ...processIdentity(),
     };
   }
+}
+
+/** The one line a start that waits for another writer's lease logs. */
+function waitLine(lease: Lease, leftMs: number): string {
+  const holder = lease.pid === undefined
+    ? `writer ${lease.owner.slice(0, 8)}`
+    : `process ${lease.pid}${
+      lease.host === undefined ? "" : ` on ${lease.host}`
+    }`;
+  return `Waiting up to ${
+    Math.ceil(leftMs / 1000)
+  } s for the Deno KV database: its writer lease is held by ${holder} until ${
+    new Date(lease.expiresAt).toISOString()
+  } (a process that was killed holds it until then; one still running keeps it)`;
 }

@@ -115,11 +115,14 @@ export function isLive(lease: Lease | undefined, now: number): boolean {
   return lease.pid === undefined || processExists(lease.pid);
 }
 
-/** Whether a process with `pid` exists here (true when it cannot be told). */
+/**
+ * Whether a process with `pid` runs here (true when it cannot be told). A
+ * zombie (killed, not yet reaped by its parent) does not run.
+ */
 function processExists(pid: number): boolean {
   try {
     Deno.statSync(`/proc/${pid}`);
-    return true;
+    return !isZombie(pid);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       try {
@@ -220,4 +223,15 @@ async function restartEpochs(
     }
   }
   return count;
+}
+
+/** Whether `/proc/<pid>/stat` says the process is a zombie (false when unreadable). */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    // "pid (comm) S ...": the state follows the last ")".
+    return stat.slice(stat.lastIndexOf(")") + 1).trim().startsWith("Z");
+  } catch {
+    return false;
+  }
 }

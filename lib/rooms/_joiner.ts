@@ -19,6 +19,7 @@ import type { Metrics } from "../support/metrics.ts";
 import type { Member, RoomRegistry } from "./room_registry.ts";
 import type { RoomStream } from "./room_stream.ts";
 import { storedMeta } from "./_room_stream_open.ts";
+import { readRecent } from "../room_log/recent.ts";
 
 /** What a {@linkcode Joiner} works with: the parts of its {@linkcode Rooms}. */
 export interface JoinerParts {
@@ -26,6 +27,8 @@ export interface JoinerParts {
   presence: PresenceRelay<Connection>;
   history: RoomLog;
   metrics: Metrics;
+  /** Most stored messages a `join` with `history` replays. */
+  maxHistoryRead: number;
   /** The room's stream on this isolate, created with its first local member. */
   stream(room: string): RoomStream;
   /** Takes `connection` out of `room` (and presence); false when it was not a member. */
@@ -46,7 +49,8 @@ export class Joiner {
   /** Joins a room; completes or leaves no trace (see {@linkcode Rooms.join}). */
   async join(connection: Connection, message: JoinMessage): Promise<void> {
     const { registry, presence, history, metrics } = this.#parts;
-    const { room, since } = message;
+    const { room } = message;
+    let since = message.since;
     // Presence is opt-in, as with the peers (Phoenix track, Ably enter):
     // an audience of thousands costs nothing until it asks to be seen.
     const tracked = message.presence ?? message.meta !== undefined;
@@ -66,7 +70,18 @@ export class Joiner {
       let after: number | undefined;
       let recovered: boolean | undefined;
       let replay: StoredMessage[] = [];
-      if (since !== undefined) {
+      let replayed: number | undefined;
+      if (since === undefined && message.history !== undefined) {
+        // The latest N before live: a resume from just before them.
+        const head = stream.position;
+        const want = Math.min(message.history, this.#parts.maxHistoryRead);
+        replay = await readRecent(history, room, head, want);
+        replayed = replay.length;
+        metrics.inc("join_history_messages_total", replayed);
+        after = replay[0] === undefined ? head.offset : replay[0].offset - 1;
+        since = { offset: after, epoch: head.epoch };
+        recovered = undefined;
+      } else if (since !== undefined) {
         const result = await history.since(room, since);
         recovered = result.recovered;
         metrics.inc("resumes_total", 1, String(recovered));
@@ -84,10 +99,11 @@ export class Joiner {
       const changes = latest === undefined
         ? []
         : presence.join(room, connection, latest);
-      const epoch = recovered === true && since !== undefined
+      const epoch = (recovered === true || replayed !== undefined) &&
+          since !== undefined
         ? since.epoch
         : stream.position.epoch;
-      this.#sendJoined(connection, room, after, epoch, recovered);
+      this.#sendJoined(connection, room, after, epoch, recovered, replayed);
       registry.release(
         connection,
         member,
@@ -149,12 +165,17 @@ export class Joiner {
     offset: number,
     epoch: string,
     recovered?: boolean,
+    history?: number,
   ): void {
     const members = this.#parts.presence.members(room);
-    connection.send(encodeServerMessage(
-      recovered === undefined
-        ? { type: "joined", room, offset, epoch, members }
-        : { type: "joined", room, offset, epoch, recovered, members },
-    ));
+    connection.send(encodeServerMessage({
+      type: "joined",
+      room,
+      offset,
+      epoch,
+      ...(recovered === undefined ? {} : { recovered }),
+      members,
+      ...(history === undefined ? {} : { history }),
+    }));
   }
 }

@@ -40,6 +40,8 @@ export interface RoomsLimits {
   maxBufferedBytes?: number;
   /** Live messages a joining member may hold before it is closed with 1013. @default {10000} */
   maxPendingMessages?: number;
+  /** Most stored messages a `join` with `history` replays (`MAX_HISTORY_READ`). @default {100} */
+  maxHistoryRead?: number;
 }
 
 /** What {@linkcode Rooms} is built from. */
@@ -118,6 +120,7 @@ export class Rooms {
       presence: this.#presence,
       history,
       metrics,
+      maxHistoryRead: options.limits.maxHistoryRead ?? 100,
       stream: (room) => this.#stream(room),
       leave: (room, connection) => this.leave(room, connection),
     });

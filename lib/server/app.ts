@@ -13,6 +13,7 @@ import { mountAdmin, mountAdminDisabled } from "../../routes/admin.ts";
 import { mountApi } from "../../routes/api.ts";
 import type { Admin } from "../admin/admin.ts";
 import { mountHealth } from "../../routes/health.ts";
+import { mountClientConfig } from "../../routes/client_config.ts";
 import { mountMetrics } from "../../routes/metrics.ts";
 import { mountPusher } from "../../routes/pusher.ts";
 import { mountToken } from "../../routes/token.ts";
@@ -130,6 +131,13 @@ export function createApp(deps: AppDeps): App {
   if (deps.config.dev) {
     mountToken(app, configGroup(deps.config, "security"));
   }
+  mountClientConfig(app, {
+    tokenRequired: !deps.config.allowAnonymous && deps.verifier !== undefined,
+    demoTokens: deps.config.dev && deps.config.authSecret !== "",
+    maxMessageBytes: deps.config.maxMessageBytes,
+    tokenDocs:
+      'docs/deploy.md, "Token endpoint": your backend signs a JWT with AUTH_SECRET',
+  });
   mountHealth(app, {
     hub: deps.hub,
     nodeId: deps.nodeId,
@@ -144,6 +152,7 @@ export function createApp(deps: AppDeps): App {
     apiKey: deps.config.apiKey,
     maxBodyBytes: deps.config.maxMessageBytes,
     maxJsonDepth: deps.config.maxJsonDepth,
+    maxHistoryRead: deps.config.maxHistoryRead,
   });
   mountMetrics(app, {
     hub: deps.hub,

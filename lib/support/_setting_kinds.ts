@@ -45,14 +45,26 @@ export interface BoolSetting<G extends ConfigGroupName = ConfigGroupName>
   default: boolean;
 }
 
-/** Text, trimmed unless `raw`; `nonEmpty` refuses an empty value; `pattern` checks a non-empty one. */
+/** A check of a value's shape: the error says "expected <expected>". */
+export interface Pattern {
+  /** What a valid value matches. */
+  regex: RegExp;
+  /** What the error message says was expected. */
+  expected: string;
+}
+
+/**
+ * Text, trimmed unless `raw`; `nonEmpty` refuses an empty value; `pattern`
+ * checks a non-empty one; `secret` keeps the value out of error messages.
+ */
 export interface StringSetting<G extends ConfigGroupName = ConfigGroupName>
   extends SettingBase<G> {
   kind: "string";
   default: string;
   raw?: boolean;
   nonEmpty?: boolean;
-  pattern?: { regex: RegExp; expected: string };
+  pattern?: Pattern;
+  secret?: boolean;
 }
 
 /** One of a fixed list of words. */
@@ -65,11 +77,12 @@ export interface EnumSetting<
   values: readonly V[];
 }
 
-/** A comma-separated list (entries trimmed, empty ones dropped). */
+/** A comma-separated list (entries trimmed, empty ones dropped); `pattern` checks each entry. */
 export interface ListSetting<G extends ConfigGroupName = ConfigGroupName>
   extends SettingBase<G> {
   kind: "list";
   default: readonly string[];
+  pattern?: Pattern;
 }
 
 /** One row of the settings table. */
@@ -83,7 +96,7 @@ export type Setting =
 /** Optional parts of a row: how the README shows the default, string options. */
 export type Extra = Pick<
   StringSetting,
-  "shown" | "raw" | "nonEmpty" | "pattern"
+  "shown" | "raw" | "nonEmpty" | "pattern" | "secret"
 >;
 
 /** A row of kind int. */
@@ -149,6 +162,16 @@ export function list<G extends ConfigGroupName>(
   env: string,
   doc: string,
   shown: string,
+  pattern?: Pattern,
 ): ListSetting<G> {
-  return { kind: "list", group, env, default: [], doc, shown };
+  const row: ListSetting<G> = {
+    kind: "list",
+    group,
+    env,
+    default: [],
+    doc,
+    shown,
+  };
+  if (pattern !== undefined) row.pattern = pattern;
+  return row;
 }

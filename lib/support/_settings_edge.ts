@@ -16,7 +16,11 @@ export const EDGE_SETTINGS = {
     "AUTH_SECRET",
     "",
     "HS256 secret for client JWTs (at least 16 characters)",
-    { raw: true },
+    {
+      raw: true,
+      secret: true,
+      pattern: { regex: /^.{16,}$/s, expected: "at least 16 characters" },
+    },
   ),
   authPublicKey: text(
     "security",
@@ -51,8 +55,15 @@ export const EDGE_SETTINGS = {
   allowedOrigins: list(
     "security",
     "ALLOWED_ORIGINS",
-    "comma-separated exact origins allowed to open WebSockets",
+    "comma-separated exact origins allowed to open WebSockets, each `scheme://host[:port]` (no path, no trailing slash)",
     "(the request's host)",
+    {
+      // What a browser sends in `Origin`: lower-case scheme and host, no path.
+      regex:
+        /^[a-z][a-z0-9+.-]*:\/\/(\[[0-9a-f:.]+\]|[a-z0-9._~%-]+)(:\d{1,5})?$/,
+      expected:
+        "origins like https://chat.example.com or http://localhost:8000 (scheme://host[:port], lower case, no path)",
+    },
   ),
   apiKey: text(
     "security",
@@ -75,6 +86,13 @@ export const EDGE_SETTINGS = {
     65_536,
     [64],
     "largest client message (UTF-8 bytes); larger closes with 1009",
+  ),
+  maxHistoryRead: int(
+    "limits",
+    "MAX_HISTORY_READ",
+    100,
+    [1, 1_000],
+    "most messages one history read returns: `GET /api/rooms/:room/messages?limit=` and a `join` with `history: N` (larger asks get this many)",
   ),
   maxJsonDepth: int(
     "limits",

@@ -240,8 +240,21 @@ function readValue(setting: Setting, raw: string): unknown {
       }
       return found;
     }
-    case "list":
-      return raw.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    case "list": {
+      const entries = raw.split(",").map((s) => s.trim()).filter((s) =>
+        s !== ""
+      );
+      const pattern = setting.pattern;
+      const bad = pattern === undefined
+        ? undefined
+        : entries.find((entry) => !pattern.regex.test(entry));
+      if (pattern !== undefined && bad !== undefined) {
+        throw new RangeError(
+          `Invalid ${name}: expected ${pattern.expected}, got "${bad}"`,
+        );
+      }
+      return entries;
+    }
     case "string": {
       const text = setting.raw === true ? raw : raw.trim();
       if (setting.nonEmpty === true && text === "") {
@@ -249,8 +262,11 @@ function readValue(setting: Setting, raw: string): unknown {
       }
       const pattern = setting.pattern;
       if (pattern !== undefined && text !== "" && !pattern.regex.test(text)) {
+        const got = setting.secret === true
+          ? `${text.length} characters (not shown)`
+          : `"${text}"`;
         throw new RangeError(
-          `Invalid ${name}: expected ${pattern.expected}, got "${text}"`,
+          `Invalid ${name}: expected ${pattern.expected}, got ${got}`,
         );
       }
       return text;

@@ -33,6 +33,7 @@ Deno.test("parseConfig() reads every variable", () => {
     HISTORY_ROOM_BYTES: "4096",
     HISTORY_MEMORY_BYTES: "65536",
     MAX_JSON_DEPTH: "16",
+    MAX_HISTORY_READ: "40",
     REPAIR_DELAY_MS: "5",
     PRESENCE_INTERVAL_MS: "50",
     PRESENCE_TIMEOUT_MS: "200",
@@ -40,7 +41,7 @@ Deno.test("parseConfig() reads every variable", () => {
     REDIS_PREFIX: "app1",
     REDIS_CLUSTER: "1",
     BUS_UNSUBSCRIBE_GRACE_MS: "250",
-    AUTH_SECRET: "s3cret",
+    AUTH_SECRET: "s3cret-s3cret-s3cret",
     AUTH_PUBLIC_KEY: "-----BEGIN PUBLIC KEY-----",
     AUTH_PUBLIC_KEY_ALG: "ES256",
     AUTH_AUDIENCE: "aud",
@@ -103,6 +104,7 @@ Deno.test("parseConfig() reads every variable", () => {
     host: "127.0.0.1",
     maxMessageBytes: 1024,
     maxJsonDepth: 16,
+    maxHistoryRead: 40,
     maxBufferedBytes: 2048,
     heartbeatMs: 500,
     idleTimeoutS: 0,
@@ -132,7 +134,7 @@ Deno.test("parseConfig() reads every variable", () => {
     redisPrefix: "app1",
     redisCluster: true,
     busUnsubscribeGraceMs: 250,
-    authSecret: "s3cret",
+    authSecret: "s3cret-s3cret-s3cret",
     authPublicKey: "-----BEGIN PUBLIC KEY-----",
     authPublicKeyAlg: "ES256",
     authAudience: "aud",
@@ -244,4 +246,54 @@ Deno.test("parseConfig() uses the platform KV on Deno Deploy", () => {
     "",
   );
   assert.equal(parseConfig(new Map()).kvPath, "./data/roomcast.kv");
+});
+
+Deno.test("parseConfig() refuses ALLOWED_ORIGINS entries that are not origins", () => {
+  for (
+    const bad of [
+      "localhost:8000",
+      "https://a.example/",
+      "a.example",
+      "https://A.example",
+    ]
+  ) {
+    assert.throws(
+      () =>
+        parseConfig(
+          new Map([["ALLOWED_ORIGINS", `https://ok.example,${bad}`]]),
+        ),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        error.message.startsWith(
+          "Invalid ALLOWED_ORIGINS: expected origins like",
+        ) &&
+        error.message.endsWith(`got "${bad}"`),
+      bad,
+    );
+  }
+  const ok = parseConfig(
+    new Map([[
+      "ALLOWED_ORIGINS",
+      "http://localhost:8000, https://[::1]:8443,chrome-extension://abc",
+    ]]),
+  );
+  assert.deepEqual(ok.allowedOrigins, [
+    "http://localhost:8000",
+    "https://[::1]:8443",
+    "chrome-extension://abc",
+  ]);
+});
+
+Deno.test("parseConfig() refuses a short AUTH_SECRET without echoing it", () => {
+  assert.throws(
+    () => parseConfig(new Map([["AUTH_SECRET", "short-secret"]])),
+    (error: unknown) =>
+      error instanceof RangeError &&
+      error.message ===
+        "Invalid AUTH_SECRET: expected at least 16 characters, got 12 characters (not shown)",
+  );
+  assert.equal(
+    parseConfig(new Map([["AUTH_SECRET", "0123456789abcdef"]])).authSecret,
+    "0123456789abcdef",
+  );
 });

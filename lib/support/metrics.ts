@@ -57,6 +57,9 @@ export const METRIC_HELP = {
   "messages_lost_total":
     "Messages skipped because history no longer held them (logged)",
   "resumes_total": "Joins with a resume position, by recovered true or false",
+  "join_history_messages_total":
+    "Stored messages replayed to joins that asked for `history`",
+  "history_reads_total": "GET /api/rooms/:room/messages reads answered",
   "auth_failures_total": "Upgrades refused for a bad token, by reason",
   "upgrades_refused_total":
     "Upgrades refused before authentication, by reason (origin, ip_rate, ip_connections, capacity, draining)",

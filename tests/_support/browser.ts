@@ -9,7 +9,11 @@
 /// <reference lib="dom" />
 
 import assert from "node:assert/strict";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import {
+  type BrowserContext,
+  chromium,
+  type Page,
+} from "npm:playwright-core@^1.65.1";
 import {
   startTestServer,
   type TestServer,

@@ -6,8 +6,8 @@
  * @module
  */
 
-import PusherJs from "pusher-js";
-import PusherServer from "pusher";
+import PusherJs from "npm:pusher-js@^8.6.0";
+import PusherServer from "npm:pusher@^5.3.4";
 import {
   startTestServer,
   type TestServer,

@@ -4,7 +4,7 @@
  * in the page, and CSRF from a hostile origin.
  */
 import assert from "node:assert/strict";
-import type { Page } from "playwright-core";
+import type { Page } from "npm:playwright-core@^1.65.1";
 import {
   openAcrossIsolates,
   report,

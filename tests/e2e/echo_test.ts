@@ -13,7 +13,7 @@
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
-import type { Page } from "playwright-core";
+import type { Page } from "npm:playwright-core@^1.65.1";
 import { CHROMIUM, hasChromium, launch, WAIT_MS } from "../_support/browser.ts";
 import { APP, serverSdk, startPusherServer } from "../_support/pusher.ts";
 
@@ -24,6 +24,11 @@ if (!hasChromium && !inCi) {
     `\n⚠️  SKIPPING the Echo browser test: no Chromium at ${CHROMIUM}.\n`,
   );
 }
+
+// Type-only imports put the packages in the module graph (nothing runs), so
+// `require.resolve` finds their folders in the npm cache.
+import type {} from "npm:laravel-echo@^2.5.0";
+import type {} from "npm:pusher-js@^8.6.0";
 
 const require = createRequire(import.meta.url);
 /** The browser builds the packages ship (pusher-js's `browser` field, Echo's IIFE). */

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { EventSource } from "eventsource";
+import { EventSource } from "npm:eventsource@^5";
 import { startTestServer, TestClient } from "../_support/harness.ts";
 import { SseClient } from "../_support/sse.ts";
 

@@ -4,8 +4,8 @@
  * which `Deno.upgradeWebSocket` used to refuse with 400 `bad_upgrade`.
  */
 import assert from "node:assert/strict";
-// @ts-types="@types/ws"
-import NodeWebSocket from "ws";
+// @ts-types="npm:@types/ws@^8"
+import NodeWebSocket from "npm:ws@^8";
 import { signHs256 } from "../../lib/support/auth.ts";
 import { startTestServer } from "../_support/harness.ts";
 import { rawRequest, upgradeRequest } from "../_support/raw_ws.ts";

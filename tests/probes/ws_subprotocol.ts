@@ -12,8 +12,8 @@
  * @module
  */
 
-// @ts-types="@types/ws"
-import NodeWebSocket from "ws";
+// @ts-types="npm:@types/ws@^8"
+import NodeWebSocket from "npm:ws@^8";
 import { probeArgs, report, startServer, token } from "./_probe.ts";
 
 const args = probeArgs();
