@@ -99,12 +99,7 @@ export async function openRedis(
       RESP: 2,
       disableOfflineQueue: !offlineQueue,
       pingInterval: 10_000,
-      socket: {
-        connectTimeout: 5_000,
-        // Full jitter: min + random(0, min(max, min * 2^n)).
-        reconnectStrategy: (retries: number) =>
-          Math.round(min + Math.random() * Math.min(max, min * 2 ** retries)),
-      },
+      socket: socketOptions(min, max),
     });
     client.on("error", (error: unknown) => {
       if (closed) return;
@@ -226,6 +221,22 @@ export async function shut(
   } catch {
     // Already closed.
   }
+}
+
+/**
+ * Socket options of every roomcast Redis connection (single or cluster): a
+ * 5 s connect timeout and reconnects with full jitter, `min + random(0,
+ * min(max, min * 2^n))` ms.
+ */
+export function socketOptions(
+  min: number,
+  max: number,
+): { connectTimeout: number; reconnectStrategy: (retries: number) => number } {
+  return {
+    connectTimeout: 5_000,
+    reconnectStrategy: (retries: number) =>
+      Math.round(min + Math.random() * Math.min(max, min * 2 ** retries)),
+  };
 }
 
 /** `host:port` of a Redis URL, never its credentials. */

@@ -20,6 +20,7 @@ import {
   type OpenRedisOptions,
   type RedisClient,
   runScript,
+  socketOptions,
 } from "./client.ts";
 
 /**
@@ -50,12 +51,7 @@ export async function openRedisCluster(
     defaults: {
       disableOfflineQueue: true,
       pingInterval: 10_000,
-      socket: {
-        connectTimeout: 5_000,
-        // Full jitter: min + random(0, min(max, min * 2^n)).
-        reconnectStrategy: (retries: number) =>
-          Math.round(min + Math.random() * Math.min(max, min * 2 ** retries)),
-      },
+      socket: socketOptions(min, max),
     },
   });
   cluster.on("error", (error: unknown) => {
