@@ -85,3 +85,39 @@ export function upgradeWebSocket(
   }
   return upgraded;
 }
+
+/** Why a request is no WebSocket handshake roomcast takes (see {@linkcode handshakeRefusal}). */
+export interface HandshakeRefusal {
+  status: number;
+  code: "upgrade_required" | "bad_handshake";
+  message: string;
+  headers: Record<string, string>;
+}
+
+/**
+ * The refusal of a request that is not a well-formed WebSocket handshake —
+ * 426 `upgrade_required` without `Upgrade: websocket`, else what
+ * {@linkcode checkHandshake} finds — or undefined for a good one. Shared by
+ * `/ws` and the Pusher endpoint.
+ */
+export function handshakeRefusal(
+  headers: Headers,
+): HandshakeRefusal | undefined {
+  if (headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    return {
+      status: 426,
+      code: "upgrade_required",
+      message:
+        "This endpoint speaks WebSocket only: send an Upgrade: websocket request",
+      headers: { upgrade: "websocket" },
+    };
+  }
+  const malformed = checkHandshake(headers);
+  if (malformed === undefined) return undefined;
+  return {
+    status: malformed.status,
+    code: "bad_handshake",
+    message: malformed.message,
+    headers: malformed.status === 426 ? { "sec-websocket-version": "13" } : {},
+  };
+}

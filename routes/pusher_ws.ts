@@ -22,7 +22,7 @@ import type { ChannelCounts } from "../lib/pusher/channel_counts.ts";
 import { FrameTranslator } from "../lib/pusher/translate.ts";
 import { encodeFrame, PUSHER_PROTOCOL } from "../lib/pusher/wire.ts";
 import { KeyedLimiter } from "../lib/support/rate_limit.ts";
-import { checkHandshake, upgradeWebSocket } from "./_handshake.ts";
+import { handshakeRefusal, upgradeWebSocket } from "./_handshake.ts";
 import type { OpenSockets } from "./_open_sockets.ts";
 import { remoteIp } from "./_remote_ip.ts";
 import { originAllowed } from "./ws.ts";
@@ -71,17 +71,12 @@ export function mountPusherWs(app: Hono, deps: PusherWsDeps): void {
 
   app.get("/app/:key", (c) => {
     const req = c.req.raw;
-    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return jsonError(
-        426,
-        "upgrade_required",
-        "This endpoint speaks WebSocket only",
-        { upgrade: "websocket" },
-      );
+    const refusal = handshakeRefusal(req.headers);
+    if (refusal?.code === "upgrade_required") {
+      return jsonError(426, refusal.code, refusal.message, refusal.headers);
     }
-    const malformed = checkHandshake(req.headers);
-    if (malformed !== undefined) {
-      return refuse(malformed.status, "bad_handshake", malformed.message);
+    if (refusal !== undefined) {
+      return refuse(refusal.status, refusal.code, refusal.message);
     }
     if (hub.draining) {
       return refuse(503, "draining", "The server is shutting down; reconnect");

@@ -18,7 +18,7 @@ import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../lib/protocol/mod.ts";
 import { KeyedLimiter } from "../lib/support/rate_limit.ts";
 import { remoteIp } from "./_remote_ip.ts";
 import {
-  checkHandshake,
+  handshakeRefusal,
   offeredProtocols,
   upgradeWebSocket,
 } from "./_handshake.ts";
@@ -71,19 +71,17 @@ export function mountWs(app: Hono, deps: WsDeps): void {
 
   app.get("/ws", async (c) => {
     const req = c.req.raw;
-    if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      return jsonError(
-        426,
-        "upgrade_required",
-        "This endpoint speaks WebSocket only: send an Upgrade: websocket request",
-        { upgrade: "websocket" },
-      );
+    const refusal = handshakeRefusal(req.headers);
+    if (refusal?.code === "upgrade_required") {
+      return jsonError(426, refusal.code, refusal.message, refusal.headers);
     }
-    const malformed = checkHandshake(req.headers);
-    if (malformed !== undefined) {
-      return refuse(malformed.status, "bad_handshake", malformed.message, {
-        ...(malformed.status === 426 ? { "sec-websocket-version": "13" } : {}),
-      });
+    if (refusal !== undefined) {
+      return refuse(
+        refusal.status,
+        refusal.code,
+        refusal.message,
+        refusal.headers,
+      );
     }
     if (hub.draining) {
       return refuse(503, "draining", "The server is shutting down; reconnect", {
