@@ -1,16 +1,46 @@
 /**
- * Frame coalescing for a {@linkcode RoomRegistry} (internal): per room, the
- * messages held for members that negotiated batch frames, and the flush that
- * sends each of them its run in one frame `[m1,m2,…]`, built once for every
- * member holding the same run.
+ * Frame coalescing for a {@linkcode RoomRegistry} (internal), the way `cork`
+ * works in uWS and Bun. Per room, messages for members that negotiated batch
+ * frames are held only until the end of the current task: the first message
+ * that finds the room idle goes out when the task that published it ends (a
+ * microtask, no timer), alone unless that same task published more. The room
+ * then stays *corked* until the end of the event-loop turn: messages that
+ * arrive in later tasks of the turn (input that piled up while a flush ran)
+ * go out together at the turn's end, to each member in one frame
+ * `[m1,m2,…]`, built once for every member holding the same run. A turn that
+ * flushed something keeps the room corked one more turn, so a sustained
+ * stream stays batched; a turn with nothing to flush makes it idle again.
+ * `coalesceMs` and `maxMessages` bound the wait under load: an arrival that
+ * finds the oldest held message waiting `coalesceMs` or more, or the queue
+ * full, flushes at once.
  *
  * @module
  */
 
+import { setImmediate } from "node:timers";
 import type { Connection } from "./connection.ts";
 import type { Metrics } from "../support/metrics.ts";
 import type { StreamMessage } from "./room_stream.ts";
 import { type Member, sendOnce } from "./_member.ts";
+
+/** Time, task ends and turn ends, injectable for tests. */
+export interface CoalesceClock {
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  /** Runs `fn` when the current task ends (a microtask). */
+  afterTask(fn: () => void): void;
+  /** Runs `fn` once the I/O that is ready now has been handled (end of the turn). */
+  afterTurn(fn: () => void): void;
+}
+
+/** `performance.now()`, `queueMicrotask` and `setImmediate`. */
+export const LOOP_CLOCK: CoalesceClock = {
+  now: () => performance.now(),
+  afterTask: (fn) => queueMicrotask(fn),
+  afterTurn: (fn) => {
+    setImmediate(fn);
+  },
+};
 
 /** Per-room coalescing state. */
 interface BatchState {
@@ -18,39 +48,47 @@ interface BatchState {
   batchers: number;
   /** Messages held for batch members until the flush. */
   queue: StreamMessage[];
-  timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the oldest message in `queue` was queued (clock ms). */
+  since: number;
+  /** Idle; held until the task ends; or corked until the turn ends. */
+  phase: "idle" | "task" | "turn";
+}
+
+/** Options of {@linkcode Coalescer}. */
+export interface CoalescerOptions {
+  /** Longest a held message waits for its flush under load, ms (0: never hold). */
+  coalesceMs: number;
+  /** Most messages in one batch frame; a full queue flushes at once. */
+  maxMessages: number;
+  metrics: Metrics | undefined;
+  /** A room's local members. */
+  members: (room: string) => Map<Connection, Member> | undefined;
+  clock?: CoalesceClock;
 }
 
 /** The coalescing state of every room of one registry. */
 export class Coalescer {
   readonly #batches = new Map<string, BatchState>();
   readonly #coalesceMs: number;
+  readonly #maxMessages: number;
   readonly #metrics: Metrics | undefined;
   readonly #members: (room: string) => Map<Connection, Member> | undefined;
+  readonly #clock: CoalesceClock;
 
-  /**
-   * Holds messages at most `coalesceMs` (0: never); `members` gives a
-   * room's local members.
-   */
-  constructor(
-    coalesceMs: number,
-    metrics: Metrics | undefined,
-    members: (room: string) => Map<Connection, Member> | undefined,
-  ) {
-    this.#coalesceMs = coalesceMs;
-    this.#metrics = metrics;
-    this.#members = members;
+  /** Coalesces with `options` (see {@linkcode CoalescerOptions}). */
+  constructor(options: CoalescerOptions) {
+    this.#coalesceMs = options.coalesceMs;
+    this.#maxMessages = Math.max(1, options.maxMessages);
+    this.#metrics = options.metrics;
+    this.#members = options.members;
+    this.#clock = options.clock ?? LOOP_CLOCK;
   }
 
   /** A member that accepts batch frames joined `room`. */
   join(room: string): void {
     let state = this.#batches.get(room);
     if (state === undefined) {
-      state = {
-        batchers: 0,
-        queue: [],
-        timer: undefined,
-      };
+      state = { batchers: 0, queue: [], since: 0, phase: "idle" };
       this.#batches.set(room, state);
     }
     state.batchers += 1;
@@ -63,44 +101,72 @@ export class Coalescer {
   leave(room: string, batch: boolean, empty: boolean): void {
     const state = this.#batches.get(room);
     if (state !== undefined && batch) state.batchers -= 1;
-    if (empty && state !== undefined) {
-      clearTimeout(state.timer);
-      this.#batches.delete(room);
-    }
+    if (empty && state !== undefined) this.#batches.delete(room);
   }
 
-  /** Whether messages of `room` wait for the flush (batch members, a window). */
+  /** Whether messages of `room` are held for its batch members (batch members, not disabled). */
   active(room: string): boolean {
     const state = this.#batches.get(room);
     return state !== undefined && state.batchers > 0 && this.#coalesceMs > 0;
   }
 
   /**
-   * Queues `message` of an active room for its flush (armed if need be);
-   * returns its index in the room's queue.
+   * Queues `message` of an active room for its flush (at the end of this
+   * task when the room was idle); returns its index in the room's queue.
+   * Call {@linkcode settle} once every member is marked.
    */
   queue(room: string, message: StreamMessage): number {
     const state = this.#batches.get(room)!;
+    if (state.phase === "idle") {
+      state.phase = "task";
+      this.#clock.afterTask(() => this.#taskEnd(room, state));
+    }
+    if (state.queue.length === 0) state.since = this.#clock.now();
     state.queue.push(message);
-    state.timer ??= setTimeout(() => this.#flush(room), this.#coalesceMs);
     return state.queue.length - 1;
   }
 
-  /** Sends what is queued now and stops the timers (shutdown). */
+  /** Flushes `room` now when its queue is full or its oldest message waited long enough. */
+  settle(room: string): void {
+    const state = this.#batches.get(room);
+    if (state === undefined || state.queue.length === 0) return;
+    if (
+      state.queue.length >= this.#maxMessages ||
+      this.#clock.now() - state.since >= this.#coalesceMs
+    ) this.#flush(room, state);
+  }
+
+  /** Sends what is queued now (shutdown); later task and turn ends do nothing. */
   close(): void {
     for (const [room, state] of this.#batches) {
-      clearTimeout(state.timer);
-      this.#flush(room);
+      this.#flush(room, state);
+      state.phase = "idle";
     }
   }
 
-  #flush(room: string): void {
-    const state = this.#batches.get(room);
+  #taskEnd(room: string, state: BatchState): void {
+    if (this.#batches.get(room) !== state || state.phase !== "task") return;
+    this.#flush(room, state);
+    state.phase = "turn";
+    this.#clock.afterTurn(() => this.#turnEnd(room, state));
+  }
+
+  #turnEnd(room: string, state: BatchState): void {
+    if (this.#batches.get(room) !== state || state.phase !== "turn") return;
+    if (state.queue.length === 0) {
+      state.phase = "idle";
+      return;
+    }
+    this.#flush(room, state);
+    // Under load: the next turn's arrivals gather too.
+    this.#clock.afterTurn(() => this.#turnEnd(room, state));
+  }
+
+  #flush(room: string, state: BatchState): void {
     const members = this.#members(room);
-    if (state === undefined || members === undefined) return;
     const queue = state.queue;
     state.queue = [];
-    state.timer = undefined;
+    if (members === undefined || queue.length === 0) return;
     const frames = new Map<number, string>();
     for (const [connection, member] of members) {
       if (member.hold < 0) continue;
