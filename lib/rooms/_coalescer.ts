@@ -167,31 +167,74 @@ export class Coalescer {
     const queue = state.queue;
     state.queue = [];
     if (members === undefined || queue.length === 0) return;
-    const frames = new Map<number, string>();
+    // Members hold suffixes of the queue: each distinct one is described
+    // (and its frame built) once, whatever the number of members holding it.
+    const runs = new Map<number, Run>();
+    const lastIndex = queue.length - 1;
+    let frames = 0, batched = 0;
     for (const [connection, member] of members) {
-      if (member.hold < 0) continue;
-      const held = queue.slice(member.hold);
+      const start = member.hold;
+      if (start < 0) continue;
       member.hold = -1;
-      const first = held[0];
-      const clean = held.length > 1 && first !== undefined &&
-        member.last < first.offset &&
-        held.every((m) =>
-          m.except !== connection.id && m.epoch === member.epoch
-        );
-      if (!clean) {
-        for (const message of held) sendOnce(connection, member, message);
+      if (start === lastIndex) {
+        sendOnce(connection, member, queue[start]!);
         continue;
       }
-      let frame = frames.get(held.length);
-      if (frame === undefined) {
-        frame = `[${held.map((m) => m.frame).join(",")}]`;
-        frames.set(held.length, frame);
+      let run = runs.get(start);
+      if (run === undefined) {
+        run = describeRun(queue, start);
+        runs.set(start, run);
       }
-      member.last = held.at(-1)!.offset;
-      if (connection.send(frame)) {
-        this.#metrics?.inc("batch_frames_total");
-        this.#metrics?.inc("batched_messages_total", held.length);
+      if (
+        run.epoch !== member.epoch || member.last >= run.first ||
+        run.except?.has(connection.id) === true
+      ) {
+        for (let i = start; i <= lastIndex; i++) {
+          sendOnce(connection, member, queue[i]!);
+        }
+        continue;
+      }
+      run.frame ??= `[${queue.slice(start).map((m) => m.frame).join(",")}]`;
+      member.last = run.last;
+      if (connection.send(run.frame)) {
+        frames += 1;
+        batched += run.count;
       }
     }
+    if (frames > 0) {
+      this.#metrics?.inc("batch_frames_total", frames);
+      this.#metrics?.inc("batched_messages_total", batched);
+    }
   }
+}
+
+/** A suffix of a flushed queue, as every member holding it sees it. */
+interface Run {
+  /** Offsets of its first and last message. */
+  first: number;
+  last: number;
+  count: number;
+  /** The epoch of all its messages, or undefined when they differ. */
+  epoch: string | undefined;
+  /** Connections one of its messages excludes. */
+  except: Set<string> | undefined;
+  /** `[m1,m2,…]`, built when a member first needs it. */
+  frame?: string;
+}
+
+function describeRun(queue: readonly StreamMessage[], start: number): Run {
+  const head = queue[start]!;
+  const run: Run = {
+    first: head.offset,
+    last: queue[queue.length - 1]!.offset,
+    count: queue.length - start,
+    epoch: head.epoch,
+    except: undefined,
+  };
+  for (let i = start; i < queue.length; i++) {
+    const m = queue[i]!;
+    if (m.epoch !== run.epoch) run.epoch = undefined;
+    if (m.except !== undefined) (run.except ??= new Set()).add(m.except);
+  }
+  return run;
 }
