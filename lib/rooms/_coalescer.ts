@@ -4,15 +4,15 @@
  * frames are held only until the end of the current task: the first message
  * that finds the room idle goes out when the task that published it ends (a
  * microtask, no timer), alone unless that same task published more. The room
- * then stays *corked* until the end of the event-loop turn: messages that
- * arrive in later tasks of the turn (input that piled up while a flush ran)
- * go out together at the turn's end, to each member in one frame
- * `[m1,m2,…]`, built once for every member holding the same run. A turn that
- * flushed something keeps the room corked one more turn, so a sustained
- * stream stays batched; a turn with nothing to flush makes it idle again.
- * `coalesceMs` and `maxMessages` bound the wait under load: an arrival that
- * finds the oldest held message waiting `coalesceMs` or more, or the queue
- * full, flushes at once.
+ * then stays *corked*: messages that arrive in later tasks (input that piled
+ * up while a flush ran) are held until the end of the first event-loop turn
+ * that brings no more of them, then go out together, to each member in one
+ * frame `[m1,m2,…]`, built once for every member holding the same run. The
+ * room stays corked while turns bring messages; a turn with nothing held
+ * makes it idle again.
+ * `coalesceMs` and `maxMessages` bound the wait under load: an arrival or a
+ * turn end that finds the oldest held message waiting `coalesceMs` or more,
+ * or the queue full, flushes at once.
  *
  * @module
  */
@@ -52,6 +52,10 @@ interface BatchState {
   since: number;
   /** Idle; held until the task ends; or corked until the turn ends. */
   phase: "idle" | "task" | "turn";
+  /** Messages were queued during the current turn (more may be on the way). */
+  arrived: boolean;
+  /** A batch went out during the current turn (the room is busy). */
+  flushed: boolean;
 }
 
 /** Options of {@linkcode Coalescer}. */
@@ -88,7 +92,14 @@ export class Coalescer {
   join(room: string): void {
     let state = this.#batches.get(room);
     if (state === undefined) {
-      state = { batchers: 0, queue: [], since: 0, phase: "idle" };
+      state = {
+        batchers: 0,
+        queue: [],
+        since: 0,
+        phase: "idle",
+        arrived: false,
+        flushed: false,
+      };
       this.#batches.set(room, state);
     }
     state.batchers += 1;
@@ -122,6 +133,7 @@ export class Coalescer {
       this.#clock.afterTask(() => this.#taskEnd(room, state));
     }
     if (state.queue.length === 0) state.since = this.#clock.now();
+    if (state.phase === "turn") state.arrived = true;
     state.queue.push(message);
     return state.queue.length - 1;
   }
@@ -153,12 +165,21 @@ export class Coalescer {
 
   #turnEnd(room: string, state: BatchState): void {
     if (this.#batches.get(room) !== state || state.phase !== "turn") return;
+    const busy = state.flushed;
+    state.flushed = false;
     if (state.queue.length === 0) {
-      state.phase = "idle";
+      // Nothing held: idle, unless this turn sent a batch (stay corked).
+      if (busy) this.#clock.afterTurn(() => this.#turnEnd(room, state));
+      else state.phase = "idle";
       return;
     }
-    this.#flush(room, state);
-    // Under load: the next turn's arrivals gather too.
+    // A turn that brought messages may be followed by more (the rest of a
+    // burst that piled up during a flush): wait for a turn without any,
+    // but never longer than coalesceMs.
+    const more = state.arrived &&
+      this.#clock.now() - state.since < this.#coalesceMs;
+    state.arrived = false;
+    if (!more) this.#flush(room, state);
     this.#clock.afterTurn(() => this.#turnEnd(room, state));
   }
 
@@ -167,6 +188,7 @@ export class Coalescer {
     const queue = state.queue;
     state.queue = [];
     if (members === undefined || queue.length === 0) return;
+    state.flushed = true;
     // Members hold suffixes of the queue: each distinct one is described
     // (and its frame built) once, whatever the number of members holding it.
     const runs = new Map<number, Run>();

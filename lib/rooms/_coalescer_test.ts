@@ -26,6 +26,10 @@ class FakeLoop implements CoalesceClock {
     this.#tasks = [];
     for (const fn of tasks) fn();
   }
+  /** Ends turns until nothing is left to run. */
+  drain(): void {
+    for (let i = 0; i < 10; i++) this.endTurn();
+  }
   /** Ends the current task and the event-loop turn. */
   endTurn(): void {
     this.endTask();
@@ -98,7 +102,7 @@ Deno.test("Coalescing: a burst within one task goes out as one frame", () => {
   assert.equal(metrics.get("batch_frames_total"), 2);
 });
 
-Deno.test("Coalescing: arrivals while the room is corked gather until the turn ends", () => {
+Deno.test("Coalescing: arrivals while the room is corked gather until a turn brings no more", () => {
   const { loop, rooms, member } = setup(50);
   const a = member("a", true);
   const plain = member("p", false);
@@ -110,18 +114,38 @@ Deno.test("Coalescing: arrivals while the room is corked gather until the turn e
   loop.endTask();
   assert.deepEqual(a.socket.sent, ["F1e"]);
   assert.deepEqual(plain.socket.sent, ["F1e", "F2e", "F3e"]); // never held
-  loop.endTurn();
-  assert.deepEqual(a.socket.sent, ["F1e", "[F2e,F3e]"]);
-  // A turn that flushed keeps the room corked for the next one.
+  loop.endTurn(); // that turn brought messages: more may follow
   rooms.broadcast("x", msg(4));
-  loop.endTask();
-  assert.deepEqual(a.socket.sent, ["F1e", "[F2e,F3e]"]);
   loop.endTurn();
-  assert.deepEqual(a.socket.sent, ["F1e", "[F2e,F3e]", "F4e"]);
-  loop.endTurn(); // a turn with nothing: idle
+  assert.deepEqual(a.socket.sent, ["F1e"]);
+  loop.endTurn(); // a turn without arrivals: out they go, together
+  assert.deepEqual(a.socket.sent, ["F1e", "[F2e,F3e,F4e]"]);
+  // The room is still corked: the next arrival is held too.
   rooms.broadcast("x", msg(5));
   loop.endTask();
-  assert.deepEqual(a.socket.sent.at(-1), "F5e");
+  assert.deepEqual(a.socket.sent, ["F1e", "[F2e,F3e,F4e]"]);
+  loop.endTurn();
+  loop.endTurn();
+  assert.deepEqual(a.socket.sent, ["F1e", "[F2e,F3e,F4e]", "F5e"]);
+  loop.endTurn(); // it just sent a batch: still corked
+  loop.endTurn(); // a turn with nothing held and nothing sent: idle
+  rooms.broadcast("x", msg(6));
+  loop.endTask();
+  assert.deepEqual(a.socket.sent.at(-1), "F6e");
+  // Turns that keep bringing messages do not hold them past coalesceMs.
+  loop.drain();
+  rooms.broadcast("x", msg(7));
+  loop.endTask();
+  for (let offset = 8; offset <= 12; offset++) {
+    loop.time += 20;
+    rooms.broadcast("x", msg(offset));
+    loop.endTurn();
+  }
+  // The arrival that found F8 held 50 ms or more sent the batch; the room
+  // stays corked, so F12 waits for the next batch.
+  assert.deepEqual(a.socket.sent.slice(-2), ["F7e", "[F8e,F9e,F10e,F11e]"]);
+  loop.drain();
+  assert.deepEqual(a.socket.sent.at(-1), "F12e");
 });
 
 Deno.test("Coalescing: under sustained load no message waits longer than COALESCE_MS, nor past a full batch", () => {
@@ -148,7 +172,7 @@ Deno.test("Coalescing: under sustained load no message waits longer than COALESC
     loop.endTask();
     seen();
   }
-  loop.endTurn();
+  loop.drain();
   seen();
   assert.equal(arrived.size, 0, "every message was sent");
   assert.ok(worst <= coalesceMs, `waited ${worst} ms`);
@@ -162,7 +186,7 @@ Deno.test("Coalescing: under sustained load no message waits longer than COALESC
   }
   // Full batches of 3 went out at once; the rest waits for the turn's end.
   assert.deepEqual(b.socket.sent, ["F1e", "[F2e,F3e,F4e]", "[F5e,F6e,F7e]"]);
-  loop2.endTurn();
+  loop2.drain();
   assert.deepEqual(b.socket.sent.at(-1), "F8e");
 });
 
@@ -181,15 +205,14 @@ Deno.test("Coalescing: order and exactly once per member across joins mid-batch,
   loop.endTask();
   rooms.broadcast("x", msg(1, undefined, "e2")); // history lost: a new epoch
   rooms.broadcast("x", msg(2, undefined, "e2"));
-  loop.endTurn();
+  loop.drain();
   rooms.release(pending.c, pending.state, { offset: 0, epoch: "e" }, [
     msg(1),
     msg(2),
   ]);
   rooms.broadcast("x", msg(3, undefined, "e2"));
   rooms.broadcast("x", msg(4, undefined, "e2"));
-  loop.endTurn();
-  loop.endTurn();
+  loop.drain();
   const all = ["F1e", "F2e", "F3e", "F4e", "F1e2", "F2e2", "F3e2", "F4e2"];
   assert.deepEqual(unpacked(plain.socket.sent), all);
   assert.deepEqual(unpacked(b.socket.sent), all);

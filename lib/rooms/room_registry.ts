@@ -23,9 +23,10 @@ export interface RoomRegistryOptions {
   /**
    * Frame coalescing for members that negotiated batch frames: a message
    * that finds nothing pending goes out when its task ends (no timer);
-   * messages arriving later in the same event-loop turn (or while a flush
-   * ran) go out together in one frame at the end of the turn, and under
-   * load none is held longer than this many ms. 0 disables. @default {1}
+   * messages arriving while the room is corked go out together in one frame
+   * at the end of the first event-loop turn that brings no more, and under
+   * load none is held past this many ms (checked at arrivals and turn ends).
+   * 0 disables. @default {1}
    */
   coalesceMs?: number;
   /** Most messages in one batch frame; a full queue flushes at once. @default {256} */
@@ -182,10 +183,10 @@ export class RoomRegistry {
    * Frame coalescing (members that negotiated batch frames), like `cork` in
    * uWS: a message that finds the room idle goes out when the task that
    * published it ends (alone, unless that task published more), and corks
-   * the room until the end of the event-loop turn; messages arriving while it
-   * is corked go out together at the turn's end as one frame `[m1,m2,…]`,
-   * built once for every member holding the same run. Under load none waits
-   * longer than `coalesceMs`.
+   * the room; messages arriving while it is corked go out together at the
+   * end of the first event-loop turn that brings no more, as one frame
+   * `[m1,m2,…]`, built once for every member holding the same run. Under
+   * load none waits past the first arrival or turn end `coalesceMs` after it.
    */
   broadcast(room: string, message: StreamMessage): void {
     const members = this.#rooms.get(room);
