@@ -1,15 +1,14 @@
 /**
  * Frame coalescing for a {@linkcode RoomRegistry} (internal), the way `cork`
  * works in uWS and Bun. Per room, messages for members that negotiated batch
- * frames are held only until the end of the current task: the first message
- * that finds the room idle goes out when the task that published it ends (a
- * microtask, no timer), alone unless that same task published more. The room
- * then stays *corked*: messages that arrive in later tasks (input that piled
- * up while a flush ran) are held until the end of the first event-loop turn
- * that brings no more of them, then go out together, to each member in one
- * frame `[m1,m2,…]`, built once for every member holding the same run. The
- * room stays corked while turns bring messages; a turn with nothing held
- * makes it idle again.
+ * frames are held briefly and sent together. A message that finds the room
+ * idle (nothing held, nothing sent for `coalesceMs`) goes out when the task
+ * that published it ends (a microtask, no timer), alone unless that same task
+ * published more. Otherwise the room is *corked*: messages (input that piled
+ * up while a flush ran, the rest of a burst) are held until the end of the
+ * first event-loop turn that brings no more of them, then go out together, to
+ * each member in one frame `[m1,m2,…]`, built once for every member holding
+ * the same run. The room stays corked while turns bring or send messages.
  * `coalesceMs` and `maxMessages` bound the wait under load: an arrival or a
  * turn end that finds the oldest held message waiting `coalesceMs` or more,
  * or the queue full, flushes at once.
@@ -56,6 +55,8 @@ interface BatchState {
   arrived: boolean;
   /** A batch went out during the current turn (the room is busy). */
   flushed: boolean;
+  /** When something was last sent (clock ms); -Infinity before. */
+  sentAt: number;
 }
 
 /** Options of {@linkcode Coalescer}. */
@@ -99,6 +100,7 @@ export class Coalescer {
         phase: "idle",
         arrived: false,
         flushed: false,
+        sentAt: -Infinity,
       };
       this.#batches.set(room, state);
     }
@@ -129,8 +131,15 @@ export class Coalescer {
   queue(room: string, message: StreamMessage): number {
     const state = this.#batches.get(room)!;
     if (state.phase === "idle") {
-      state.phase = "task";
-      this.#clock.afterTask(() => this.#taskEnd(room, state));
+      if (this.#clock.now() - state.sentAt >= this.#coalesceMs) {
+        // Idle for a while: out when this task ends.
+        state.phase = "task";
+        this.#clock.afterTask(() => this.#taskEnd(room, state));
+      } else {
+        // Sent moments ago: the rest of a burst is likely on its way.
+        state.phase = "turn";
+        this.#clock.afterTurn(() => this.#turnEnd(room, state));
+      }
     }
     if (state.queue.length === 0) state.since = this.#clock.now();
     if (state.phase === "turn") state.arrived = true;
@@ -189,6 +198,7 @@ export class Coalescer {
     state.queue = [];
     if (members === undefined || queue.length === 0) return;
     state.flushed = true;
+    state.sentAt = this.#clock.now();
     // Members hold suffixes of the queue: each distinct one is described
     // (and its frame built) once, whatever the number of members holding it.
     const runs = new Map<number, Run>();

@@ -80,12 +80,21 @@ Deno.test("Coalescing: idle, the first message goes out alone when its task ends
   rooms.broadcast("x", msg(1));
   loop.endTask(); // no time passes, no turn ends
   assert.deepEqual(a.socket.sent, ["F1e"]);
-  loop.endTurn(); // nothing else came: idle again
-  loop.endTurn();
+  loop.drain(); // nothing else came
+  // Moments after a send, a message is taken for the rest of a burst: it
+  // waits for a turn that brings no more.
   rooms.broadcast("x", msg(2));
   loop.endTask();
+  loop.endTurn(); // the turn that brought it
+  assert.deepEqual(a.socket.sent, ["F1e"]);
+  loop.endTurn(); // a turn that brought nothing more
   assert.deepEqual(a.socket.sent, ["F1e", "F2e"]);
-  assert.equal(loop.time, 0);
+  loop.drain();
+  // Nothing sent for coalesceMs: idle again, out when the task ends.
+  loop.time += 50;
+  rooms.broadcast("x", msg(3));
+  loop.endTask();
+  assert.deepEqual(a.socket.sent, ["F1e", "F2e", "F3e"]);
 });
 
 Deno.test("Coalescing: a burst within one task goes out as one frame", () => {
@@ -129,11 +138,13 @@ Deno.test("Coalescing: arrivals while the room is corked gather until a turn bri
   assert.deepEqual(a.socket.sent, ["F1e", "[F2e,F3e,F4e]", "F5e"]);
   loop.endTurn(); // it just sent a batch: still corked
   loop.endTurn(); // a turn with nothing held and nothing sent: idle
+  loop.time += 50; // and nothing sent for coalesceMs
   rooms.broadcast("x", msg(6));
   loop.endTask();
   assert.deepEqual(a.socket.sent.at(-1), "F6e");
   // Turns that keep bringing messages do not hold them past coalesceMs.
   loop.drain();
+  loop.time += 50;
   rooms.broadcast("x", msg(7));
   loop.endTask();
   for (let offset = 8; offset <= 12; offset++) {

@@ -22,7 +22,8 @@ export type { Member };
 export interface RoomRegistryOptions {
   /**
    * Frame coalescing for members that negotiated batch frames: a message
-   * that finds nothing pending goes out when its task ends (no timer);
+   * that finds the room idle (nothing held, nothing sent for this long)
+   * goes out when its task ends (no timer);
    * messages arriving while the room is corked go out together in one frame
    * at the end of the first event-loop turn that brings no more, and under
    * load none is held past this many ms (checked at arrivals and turn ends).
@@ -181,9 +182,10 @@ export class RoomRegistry {
    * members hold it. A failing member never stops the loop.
    *
    * Frame coalescing (members that negotiated batch frames), like `cork` in
-   * uWS: a message that finds the room idle goes out when the task that
-   * published it ends (alone, unless that task published more), and corks
-   * the room; messages arriving while it is corked go out together at the
+   * uWS: a message that finds the room idle (nothing held, nothing sent for
+   * `coalesceMs`) goes out when the task that published it ends (alone,
+   * unless that task published more); otherwise the room is corked, and
+   * messages arriving while it is corked go out together at the
    * end of the first event-loop turn that brings no more, as one frame
    * `[m1,m2,…]`, built once for every member holding the same run. Under
    * load none waits past the first arrival or turn end `coalesceMs` after it.
