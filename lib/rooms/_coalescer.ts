@@ -198,7 +198,6 @@ export class Coalescer {
     state.queue = [];
     if (members === undefined || queue.length === 0) return;
     state.flushed = true;
-    state.sentAt = this.#clock.now();
     // Members hold suffixes of the queue: each distinct one is described
     // (and its frame built) once, whatever the number of members holding it.
     const runs = new Map<number, Run>();
@@ -233,6 +232,8 @@ export class Coalescer {
         batched += run.count;
       }
     }
+    // From the end of the sends: a flush to many members takes a while.
+    state.sentAt = this.#clock.now();
     if (frames > 0) {
       this.#metrics?.inc("batch_frames_total", frames);
       this.#metrics?.inc("batched_messages_total", batched);

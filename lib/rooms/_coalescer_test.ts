@@ -248,3 +248,25 @@ Deno.test("Coalescing: close() sends what is held and a room emptied mid-batch s
   loop.endTurn();
   assert.deepEqual(a.socket.sent, ["[F1e,F2e]"]);
 });
+
+Deno.test("Coalescing: a room is busy for coalesceMs after its last send ended, however long the flush took", () => {
+  const { loop, rooms, member } = setup(2);
+  const members = [member("a", true), member("b", true), member("c", true)];
+  // Every send takes 1 ms: flushing to three members takes 3 ms.
+  for (const { socket } of members) {
+    const send = socket.send.bind(socket);
+    socket.send = (data: string) => {
+      loop.time += 1;
+      send(data);
+    };
+  }
+  rooms.broadcast("x", msg(1));
+  loop.endTask(); // t = 3 when the last send ends
+  loop.drain();
+  rooms.broadcast("x", msg(2)); // 0 ms after the sends ended: busy
+  rooms.broadcast("x", msg(3));
+  loop.endTask();
+  assert.deepEqual(members[2]!.socket.sent, ["F1e"]);
+  loop.drain();
+  assert.deepEqual(members[2]!.socket.sent, ["F1e", "[F2e,F3e]"]);
+});
