@@ -33,7 +33,7 @@ export function resolveOptions(options: ClientOptions): Settings {
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
     timeoutMs: options.timeoutMs ?? 10_000,
     maxQueueSize: options.maxQueueSize ?? 100,
-    batch: options.batch ?? false,
+    batch: options.batch ?? true,
     WebSocket: options.WebSocket ?? globalThis.WebSocket,
     random: options.random ?? Math.random,
     now: options.now ?? (() => performance.now()),

@@ -14,10 +14,10 @@ const msg = (offset: number, extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-Deno.test("RoomcastClient offers roomcast.v1 and is connected after welcome", () => {
+Deno.test("RoomcastClient offers roomcast.v1.batch then roomcast.v1 by default and is connected after welcome", () => {
   using t = rig();
   assert.equal(t.socket.url, "ws://roomcast.test/ws");
-  assert.deepEqual(t.socket.protocols, ["roomcast.v1"]);
+  assert.deepEqual(t.socket.protocols, ["roomcast.v1.batch", "roomcast.v1"]);
   assert.equal(t.client.state, "connecting");
   t.socket.welcome();
   assert.equal(t.client.state, "connected");
@@ -25,6 +25,11 @@ Deno.test("RoomcastClient offers roomcast.v1 and is connected after welcome", ()
   assert.deepEqual(t.events, [
     ["state", { oldState: "connecting", newState: "connected" }],
   ]);
+});
+
+Deno.test("RoomcastClient with batch: false offers only roomcast.v1", () => {
+  using t = rig({ batch: false });
+  assert.deepEqual(t.socket.protocols, ["roomcast.v1"]);
 });
 
 Deno.test("createClient() rejects bad URLs and options", () => {

@@ -21,6 +21,7 @@ Deno.test("a token travels as a subprotocol entry after roomcast.v1, never in th
   {
     using t = rig({ token: "eyJh.eyJz.c2ln", user: "ann" });
     assert.deepEqual(t.socket.protocols, [
+      "roomcast.v1.batch",
       "roomcast.v1",
       "roomcast.token.eyJh.eyJz.c2ln",
     ]);
@@ -28,7 +29,7 @@ Deno.test("a token travels as a subprotocol entry after roomcast.v1, never in th
   }
   {
     using t = rig({ token: "" }); // Empty: anonymous.
-    assert.deepEqual(t.socket.protocols, ["roomcast.v1"]);
+    assert.deepEqual(t.socket.protocols, ["roomcast.v1.batch", "roomcast.v1"]);
   }
   for (const token of ["has space", "a,b", "x".repeat(4_001)]) {
     assert.throws(() => createClient("ws://x/ws", { token }), TypeError);
@@ -39,16 +40,24 @@ Deno.test("the token provider is called before every connect, reconnects include
   let calls = 0;
   using t = rig({ token: () => `t${++calls}` });
   assert.equal(calls, 1);
-  assert.deepEqual(t.socket.protocols, ["roomcast.v1", "roomcast.token.t1"]);
+  assert.deepEqual(t.socket.protocols, [
+    "roomcast.v1.batch",
+    "roomcast.v1",
+    "roomcast.token.t1",
+  ]);
   t.socket.welcome();
   t.socket.serverClose(1012);
   assert.equal(calls, 1, "not before the backoff delay");
   t.tick(750);
   assert.equal(calls, 2);
-  assert.deepEqual(t.socket.protocols, ["roomcast.v1", "roomcast.token.t2"]);
+  assert.deepEqual(t.socket.protocols, [
+    "roomcast.v1.batch",
+    "roomcast.v1",
+    "roomcast.token.t2",
+  ]);
   t.socket.serverClose(1006); // Refused before the upgrade (a 401 looks like this).
   t.tick(1_000);
-  assert.deepEqual(t.sockets.map((socket) => socket.protocols[1]), [
+  assert.deepEqual(t.sockets.map((socket) => socket.protocols[2]), [
     "roomcast.token.t1",
     "roomcast.token.t2",
     "roomcast.token.t3",
@@ -68,7 +77,11 @@ Deno.test("4401 (token expired) reconnects with a fresh token and resumes the ro
   t.client.on("message", (m) => offsets.push(m.offset));
   assert.equal(t.sockets.length, 0, "waits for the provider");
   await settle();
-  assert.deepEqual(t.socket.protocols, ["roomcast.v1", "roomcast.token.tok-1"]);
+  assert.deepEqual(t.socket.protocols, [
+    "roomcast.v1.batch",
+    "roomcast.v1",
+    "roomcast.token.tok-1",
+  ]);
   t.client.join("lobby");
   t.socket.welcome();
   t.socket.joined("lobby", 0);
@@ -81,7 +94,11 @@ Deno.test("4401 (token expired) reconnects with a fresh token and resumes the ro
   t.tick(750);
   await settle();
   assert.deepEqual(issued, ["tok-1", "tok-2"]);
-  assert.deepEqual(t.socket.protocols, ["roomcast.v1", "roomcast.token.tok-2"]);
+  assert.deepEqual(t.socket.protocols, [
+    "roomcast.v1.batch",
+    "roomcast.v1",
+    "roomcast.token.tok-2",
+  ]);
   t.socket.welcome(25_000, "c2");
   assert.deepEqual(t.socket.sent, [
     {
@@ -146,7 +163,11 @@ Deno.test("a failing token provider fails the attempt: close 3005, backoff, retr
   ]);
   assert.equal(t.client.failedConnects, 3);
   t.tick(1_500);
-  assert.deepEqual(t.socket.protocols, ["roomcast.v1", "roomcast.token.good"]);
+  assert.deepEqual(t.socket.protocols, [
+    "roomcast.v1.batch",
+    "roomcast.v1",
+    "roomcast.token.good",
+  ]);
   t.socket.welcome();
   assert.equal(t.client.failedConnects, 0);
   assert.equal(t.client.state, "connected");
@@ -195,7 +216,11 @@ Deno.test("a provider slower than connectTimeoutMs times the attempt out; its la
   assert.equal(pending.length, 2);
   pending[1]!("fresh");
   await settle();
-  assert.deepEqual(t.socket.protocols, ["roomcast.v1", "roomcast.token.fresh"]);
+  assert.deepEqual(t.socket.protocols, [
+    "roomcast.v1.batch",
+    "roomcast.v1",
+    "roomcast.token.fresh",
+  ]);
   // close() while the provider is busy: no socket afterwards.
   t.socket.serverClose(1012);
   t.tick(1_000);
@@ -224,7 +249,11 @@ Deno.test("reconnect() replaces the connection at once with a fresh token", asyn
     }],
     ["state", { oldState: "connected", newState: "connecting" }],
   ]);
-  assert.deepEqual(t.socket.protocols, ["roomcast.v1", "roomcast.token.t2"]);
+  assert.deepEqual(t.socket.protocols, [
+    "roomcast.v1.batch",
+    "roomcast.v1",
+    "roomcast.token.t2",
+  ]);
   assert.equal(t.client.failedConnects, 0);
   // While connecting too (an attempt not welcomed yet is dropped).
   t.client.reconnect();

@@ -244,11 +244,13 @@ export interface ClientOptions {
    */
   timeoutMs?: number;
   /**
-   * Accept batch frames (`roomcast.v1.batch`): the server may hold messages
-   * up to its `COALESCE_MS` (1 ms by default) and send several in one frame,
-   * which roughly halves its CPU per delivery in a busy room. Leave it off
-   * when every message must go out at once.
-   * @default {false}
+   * Accept batch frames (`roomcast.v1.batch`): in a busy room the server
+   * sends the messages that reach it in one event-loop turn together in one
+   * frame, which roughly halves its CPU per delivery. An idle room still
+   * sends each message at once; under load none waits longer than the
+   * server's `COALESCE_MS` (1 ms by default). Set false to offer only the
+   * plain protocol.
+   * @default {true}
    */
   batch?: boolean;
   /**

@@ -13,7 +13,7 @@ import { CLOSE_CODE } from "../protocol/mod.ts";
 import type { Connection } from "./connection.ts";
 import type { MetricCell, Metrics } from "../support/metrics.ts";
 import type { StreamMessage } from "./room_stream.ts";
-import { Coalescer } from "./_coalescer.ts";
+import { type CoalesceClock, Coalescer } from "./_coalescer.ts";
 import { type Member, sendOnce } from "./_member.ts";
 
 export type { Member };
@@ -21,11 +21,19 @@ export type { Member };
 /** Options for {@linkcode RoomRegistry}. */
 export interface RoomRegistryOptions {
   /**
-   * Frame coalescing for members that negotiated batch frames: messages wait
-   * at most this many ms and go out together in one frame. 0 disables.
-   * @default {1}
+   * Frame coalescing for members that negotiated batch frames: a message
+   * that finds the room idle (nothing held, nothing sent for this long)
+   * goes out when its task ends (no timer);
+   * messages arriving while the room is corked go out together in one frame
+   * at the end of the first event-loop turn that brings no more, and under
+   * load none is held past this many ms (checked at arrivals and turn ends).
+   * 0 disables. @default {1}
    */
   coalesceMs?: number;
+  /** Most messages in one batch frame; a full queue flushes at once. @default {256} */
+  coalesceMaxMessages?: number;
+  /** Time and turn ends for coalescing (tests). @default {performance.now and setImmediate} */
+  clock?: CoalesceClock;
   /** Counts batch frames and the messages they carried. */
   metrics?: Metrics;
   /**
@@ -52,11 +60,13 @@ export class RoomRegistry {
 
   /** Creates an empty registry. */
   constructor(options: RoomRegistryOptions = {}) {
-    this.#coalescer = new Coalescer(
-      options.coalesceMs ?? 1,
-      options.metrics,
-      (room) => this.#rooms.get(room),
-    );
+    this.#coalescer = new Coalescer({
+      coalesceMs: options.coalesceMs ?? 1,
+      maxMessages: options.coalesceMaxMessages ?? 256,
+      metrics: options.metrics,
+      members: (room) => this.#rooms.get(room),
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
+    });
     this.#metrics = options.metrics;
     this.#maxPending = options.maxPendingMessages ?? 10_000;
     this.#maxPendingBytes = options.maxPendingBytes ?? 1_048_576;
@@ -171,12 +181,14 @@ export class RoomRegistry {
    * (except `message.except`) that has not had its offset yet; pending
    * members hold it. A failing member never stops the loop.
    *
-   * Frame coalescing: for members that negotiated batch frames, messages
-   * wait at most `coalesceMs` and go out together as one frame
-   * `[m1,m2,…]`, built once for every member holding the same run. (The
-   * isolate is single-threaded: by the time the next publish is read, the
-   * previous writes are done, so a backlog never shows; waiting is the only
-   * way to gather a batch, and a client opts into it by negotiating.)
+   * Frame coalescing (members that negotiated batch frames), like `cork` in
+   * uWS: a message that finds the room idle (nothing held, nothing sent for
+   * `coalesceMs`) goes out when the task that published it ends (alone,
+   * unless that task published more); otherwise the room is corked, and
+   * messages arriving while it is corked go out together at the
+   * end of the first event-loop turn that brings no more, as one frame
+   * `[m1,m2,…]`, built once for every member holding the same run. Under
+   * load none waits past the first arrival or turn end `coalesceMs` after it.
    */
   broadcast(room: string, message: StreamMessage): void {
     const members = this.#rooms.get(room);
@@ -193,6 +205,7 @@ export class RoomRegistry {
       }
       this.#deliver(connection, member, message);
     }
+    if (queued >= 0) this.#coalescer.settle(room);
   }
 
   /** Sends what is queued now and stops the timers (shutdown). */

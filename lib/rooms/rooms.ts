@@ -32,6 +32,8 @@ export interface RoomsLimits {
   repairDelayMs: number;
   /** Frame coalescing window for batch clients, ms (0: never wait). */
   coalesceMs: number;
+  /** Most messages in one batch frame. @default {256} */
+  coalesceMaxMessages?: number;
   /** Presence heartbeat interval, ms. */
   presenceIntervalMs: number;
   /** A node silent this long loses its members, ms. */
@@ -101,6 +103,7 @@ export class Rooms {
     this.#options = options;
     this.#registry = new RoomRegistry({
       coalesceMs: options.limits.coalesceMs,
+      coalesceMaxMessages: options.limits.coalesceMaxMessages ?? 256,
       metrics: options.metrics,
       maxPendingMessages: options.limits.maxPendingMessages ?? 10_000,
       maxPendingBytes: options.limits.maxBufferedBytes ?? 1_048_576,

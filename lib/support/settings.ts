@@ -189,7 +189,14 @@ export const SETTINGS = {
     "COALESCE_MS",
     1,
     [0, 10_000],
-    "longest wait before a batch frame goes out (clients that negotiated `roomcast.v1.batch`); 0 disables",
+    "under load, longest a message waits for its batch frame (clients that negotiated `roomcast.v1.batch`; an idle room sends at once, a busy one at the end of the event-loop turn); 0 disables",
+  ),
+  coalesceMaxMessages: int(
+    "delivery",
+    "COALESCE_MAX_MESSAGES",
+    256,
+    [1, 10_000],
+    "most messages in one batch frame; a full batch goes out at once",
   ),
   presenceIntervalMs: int(
     "delivery",

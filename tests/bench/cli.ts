@@ -15,6 +15,10 @@ export interface BenchOptions {
   /** Contestant ids or groups to run (undefined: all). */
   only: string[] | undefined;
   scenarios: ScenarioName[];
+  /** Case ids to run within the scenarios (undefined: all), e.g. `fanout-1000`. */
+  cases: string[] | undefined;
+  /** Fixed load: publish this many msg/s instead of half of bare Deno's capacity. */
+  fixedRate: number | undefined;
   pin: boolean;
   maxMinutes: number;
   roomcastEnv: Record<string, string>;
@@ -33,6 +37,8 @@ export const USAGE = `deno task bench [options]
   [...new Set(CONTESTANTS.map((c) => c.group))].join(", ")
 }
   --scenario a,b          scenarios: ${SCENARIOS.join(", ")}
+  --case a,b              only these cases, e.g. fanout-100,fanout-1000,fixed-1000
+  --fixed-rate R          fixed load: R msg/s (default: half of bare Deno's capacity)
   --max-minutes M         time budget; later runs are skipped (default 50)
   --roomcast-env K=V      extra env for roomcast servers (repeatable)
   --no-pin                do not pin server and generator with taskset
@@ -58,6 +64,8 @@ export function parseCli(args: string[]): BenchOptions {
       "reps": { type: "string" },
       "only": { type: "string" },
       "scenario": { type: "string" },
+      "case": { type: "string" },
+      "fixed-rate": { type: "string" },
       "max-minutes": { type: "string" },
       "roomcast-env": { type: "string", multiple: true },
       "no-pin": { type: "boolean", default: false },
@@ -86,6 +94,16 @@ export function parseCli(args: string[]): BenchOptions {
   }
   const maxMinutes = Number(values["max-minutes"] ?? 50);
   if (!(maxMinutes > 0)) throw new RangeError("--max-minutes must be > 0");
+  const fixedRateArg = values["fixed-rate"];
+  const fixedRate = fixedRateArg === undefined
+    ? undefined
+    : Number(fixedRateArg);
+  if (
+    fixedRate !== undefined &&
+    !(Number.isInteger(fixedRate) && fixedRate >= 1 && fixedRate <= 100_000)
+  ) {
+    throw new RangeError(`--fixed-rate must be 1..100000, got ${fixedRateArg}`);
+  }
   const roomcastEnv: Record<string, string> = {};
   for (const pair of values["roomcast-env"] ?? []) {
     const eq = pair.indexOf("=");
@@ -97,6 +115,8 @@ export function parseCli(args: string[]): BenchOptions {
     reps,
     only,
     scenarios,
+    cases: list(values.case),
+    fixedRate,
     pin: !(values["no-pin"] ?? false),
     maxMinutes,
     roomcastEnv,

@@ -80,6 +80,8 @@ struct stats {
   uint64_t closed;     /* connections the server closed during the run */
   uint64_t t_connect, t_last_ready; /* connect phase start, last READY */
   uint64_t t_measure, t_last_delivery, t_end;
+  /* steady-state check: when half of the measured deliveries had arrived */
+  uint64_t t_half, delivered_half;
 };
 
 /* State of the run, shared by the main loop and the protocol layer. */

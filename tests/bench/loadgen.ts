@@ -57,6 +57,10 @@ export interface GenResult {
   durationS: number;
   deliveriesPerS: number | null;
   messagesPerS: number | null;
+  /** Deliveries/s over the first half of the measured deliveries (steady-state check). */
+  firstHalfPerS?: number | null;
+  /** Deliveries/s over the second half. */
+  secondHalfPerS?: number | null;
   p50Ms: number | null;
   p99Ms: number | null;
   p999Ms: number | null;

@@ -141,6 +141,11 @@ static void deliver(struct conn *c, const uint8_t *p, size_t n,
   if (seq >= G_cfg.warmup) {
     G_st.delivered++;
     G_st.t_last_delivery = now;
+    if (!G_st.t_half &&
+        G_st.delivered * 2 >= (uint64_t)G_cfg.msgs * R.per_msg) {
+      G_st.t_half = now;
+      G_st.delivered_half = G_st.delivered;
+    }
     lat_add(now > sent ? now - sent : 0);
   }
   if (R.counts[seq] == R.per_msg) {

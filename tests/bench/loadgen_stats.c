@@ -154,6 +154,17 @@ void print_result(int timed_out, const char *error) {
   num("serverErrors", (double)G_st.errors, 0);
   num("durationS", dur, 0);
   num("deliveriesPerS", dur > 0 ? (double)G_st.delivered / dur : nan, 0);
+  /* Steady state: the rates of the first and second half of the deliveries. */
+  int halves = G_st.t_half > G_st.t_measure && t_end > G_st.t_half &&
+               G_st.delivered > G_st.delivered_half;
+  num("firstHalfPerS",
+      halves ? (double)G_st.delivered_half /
+                   ((double)(G_st.t_half - G_st.t_measure) / 1e9)
+             : nan, 0);
+  num("secondHalfPerS",
+      halves ? (double)(G_st.delivered - G_st.delivered_half) /
+                   ((double)(t_end - G_st.t_half) / 1e9)
+             : nan, 0);
   num("messagesPerS",
       dur > 0 && G_cfg.msgs ? (double)G_cfg.msgs / dur : nan, 0);
   num("p50Ms", lat_len ? pct_ms(0.50) : nan, 0);

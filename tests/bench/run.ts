@@ -35,6 +35,7 @@ import {
   limitsFor,
 } from "./scenarios.ts";
 import type { RunRecord } from "./stats.ts";
+import { consoleSummary } from "./summary.ts";
 
 const BENCH_DIR = decodeURIComponent(new URL(".", import.meta.url).pathname);
 const ROOT = decodeURIComponent(new URL("../..", import.meta.url).pathname);
@@ -111,6 +112,7 @@ async function main(): Promise<number> {
   const limits = limitsFor(await fdLimit());
   const cases = buildCases(opts.quick, limits)
     .filter((c) => opts.scenarios.includes(c.scenario))
+    .filter((c) => opts.cases === undefined || opts.cases.includes(c.id))
     .map((c) => ({
       ...c,
       contestants: c.contestants.filter((id) => selected(id, opts.only)),
@@ -201,7 +203,12 @@ async function main(): Promise<number> {
       }
       let params: GenParams = c.params;
       if (c.offered) {
-        params = fixedLoad(c, capacity ?? DEFAULT_CAPACITY, opts.quick);
+        params = fixedLoad(
+          c,
+          capacity ?? DEFAULT_CAPACITY,
+          opts.quick,
+          opts.fixedRate,
+        );
       }
       const record = await runOnce(ctx, contestant(id), c, params, rep);
       runs.push(record);
@@ -254,6 +261,7 @@ async function main(): Promise<number> {
     JSON.stringify(results, null, 2) + "\n",
   );
   say(`Results: tests/bench/results/${file}`);
+  for (const line of consoleSummary(results)) say(line);
   if (opts.report) await writeReport(results, `tests/bench/results/${file}`);
   const failed = runs.filter((r) => !r.ok).length;
   say(

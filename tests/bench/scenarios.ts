@@ -91,14 +91,17 @@ export function buildCases(quick: boolean, limits: Limits): BenchCase[] {
       msgs,
       warmup: Math.ceil(msgs / 10),
       window: 4,
-      timeLimit: q(40, 20),
+      timeLimit: q(60, 20),
       connectLimit: q(20, 10),
     },
   });
-  // ~450k measured deliveries per full run (≈ 3–4 s for bare Deno).
+  // At least 2,000 measured messages at 1→100 and 1→1000 (450k and 2M
+  // deliveries, ≈ 3–4 s and ≈ 15 s for bare Deno): shorter runs at 1→1000
+  // end before the server reaches steady state (GC, buffers). The largest N
+  // keeps ~450k deliveries (2,000 messages to 9,000 would take minutes).
   const cases: BenchCase[] = [
     fanout(100, q(4500, 1000)),
-    fanout(1000, q(450, 100)),
+    fanout(1000, q(2000, 100)),
     fanout(bigN, Math.max(10, Math.round(q(450_000, 90_000) / bigN))),
   ];
   const fixedN = q(1000, 500);
@@ -197,15 +200,20 @@ export function buildCases(quick: boolean, limits: Limits): BenchCase[] {
   return cases;
 }
 
-/** Rate-mode parameters for a fixed-load case given the measured capacity. */
+/**
+ * Rate-mode parameters for a fixed-load case given the measured capacity
+ * (or an explicit `fixedRate` in msg/s).
+ */
 export function fixedLoad(
   c: BenchCase,
   capacity: number,
   quick: boolean,
+  fixedRate?: number,
 ): GenParams {
   const subs = c.params.subs ?? 1000;
   const fraction = c.offered?.fraction ?? 0.5;
-  const rate = Math.max(1, Math.round(capacity * fraction / subs));
+  const rate = fixedRate ??
+    Math.max(1, Math.round(capacity * fraction / subs));
   const seconds = quick ? 2 : 4;
   const msgs = Math.max(100, Math.round(rate * seconds));
   return {

@@ -48,7 +48,9 @@ export type Metric =
   | "connectionsPerS"
   | "rssPerConnKb"
   | "lost"
-  | "connectFailed";
+  | "connectFailed"
+  /** Second-half ÷ first-half deliveries/s of one run (1 = steady). */
+  | "steadyRatio";
 
 /** Server CPU below this (in cores) means the server was not saturated. */
 export const SATURATED_CPU = 0.9;
@@ -71,6 +73,10 @@ export function metricValue(
       return pick(record.rssPerConnKb);
     case "connectFailed":
       return pick(r?.connectFailed);
+    case "steadyRatio": {
+      const first = pick(r?.firstHalfPerS), second = pick(r?.secondHalfPerS);
+      return first && second !== undefined ? second / first : undefined;
+    }
     default:
       return pick(r?.[metric]);
   }

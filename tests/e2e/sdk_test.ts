@@ -251,11 +251,16 @@ Deno.test("SDK with expiring tokens: closed with 4401 on expiry, reconnects with
     );
     assert.deepEqual(
       readerSockets.map(({ protocols }) => protocols),
-      issued.map((token) => ["roomcast.v1", `roomcast.token.${token}`]),
+      issued.map((token) => [
+        "roomcast.v1.batch",
+        "roomcast.v1",
+        `roomcast.token.${token}`,
+      ]),
     );
     for (const { url, socket } of sockets.opened) {
       assert.equal(url, server.wsUrl);
-      assert.equal(socket.protocol, "roomcast.v1");
+      // The SDK negotiates batch frames by default.
+      assert.equal(socket.protocol, "roomcast.v1.batch");
     }
   } finally {
     reader.close();
