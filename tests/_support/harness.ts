@@ -8,7 +8,11 @@
 import type { BusTransport } from "../../lib/bus/bus.ts";
 import type { RoomLog } from "../../lib/room_log/room_log.ts";
 import { type Config, parseConfig } from "../../lib/support/config.ts";
-import { type Logger, silentLogger } from "../../lib/support/log.ts";
+import {
+  type LogFields,
+  type Logger,
+  silentLogger,
+} from "../../lib/support/log.ts";
 import { type ServerMessage, SUBPROTOCOL } from "../../lib/protocol/mod.ts";
 import { type RunningServer, startServer } from "../../lib/server/server.ts";
 import { startWorkers, type WorkerGroup } from "../../lib/server/supervisor.ts";
@@ -302,6 +306,23 @@ export async function startTestWorkers(
     async [Symbol.asyncDispose]() {
       await shutdown();
       await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** A logger that keeps every line as the JSON logger would write it (tests of what gets logged). */
+export function captureLog(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const at = (level: string) => (msg: string, fields?: LogFields) => {
+    lines.push(JSON.stringify({ level, msg, ...fields }));
+  };
+  return {
+    lines,
+    log: {
+      debug: at("debug"),
+      info: at("info"),
+      warn: at("warn"),
+      error: at("error"),
     },
   };
 }

@@ -6,30 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { signHs256 } from "../../lib/support/auth.ts";
-import type { LogFields, Logger } from "../../lib/support/log.ts";
-import { report, startTestServer } from "../_support/harness.ts";
+import { captureLog, report, startTestServer } from "../_support/harness.ts";
 import { upgradeStatus } from "../_support/raw_ws.ts";
 
 const API_KEY = `api-${crypto.randomUUID()}`;
 const METRICS_TOKEN = `metrics-${crypto.randomUUID()}`;
 const SECRET = "refusal-log-secret-0123456789";
-
-/** A logger that keeps every line (as the JSON logger would write it). */
-function capture(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const at = (level: string) => (msg: string, fields?: LogFields) => {
-    lines.push(JSON.stringify({ level, msg, ...fields }));
-  };
-  return {
-    lines,
-    log: {
-      debug: at("debug"),
-      info: at("info"),
-      warn: at("warn"),
-      error: at("error"),
-    },
-  };
-}
 
 /** `roomcast_<name>{reason="<reason>"}` from a scrape, or undefined. */
 async function metric(
@@ -56,7 +38,7 @@ async function inBatches(total: number, send: () => Promise<void>) {
 }
 
 Deno.test("refusals: 1,000 requests with a wrong API key write one log line per cause; /metrics counts 1,000", async () => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const server = await startTestServer({
     log,
     env: { API_KEY, METRICS_TOKEN, AUTH_SECRET: SECRET, LOG_LEVEL: "info" },

@@ -5,31 +5,17 @@
  * `LOG_LEVEL=debug` logs connects and joins.
  */
 import assert from "node:assert/strict";
-import type { LogFields, Logger } from "../../lib/support/log.ts";
-import { startTestServer, TestClient } from "../_support/harness.ts";
+import {
+  captureLog,
+  startTestServer,
+  TestClient,
+} from "../_support/harness.ts";
 import { upgradeStatus } from "../_support/raw_ws.ts";
 
 const SECRET = "upgrade-log-secret-0123456789";
 
-/** A logger that keeps every line. */
-function capture(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const at = (level: string) => (msg: string, fields?: LogFields) => {
-    lines.push(JSON.stringify({ level, msg, ...fields }));
-  };
-  return {
-    lines,
-    log: {
-      debug: at("debug"),
-      info: at("info"),
-      warn: at("warn"),
-      error: at("error"),
-    },
-  };
-}
-
 Deno.test("refused upgrades: 401 (no token, bad token), 403 (origin) are logged once per cause, without the token", async () => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const server = await startTestServer({
     log,
     env: {
@@ -76,7 +62,7 @@ Deno.test("refused upgrades: 401 (no token, bad token), 403 (origin) are logged 
 });
 
 Deno.test("refused upgrades: 429 for connection storms is logged once", async () => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const server = await startTestServer({
     log,
     env: { MAX_UPGRADES_PER_S_PER_IP: "1", LOG_LEVEL: "info" },
@@ -96,7 +82,7 @@ Deno.test("refused upgrades: 429 for connection storms is logged once", async ()
 });
 
 Deno.test("LOG_LEVEL=debug logs connects and joins", async () => {
-  const { log, lines } = capture();
+  const { log, lines } = captureLog();
   const server = await startTestServer({ log, env: { LOG_LEVEL: "debug" } });
   try {
     const client = await TestClient.open(server.wsUrl);
