@@ -6,6 +6,8 @@
  * @module
  */
 
+import { jsonError } from "../lib/support/http_error.ts";
+
 /** Longest accepted `Sec-WebSocket-Protocol` header (a token may ride in it). */
 export const MAX_PROTOCOL_HEADER = 4096;
 
@@ -71,15 +73,26 @@ export function offeredProtocols(headers: Headers): string[] {
  * immutable, but the 101 response's are not: negotiation happens here and
  * the chosen name is set on the response.
  *
- * @throws {TypeError} when Deno refuses the upgrade.
+ * When Deno refuses the upgrade, returns the 400 `bad_upgrade` answer instead.
  */
 export function upgradeWebSocket(
   request: Request,
   options: { protocol?: string; idleTimeout: number },
-): { socket: WebSocket; response: Response } {
-  const upgraded = Deno.upgradeWebSocket(request, {
-    idleTimeout: options.idleTimeout,
-  });
+): { socket: WebSocket; response: Response } | Response {
+  let upgraded: { socket: WebSocket; response: Response };
+  try {
+    upgraded = Deno.upgradeWebSocket(request, {
+      idleTimeout: options.idleTimeout,
+    });
+  } catch (error) {
+    return jsonError(
+      400,
+      "bad_upgrade",
+      `WebSocket upgrade failed: ${
+        error instanceof Error ? error.message : String(error)
+      }`,
+    );
+  }
   if (options.protocol !== undefined) {
     upgraded.response.headers.set("sec-websocket-protocol", options.protocol);
   }

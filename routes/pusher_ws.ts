@@ -104,18 +104,10 @@ export function mountPusherWs(app: Hono, deps: PusherWsDeps): void {
     if (sockets.countFrom(ip) >= config.maxConnectionsPerIp) {
       return refuse(429, "ip_connections", "Too many connections from here");
     }
-    let upgraded: { socket: WebSocket; response: Response };
-    try {
-      upgraded = upgradeWebSocket(req, { idleTimeout: config.idleTimeoutS });
-    } catch (error) {
-      return jsonError(
-        400,
-        "bad_upgrade",
-        `WebSocket upgrade failed: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-      );
-    }
+    const upgraded = upgradeWebSocket(req, {
+      idleTimeout: config.idleTimeoutS,
+    });
+    if (upgraded instanceof Response) return upgraded;
     const { socket, response } = upgraded;
     sockets.add(socket, ip);
     const key = c.req.param("key");

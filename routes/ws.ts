@@ -173,21 +173,11 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       : offered.includes(SUBPROTOCOL)
       ? SUBPROTOCOL
       : undefined;
-    let upgraded: { socket: WebSocket; response: Response };
-    try {
-      upgraded = upgradeWebSocket(req, {
-        idleTimeout: config.idleTimeoutS,
-        ...(protocol === undefined ? {} : { protocol }),
-      });
-    } catch (error) {
-      return jsonError(
-        400,
-        "bad_upgrade",
-        `WebSocket upgrade failed: ${
-          error instanceof Error ? error.message : String(error)
-        }`,
-      );
-    }
+    const upgraded = upgradeWebSocket(req, {
+      idleTimeout: config.idleTimeoutS,
+      ...(protocol === undefined ? {} : { protocol }),
+    });
+    if (upgraded instanceof Response) return upgraded;
     const { socket, response } = upgraded;
     sockets.add(socket, ip);
     socket.addEventListener("open", () => {
