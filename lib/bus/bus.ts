@@ -52,6 +52,13 @@ interface Subscription {
 }
 
 /**
+ * Senders whose post numbers one topic remembers (restarted isolates come
+ * back under new ids, so without a bound the node topic's table would grow
+ * for ever); past it the sender heard longest ago is forgotten.
+ */
+export const MAX_SENDERS_PER_TOPIC = 1_024;
+
+/**
  * Builds a {@linkcode Bus} over a transport: topics, per-tick batching,
  * numbering, gap counting and validation of what arrives.
  *
@@ -162,7 +169,15 @@ export function createBus(
       stats.gaps.value += lost;
       options.onGap?.(post.node, lost);
     }
-    if (post.seq > last || post.seq === 1) senders.set(post.node, post.seq);
+    if (post.seq > last || post.seq === 1) {
+      // Most recently heard last, so the one forgotten first is the oldest.
+      senders.delete(post.node);
+      senders.set(post.node, post.seq);
+      if (senders.size > MAX_SENDERS_PER_TOPIC) {
+        // A forgotten sender's next post counts as its first: no gap check.
+        senders.delete(senders.keys().next().value!);
+      }
+    }
   }
 
   transport.onPost((topic, raw) => {

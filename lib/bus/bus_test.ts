@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { type BusEvent, createBus, parseBusPost } from "./bus.ts";
+import {
+  type BusEvent,
+  createBus,
+  MAX_SENDERS_PER_TOPIC,
+  parseBusPost,
+} from "./bus.ts";
 import { MemoryNetwork } from "./memory.ts";
 
 function event(offset: number, room = "r"): BusEvent {
@@ -287,4 +292,33 @@ Deno.test("Bus.join() is counted: a room stays heard until every join was left",
   assert.equal(a.stats().subscriptions, 0);
   await a.close();
   await b.close();
+});
+
+Deno.test("createBus() remembers post numbers of at most MAX_SENDERS_PER_TOPIC senders per topic, forgetting the oldest", async () => {
+  const net = new MemoryNetwork();
+  const gaps: string[] = [];
+  const a = createBus(net.connect(), { onGap: (node) => gaps.push(node) });
+  const raw = net.connect();
+  await a.join("r");
+  const post = (node: string, seq: number) =>
+    raw.post(
+      "r",
+      JSON.stringify({ v: 1, node, seq, events: [event(seq)] }),
+    );
+  let heard = 0;
+  a.subscribe(() => heard++);
+  const flushed = async (count: number) => {
+    while (heard < count) await new Promise((r) => setTimeout(r, 0));
+  };
+  post("first", 1);
+  for (let i = 0; i < MAX_SENDERS_PER_TOPIC; i++) post(`n${i}`, 1);
+  await flushed(MAX_SENDERS_PER_TOPIC + 1);
+  // "first" was forgotten: a jump in its numbers is a new run, not a gap.
+  post("first", 5);
+  // "n1" is still remembered: its jump is a gap.
+  post("n1", 5);
+  await flushed(MAX_SENDERS_PER_TOPIC + 3);
+  assert.deepEqual(gaps, ["n1"]);
+  await a.close();
+  raw.close();
 });
