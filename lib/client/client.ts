@@ -23,6 +23,7 @@ import { Outbox } from "./_outbox.ts";
 import { type PublishResult, Requests, type Send } from "./_requests.ts";
 import { Reconnect } from "./_reconnect.ts";
 import { Membership } from "./_membership.ts";
+import { Picker } from "./_picker.ts";
 import { dropSocket } from "./_socket.ts";
 import {
   CLIENT_CLOSE_CODE,
@@ -37,6 +38,7 @@ import type {
   ClientState,
   JoinOptions,
   PublishOptions,
+  Transport,
   WebSocketLike,
 } from "./types.ts";
 
@@ -58,6 +60,9 @@ export class RoomcastClient {
   readonly #requests: Requests;
   readonly #reconnect: Reconnect;
   readonly #outbox: Outbox;
+  readonly #picker: Picker;
+  /** A WebSocket probe got through: move over once nothing waits for an answer. */
+  #moveBack = false;
   #state: ClientState = "disconnected";
   #socket: WebSocketLike | undefined;
   #welcome: WelcomeMessage | undefined;
@@ -84,6 +89,7 @@ export class RoomcastClient {
     this.#requests = new Requests(this.#settings);
     this.#reconnect = new Reconnect(this.#settings);
     this.#outbox = new Outbox(this.#settings.now);
+    this.#picker = new Picker(this.#settings, this.#url, this.#events);
     this.#routes = {
       welcome: (message) => this.#onWelcome(message),
       rooms: this.#rooms,
@@ -98,6 +104,11 @@ export class RoomcastClient {
   /** The current connection state. */
   get state(): ClientState {
     return this.#state;
+  }
+
+  /** The transport in use, or that the next attempt uses; the `transport` event announces changes. */
+  get transport(): Transport {
+    return this.#picker.current;
   }
 
   /** The server's id for the current connection, while connected. */
@@ -246,13 +257,15 @@ export class RoomcastClient {
     const generation = ++this.#generation;
     this.#setState("connecting");
     this.#heartbeat.connecting(this.#settings.connectTimeoutMs);
-    attempt({ ...this.#settings, url: this.#url }, {
+    const WebSocket = this.#picker.socketClass();
+    attempt({ ...this.#settings, WebSocket, url: this.#url }, {
       current: () => generation === this.#generation,
       opened: (socket) => this.#socket = socket,
       failed: (code, reason, retry) => this.#disconnect(code, reason, retry),
       message: (data) => {
         this.#heartbeat.frame();
         receive(data, this.#routes);
+        if (this.#moveBack) this.#moveWhenIdle();
       },
       close: (code, reason) =>
         this.#disconnect(code, reason, isRetryableClose(code)),
@@ -271,15 +284,30 @@ export class RoomcastClient {
     this.#requests.flush(this.#sendPublish);
     this.#heartbeat.start(welcome.heartbeatMs, this.#settings.heartbeatGraceMs);
     this.#setState("connected");
+    this.#picker.welcomed(() => {
+      this.#moveBack = true;
+      this.#moveWhenIdle();
+    });
+  }
+
+  /** Replaces the SSE connection with a WebSocket once no answer is due (none is lost). */
+  #moveWhenIdle(): void {
+    if (this.#welcome === undefined || this.#requests.unanswered > 0) return;
+    this.#moveBack = false;
+    this.#disconnect(CLIENT_CLOSE_CODE.RECONNECT, "Moving to WebSocket", true);
   }
 
   /** The single exit of a connection, whoever ended it. */
   #disconnect(code: number, reason: string, reconnect: boolean): void {
+    const requested = code === CLIENT_CLOSE_CODE.RECONNECT;
+    const early = this.#socket !== undefined && this.#welcome === undefined;
+    if (early && reconnect && !requested) this.#picker.failed();
+    this.#picker.stop();
+    this.#moveBack = false;
     if (this.#socket !== undefined) dropSocket(this.#socket, code);
     this.#socket = undefined;
     this.#outbox.close();
     this.#heartbeat.stop();
-    const requested = code === CLIENT_CLOSE_CODE.RECONNECT;
     this.#reconnect.down(reconnect && !requested);
     this.#reconnect.cancel();
     this.#welcome = undefined;

@@ -71,6 +71,8 @@ export type {
   ClientOptions,
   ClientState,
   CloseInfo,
+  EventSourceConstructor,
+  EventSourceLike,
   JoinedEvent,
   JoinOptions,
   MembersEvent,
@@ -79,6 +81,9 @@ export type {
   RecoveryEvent,
   ServerErrorEvent,
   StateChange,
+  Transport,
+  TransportChange,
+  TransportStorage,
   WebSocketConstructor,
   WebSocketLike,
 } from "./types.ts";

@@ -118,11 +118,50 @@ export interface ClientEvents {
   close: CloseInfo;
   /** A rejoin could not replay what was missed. */
   recovery: RecoveryEvent;
+  /** The transport changed: the next connection uses it (see `transports`). */
+  transport: TransportChange;
   /** A member joined, left or changed its meta in a joined room. */
   presence: PresenceEvent;
   /** The member list of a room changed (also after each rejoin). */
   members: MembersEvent;
 }
+
+/** A way to reach the server: WebSocket (`/ws`), or the SSE + HTTP fallback (`/sse`). */
+export type Transport = "websocket" | "sse";
+
+/** Payload of the `transport` event. */
+export interface TransportChange {
+  /** The transport before. */
+  previous: Transport;
+  /** The transport of the next connection. */
+  transport: Transport;
+  /** Why: `fallback` (WebSocket kept failing before `welcome`) or `probe` (a WebSocket probe got through). */
+  cause: "fallback" | "probe";
+}
+
+/** Where the client remembers its transport for the session; `sessionStorage` fits. */
+export interface TransportStorage {
+  /** The stored value, or null. */
+  getItem(key: string): string | null;
+  /** Stores a value. */
+  setItem(key: string, value: string): void;
+  /** Forgets a value. */
+  removeItem(key: string): void;
+}
+
+/** The part of the `EventSource` API the SSE fallback uses; the global `EventSource` fits. */
+export interface EventSourceLike {
+  /** Listens to an event: `message`, `error`, or a named one (`session`, `close`). */
+  addEventListener(type: string, listener: (event: Event) => void): void;
+  /** Ends the stream for good (no automatic reconnect). */
+  close(): void;
+}
+
+/** An `EventSource` constructor, such as the global one. */
+export type EventSourceConstructor = new (
+  url: string,
+  init?: { withCredentials?: boolean },
+) => EventSourceLike;
 
 /** Options of {@linkcode RoomcastClient.join}. */
 export interface JoinOptions {
@@ -260,6 +299,33 @@ export interface ClientOptions {
    * @default {100}
    */
   maxQueueSize?: number;
+  /**
+   * The transports to use, in order of preference: `"websocket"` (`/ws`)
+   * and `"sse"`, the fallback over plain HTTP (a `GET /sse` event stream
+   * for the server's frames, POSTs for the client's; the URL's path `/ws`
+   * becomes `/sse`). With both, the client starts on WebSocket and moves to
+   * SSE after `fallbackAfter` WebSocket attempts in a row that ended before
+   * the server's `welcome` (refused, dropped or silent; a WebSocket that
+   * connected once in this client's life is trusted: its later failures are
+   * outages), remembers that for the session (`storage`), and probes
+   * WebSocket every `probeIntervalMs` (doubling after each failed probe, up
+   * to 16×) to move back once it works: the rooms resume from their
+   * positions, so nothing is lost or repeated. Over SSE a token travels in
+   * the stream's query (`?token=`: `EventSource` cannot set headers) and
+   * as `Authorization: Bearer` on the POSTs.
+   * @default {["websocket", "sse"]}
+   */
+  transports?: Transport[];
+  /** WebSocket attempts in a row ending before `welcome` that move the client to SSE. @default {2} */
+  fallbackAfter?: number;
+  /** Delay before the first WebSocket probe while on SSE (then doubling, up to 16×). @default {120000} */
+  probeIntervalMs?: number;
+  /** Where the transport choice is kept. @default {sessionStorage in a browser page, else memory} */
+  storage?: TransportStorage;
+  /** The `EventSource` implementation of the SSE fallback. @default {globalThis.EventSource} */
+  EventSource?: EventSourceConstructor;
+  /** The `fetch` of the SSE fallback's POSTs. @default {globalThis.fetch} */
+  fetch?: typeof fetch;
   /** The WebSocket implementation. @default {globalThis.WebSocket} */
   WebSocket?: WebSocketConstructor;
   /** Uniform random number in `[0, 1)`, for the backoff jitter. @default {Math.random} */
