@@ -7,12 +7,8 @@
 import { isValidUserName } from "../protocol/mod.ts";
 import { checkToken, type TokenOption } from "./_token.ts";
 import { defaultStorage } from "./_transport.ts";
-import type {
-  ClientOptions,
-  EventSourceConstructor,
-  Transport,
-  WebSocketConstructor,
-} from "./types.ts";
+import type { ClientOptions, WebSocketConstructor } from "./types.ts";
+import type { EventSourceConstructor, Transport } from "./transport_types.ts";
 
 /** Every option resolved to a value (`user` goes into the URL instead). */
 export type Settings =

@@ -12,7 +12,16 @@ import { type Probe, probe } from "./_probe.ts";
 import { sseSocketClass } from "./_sse_socket.ts";
 import { nextToken, protocolsFor } from "./_token.ts";
 import { Transports } from "./_transport.ts";
-import type { ClientEvents, Transport, WebSocketConstructor } from "./types.ts";
+import type { ClientEvents, WebSocketConstructor } from "./types.ts";
+import type { Transport } from "./transport_types.ts";
+
+/** How the picker moves the client back to WebSocket. */
+export interface MoveHooks {
+  /** Whether the connection is up with no publish or ping awaiting its answer. */
+  idle(): boolean;
+  /** Replaces the connection now (the next attempt uses WebSocket). */
+  move(): void;
+}
 
 /** Picks the transport of each attempt and probes WebSocket while on SSE. */
 export class Picker {
@@ -24,14 +33,24 @@ export class Picker {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #probe: Probe | undefined;
   #generation = 0;
+  readonly #hooks: MoveHooks;
+  /** A probe got through: move once idle (then nothing is lost). */
+  #due = false;
 
   /**
-   * For the WebSocket endpoint `url`; `events` gets the `transport` events.
+   * For the WebSocket endpoint `url`; `events` gets the `transport` events,
+   * `hooks` move the client back.
    *
    * @throws {TypeError} when only `sse` is allowed and there is no `EventSource`.
    */
-  constructor(settings: Settings, url: string, events: Emitter<ClientEvents>) {
+  constructor(
+    settings: Settings,
+    url: string,
+    events: Emitter<ClientEvents>,
+    hooks: MoveHooks,
+  ) {
     this.#settings = settings;
+    this.#hooks = hooks;
     this.#url = url;
     this.#events = events;
     const { EventSource, fetch } = settings;
@@ -69,13 +88,18 @@ export class Picker {
 
   /**
    * The connection got its `welcome`. On SSE (with WebSocket allowed), a
-   * probe follows after the probe delay; `through` is called when one got
-   * through (the client then moves over when it can).
+   * probe follows after the probe delay; once one got through, the client
+   * moves as soon as it is idle.
    */
-  welcomed(through: () => void): void {
+  welcomed(): void {
     this.#transports.welcomed();
     this.stop();
-    if (this.#transports.probing) this.#schedule(through);
+    if (this.#transports.probing) this.#schedule();
+  }
+
+  /** A frame arrived (maybe the last answer awaited): move if due and idle. */
+  frame(): void {
+    if (this.#due) this.#moveIfIdle();
   }
 
   /** An attempt ended before `welcome`; may move the client to SSE. */
@@ -93,13 +117,14 @@ export class Picker {
   /** Stops probing (the connection ended, or the client closed). */
   stop(): void {
     this.#generation++;
+    this.#due = false;
     clearTimeout(this.#timer);
     this.#timer = undefined;
     this.#probe?.cancel();
     this.#probe = undefined;
   }
 
-  #schedule(through: () => void): void {
+  #schedule(): void {
     const generation = this.#generation;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
@@ -107,7 +132,7 @@ export class Picker {
       try {
         token = nextToken(this.#settings.token);
       } catch {
-        return this.#answer(false, generation, through);
+        return this.#answer(false, generation);
       }
       Promise.resolve(token).then(
         (value) => {
@@ -117,19 +142,19 @@ export class Picker {
             url: this.#url,
             protocols: protocolsFor(value, this.#settings.batch),
             timeoutMs: this.#settings.connectTimeoutMs,
-          }, (ok) => this.#answer(ok, generation, through));
+          }, (ok) => this.#answer(ok, generation));
         },
-        () => this.#answer(false, generation, through),
+        () => this.#answer(false, generation),
       );
     }, this.#transports.probeDelayMs);
   }
 
-  #answer(ok: boolean, generation: number, through: () => void): void {
+  #answer(ok: boolean, generation: number): void {
     if (generation !== this.#generation) return;
     this.#probe = undefined;
     if (!ok) {
       this.#transports.probeFailed();
-      return this.#schedule(through);
+      return this.#schedule();
     }
     this.#transports.probeSucceeded();
     this.#events.emit("transport", {
@@ -137,6 +162,13 @@ export class Picker {
       transport: "websocket",
       cause: "probe",
     });
-    through();
+    this.#due = true;
+    this.#moveIfIdle();
+  }
+
+  #moveIfIdle(): void {
+    if (!this.#hooks.idle()) return;
+    this.#due = false;
+    this.#hooks.move();
   }
 }

@@ -13,15 +13,20 @@
 import { SUBPROTOCOL_BATCH } from "../protocol/mod.ts";
 import { ABNORMAL_CLOSURE } from "./_socket.ts";
 import { TOKEN_PROTOCOL_PREFIX } from "./_token.ts";
+import type { WebSocketConstructor, WebSocketLike } from "./types.ts";
 import type {
   EventSourceConstructor,
   EventSourceLike,
-  WebSocketConstructor,
-  WebSocketLike,
-} from "./types.ts";
+} from "./transport_types.ts";
 
 /** Frames one POST carries at most; more wait for the next. */
 export const MAX_FRAMES_PER_POST = 64;
+
+/** Frames that may wait for a POST; one more closes the link (1006). */
+export const MAX_QUEUED_FRAMES = 1_024;
+
+/** UTF-16 units of frames that may wait for a POST; more close the link (1006). */
+export const MAX_QUEUED_CHARS = 1024 * 1024;
 
 /** What a link needs besides its URL. */
 export interface SseLinkDeps {
@@ -70,6 +75,7 @@ export class SseSocket implements WebSocketLike {
   readonly #abort = new AbortController();
   #session: string | undefined;
   #queue: string[] = [];
+  #queuedChars = 0;
   #posting = false;
   /** The server's `maxMessageBytes`, read from its `welcome`: what one POST may carry. */
   #maxBytes: number | undefined;
@@ -106,7 +112,15 @@ export class SseSocket implements WebSocketLike {
   /** Queues a frame; POSTs go one at a time, each with what queued meanwhile. */
   send(data: string): void {
     if (this.#readyState !== 1) throw new Error("SSE link is not open");
+    if (
+      this.#queue.length >= MAX_QUEUED_FRAMES ||
+      this.#queuedChars + data.length > MAX_QUEUED_CHARS
+    ) {
+      // The POSTs cannot keep up (as a WebSocket's buffer would overflow).
+      return this.#finish(ABNORMAL_CLOSURE, "SSE send queue full");
+    }
     this.#queue.push(data);
+    this.#queuedChars += data.length;
     if (!this.#posting) void this.#post();
   }
 
@@ -191,6 +205,7 @@ export class SseSocket implements WebSocketLike {
       bytes += size;
       frames.push(next);
       this.#queue.shift();
+      this.#queuedChars -= next.length;
     }
     return frames;
   }
@@ -206,6 +221,7 @@ export class SseSocket implements WebSocketLike {
     if (this.#readyState === 3) return;
     this.#readyState = 3;
     this.#queue = [];
+    this.#queuedChars = 0;
     this.#source.close();
     this.#abort.abort();
     if (report) this.onclose?.(new CloseEvent("close", { code, reason }));

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeEventSource, fakeFetch } from "./_test_utils_sse.ts";
-import { SseSocket, toSseUrl } from "./_sse_socket.ts";
+import { MAX_QUEUED_FRAMES, SseSocket, toSseUrl } from "./_sse_socket.ts";
 
 /** Lets the link's awaits run. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
@@ -110,4 +110,25 @@ Deno.test("SseSocket reports the server's close event with its code, a failed PO
     [1006, "SSE POST refused: 409"],
     [1006, "SSE stream failed"],
   ]);
+});
+
+Deno.test("SseSocket closes the link when more frames wait for a POST than it keeps", async () => {
+  const { fetch, posts } = fakeFetch();
+  const link = new SseSocket("ws://h/ws", ["roomcast.v1"], {
+    EventSource: FakeEventSource,
+    fetch,
+  });
+  const ends: number[] = [];
+  link.onclose = (event) => ends.push(event.code);
+  FakeEventSource.last.welcome();
+  link.send("{}"); // In flight: the rest wait.
+  for (let i = 0; i < MAX_QUEUED_FRAMES; i++) link.send("{}");
+  assert.deepEqual(ends, []);
+  link.send("{}");
+  assert.deepEqual(ends, [1006]);
+  assert.equal(link.readyState, 3);
+  await settle();
+  posts[0]?.answer();
+  await settle();
+  assert.equal(posts.length, 1); // Nothing more was sent.
 });

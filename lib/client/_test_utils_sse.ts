@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { EventSourceLike } from "./types.ts";
+import type { EventSourceLike } from "./transport_types.ts";
 
 /** An `EventSource` the test drives; every instance is kept in `sources`. */
 export class FakeEventSource implements EventSourceLike {

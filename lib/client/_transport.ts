@@ -13,7 +13,7 @@
  * @module
  */
 
-import type { Transport, TransportStorage } from "./types.ts";
+import type { Transport, TransportStorage } from "./transport_types.ts";
 
 /** Settings of {@linkcode Transports}. */
 export interface TransportOptions {

@@ -38,9 +38,9 @@ import type {
   ClientState,
   JoinOptions,
   PublishOptions,
-  Transport,
   WebSocketLike,
 } from "./types.ts";
+import type { Transport } from "./transport_types.ts";
 
 /**
  * A roomcast connection that reconnects on its own (with a fresh token from
@@ -61,8 +61,6 @@ export class RoomcastClient {
   readonly #reconnect: Reconnect;
   readonly #outbox: Outbox;
   readonly #picker: Picker;
-  /** A WebSocket probe got through: move over once nothing waits for an answer. */
-  #moveBack = false;
   #state: ClientState = "disconnected";
   #socket: WebSocketLike | undefined;
   #welcome: WelcomeMessage | undefined;
@@ -89,7 +87,16 @@ export class RoomcastClient {
     this.#requests = new Requests(this.#settings);
     this.#reconnect = new Reconnect(this.#settings);
     this.#outbox = new Outbox(this.#settings.now);
-    this.#picker = new Picker(this.#settings, this.#url, this.#events);
+    this.#picker = new Picker(this.#settings, this.#url, this.#events, {
+      idle: () =>
+        this.#welcome !== undefined && this.#requests.unanswered === 0,
+      move: () =>
+        this.#disconnect(
+          CLIENT_CLOSE_CODE.RECONNECT,
+          "Moving to WebSocket",
+          true,
+        ),
+    });
     this.#routes = {
       welcome: (message) => this.#onWelcome(message),
       rooms: this.#rooms,
@@ -123,10 +130,9 @@ export class RoomcastClient {
 
   /**
    * Connection attempts in a row that ended before the server's `welcome`
-   * (0 once connected). A refused token (401) and an unreachable server
-   * look alike to a browser, and the client retries both with backoff for
-   * as long as it runs: this count lets an app tell its user, or give up
-   * with `close()`.
+   * (0 once connected). A refused token (401) and an unreachable server look
+   * alike to a browser, and the client retries both for as long as it runs:
+   * this count lets an app tell its user, or give up with `close()`.
    */
   get failedConnects(): number {
     return this.#reconnect.failures;
@@ -265,7 +271,7 @@ export class RoomcastClient {
       message: (data) => {
         this.#heartbeat.frame();
         receive(data, this.#routes);
-        if (this.#moveBack) this.#moveWhenIdle();
+        this.#picker.frame();
       },
       close: (code, reason) =>
         this.#disconnect(code, reason, isRetryableClose(code)),
@@ -284,17 +290,7 @@ export class RoomcastClient {
     this.#requests.flush(this.#sendPublish);
     this.#heartbeat.start(welcome.heartbeatMs, this.#settings.heartbeatGraceMs);
     this.#setState("connected");
-    this.#picker.welcomed(() => {
-      this.#moveBack = true;
-      this.#moveWhenIdle();
-    });
-  }
-
-  /** Replaces the SSE connection with a WebSocket once no answer is due (none is lost). */
-  #moveWhenIdle(): void {
-    if (this.#welcome === undefined || this.#requests.unanswered > 0) return;
-    this.#moveBack = false;
-    this.#disconnect(CLIENT_CLOSE_CODE.RECONNECT, "Moving to WebSocket", true);
+    this.#picker.welcomed();
   }
 
   /** The single exit of a connection, whoever ended it. */
@@ -303,7 +299,6 @@ export class RoomcastClient {
     const early = this.#socket !== undefined && this.#welcome === undefined;
     if (early && reconnect && !requested) this.#picker.failed();
     this.#picker.stop();
-    this.#moveBack = false;
     if (this.#socket !== undefined) dropSocket(this.#socket, code);
     this.#socket = undefined;
     this.#outbox.close();
