@@ -204,7 +204,9 @@ export interface ClientOptions {
    *
    * The token travels as a WebSocket subprotocol, `roomcast.token.<token>`,
    * offered after `roomcast.v1` (browsers cannot set headers; URLs end up
-   * in logs, so never there). It may only hold RFC 7230 token characters
+   * in logs, so never there). Over the SSE fallback it has no other way
+   * than the stream's URL (`?token=`, see `transports`); its POSTs carry it
+   * as `Authorization: Bearer`. It may only hold RFC 7230 token characters
    * (letters, digits and ``!#$%&'*+-.^_`|~``: a JWT fits). An empty string
    * connects without a token (anonymous, where the server allows it).
    *
