@@ -28,6 +28,7 @@ import {
 } from "/view.js";
 
 const status = byId("status");
+const transportLabel = byId("transport");
 const banner = byId("banner");
 const nameInput = /** @type {HTMLInputElement} */ (byId("name"));
 const roomInput = /** @type {HTMLInputElement} */ (byId("room"));
@@ -210,6 +211,18 @@ function wire(c) {
   };
   showState(c.state);
   c.on("state", ({ newState }) => showState(newState));
+  // WebSocket, or the SSE + HTTP fallback where WebSocket is blocked.
+  const showTransport = () => {
+    transportLabel.dataset.transport = c.transport;
+    transportLabel.textContent = c.transport === "sse"
+      ? "SSE fallback"
+      : "WebSocket";
+    transportLabel.title = c.transport === "sse"
+      ? "WebSocket is blocked on the way to the server: this page uses Server-Sent Events and HTTP POSTs (it tries WebSocket again now and then)"
+      : "This page reaches the server over a WebSocket";
+  };
+  showTransport();
+  c.on("transport", showTransport);
 
   c.on("joined", (joined) => {
     if (joined.room !== room) return;

@@ -6,13 +6,23 @@
 
 import { isValidUserName } from "../protocol/mod.ts";
 import { checkToken, type TokenOption } from "./_token.ts";
+import { defaultStorage } from "./_transport.ts";
 import type { ClientOptions, WebSocketConstructor } from "./types.ts";
+import type { EventSourceConstructor, Transport } from "./transport_types.ts";
 
 /** Every option resolved to a value (`user` goes into the URL instead). */
 export type Settings =
-  & Required<Omit<ClientOptions, "WebSocket" | "user" | "token">>
+  & Required<
+    Omit<
+      ClientOptions,
+      "WebSocket" | "user" | "token" | "EventSource" | "fetch"
+    >
+  >
   & {
     WebSocket: WebSocketConstructor;
+    /** Undefined where the runtime has none (then no `sse`). */
+    EventSource: EventSourceConstructor | undefined;
+    fetch: typeof fetch;
     /** The `token` option (a string one checked). */
     token: TokenOption | undefined;
   };
@@ -34,6 +44,12 @@ export function resolveOptions(options: ClientOptions): Settings {
     timeoutMs: options.timeoutMs ?? 10_000,
     maxQueueSize: options.maxQueueSize ?? 100,
     batch: options.batch ?? true,
+    transports: checkTransports(options.transports),
+    fallbackAfter: options.fallbackAfter ?? 2,
+    probeIntervalMs: options.probeIntervalMs ?? 120_000,
+    storage: options.storage ?? defaultStorage(),
+    EventSource: options.EventSource ?? globalThis.EventSource,
+    fetch: options.fetch ?? ((input, init) => globalThis.fetch(input, init)),
     WebSocket: options.WebSocket ?? globalThis.WebSocket,
     random: options.random ?? Math.random,
     now: options.now ?? (() => performance.now()),
@@ -56,7 +72,37 @@ export function resolveOptions(options: ClientOptions): Settings {
       `Invalid option "minReconnectDelayMs": ${settings.minReconnectDelayMs} exceeds "maxReconnectDelayMs" ${settings.maxReconnectDelayMs}`,
     );
   }
+  if (settings.fallbackAfter < 1 || !Number.isInteger(settings.fallbackAfter)) {
+    throw new RangeError(
+      `Invalid option "fallbackAfter": expected an integer >= 1, got ${settings.fallbackAfter}`,
+    );
+  }
+  if (settings.probeIntervalMs === 0) {
+    throw new RangeError(
+      'Invalid option "probeIntervalMs": must be above 0, or probes would spin',
+    );
+  }
   return settings;
+}
+
+/**
+ * The `transports` option: `["websocket", "sse"]` by default.
+ *
+ * @throws {TypeError} when it is empty, repeats one or names an unknown one.
+ */
+function checkTransports(value: unknown): Transport[] {
+  if (value === undefined) return ["websocket", "sse"];
+  const known = ["websocket", "sse"];
+  if (
+    !Array.isArray(value) || value.length === 0 ||
+    new Set(value).size !== value.length ||
+    !value.every((t) => known.includes(t))
+  ) {
+    throw new TypeError(
+      'Invalid option "transports": expected a non-empty list of "websocket" and "sse"',
+    );
+  }
+  return value.filter((t): t is Transport => t === "websocket" || t === "sse");
 }
 
 /**

@@ -86,6 +86,15 @@ export class Requests {
     return count;
   }
 
+  /** Requests written and not answered yet (publishes and pings). */
+  get unanswered(): number {
+    let count = this.#pings.size;
+    for (const entry of this.#publishes.values()) {
+      if (entry.state === "sent") count++;
+    }
+    return count;
+  }
+
   /**
    * Registers a publish and sends it with `send`, or queues it when `send`
    * is undefined (not connected). Rejects with `too_big` when its frame

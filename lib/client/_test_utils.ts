@@ -132,6 +132,8 @@ export function rig(options: ClientOptions = {}): Rig {
   const client = new RoomcastClient("http://roomcast.test/ws", {
     random: () => 0.5,
     now: () => Date.now(),
+    // The fallback has suites of its own (client_transport_test.ts).
+    transports: ["websocket"],
     WebSocket: class extends FakeSocket {
       constructor(url: string, protocols: string[]) {
         super(url, protocols);
@@ -149,6 +151,7 @@ export function rig(options: ClientOptions = {}): Rig {
     "recovery",
     "presence",
     "members",
+    "transport",
   ];
   for (const name of names) {
     client.on(name, (payload) => events.push([name, payload]));

@@ -23,6 +23,7 @@ import { Outbox } from "./_outbox.ts";
 import { type PublishResult, Requests, type Send } from "./_requests.ts";
 import { Reconnect } from "./_reconnect.ts";
 import { Membership } from "./_membership.ts";
+import { Picker } from "./_picker.ts";
 import { dropSocket } from "./_socket.ts";
 import {
   CLIENT_CLOSE_CODE,
@@ -39,6 +40,7 @@ import type {
   PublishOptions,
   WebSocketLike,
 } from "./types.ts";
+import type { Transport } from "./transport_types.ts";
 
 /**
  * A roomcast connection that reconnects on its own (with a fresh token from
@@ -58,6 +60,7 @@ export class RoomcastClient {
   readonly #requests: Requests;
   readonly #reconnect: Reconnect;
   readonly #outbox: Outbox;
+  readonly #picker: Picker;
   #state: ClientState = "disconnected";
   #socket: WebSocketLike | undefined;
   #welcome: WelcomeMessage | undefined;
@@ -84,6 +87,16 @@ export class RoomcastClient {
     this.#requests = new Requests(this.#settings);
     this.#reconnect = new Reconnect(this.#settings);
     this.#outbox = new Outbox(this.#settings.now);
+    this.#picker = new Picker(this.#settings, this.#url, this.#events, {
+      idle: () =>
+        this.#welcome !== undefined && this.#requests.unanswered === 0,
+      move: () =>
+        this.#disconnect(
+          CLIENT_CLOSE_CODE.RECONNECT,
+          "Moving to WebSocket",
+          true,
+        ),
+    });
     this.#routes = {
       welcome: (message) => this.#onWelcome(message),
       rooms: this.#rooms,
@@ -100,6 +113,11 @@ export class RoomcastClient {
     return this.#state;
   }
 
+  /** The transport in use, or that the next attempt uses; the `transport` event announces changes. */
+  get transport(): Transport {
+    return this.#picker.current;
+  }
+
   /** The server's id for the current connection, while connected. */
   get connectionId(): string | undefined {
     return this.#welcome?.connectionId;
@@ -112,10 +130,9 @@ export class RoomcastClient {
 
   /**
    * Connection attempts in a row that ended before the server's `welcome`
-   * (0 once connected). A refused token (401) and an unreachable server
-   * look alike to a browser, and the client retries both with backoff for
-   * as long as it runs: this count lets an app tell its user, or give up
-   * with `close()`.
+   * (0 once connected). A refused token (401) and an unreachable server look
+   * alike to a browser, and the client retries both for as long as it runs:
+   * this count lets an app tell its user, or give up with `close()`.
    */
   get failedConnects(): number {
     return this.#reconnect.failures;
@@ -246,13 +263,15 @@ export class RoomcastClient {
     const generation = ++this.#generation;
     this.#setState("connecting");
     this.#heartbeat.connecting(this.#settings.connectTimeoutMs);
-    attempt({ ...this.#settings, url: this.#url }, {
+    const WebSocket = this.#picker.socketClass();
+    attempt({ ...this.#settings, WebSocket, url: this.#url }, {
       current: () => generation === this.#generation,
       opened: (socket) => this.#socket = socket,
       failed: (code, reason, retry) => this.#disconnect(code, reason, retry),
       message: (data) => {
         this.#heartbeat.frame();
         receive(data, this.#routes);
+        this.#picker.frame();
       },
       close: (code, reason) =>
         this.#disconnect(code, reason, isRetryableClose(code)),
@@ -271,15 +290,19 @@ export class RoomcastClient {
     this.#requests.flush(this.#sendPublish);
     this.#heartbeat.start(welcome.heartbeatMs, this.#settings.heartbeatGraceMs);
     this.#setState("connected");
+    this.#picker.welcomed();
   }
 
   /** The single exit of a connection, whoever ended it. */
   #disconnect(code: number, reason: string, reconnect: boolean): void {
+    const requested = code === CLIENT_CLOSE_CODE.RECONNECT;
+    const early = this.#socket !== undefined && this.#welcome === undefined;
+    if (early && reconnect && !requested) this.#picker.failed();
+    this.#picker.stop();
     if (this.#socket !== undefined) dropSocket(this.#socket, code);
     this.#socket = undefined;
     this.#outbox.close();
     this.#heartbeat.stop();
-    const requested = code === CLIENT_CLOSE_CODE.RECONNECT;
     this.#reconnect.down(reconnect && !requested);
     this.#reconnect.cancel();
     this.#welcome = undefined;

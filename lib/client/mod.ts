@@ -31,6 +31,11 @@
  *   is in a room, and the `presence` and `members` events follow changes.
  * - An app-level heartbeat with a watchdog replaces dead links that
  *   browsers cannot see; `ping()` measures the round-trip time.
+ * - Where WebSocket is blocked, the same protocol over SSE + HTTP POSTs
+ *   (`transports`, on by default): the client falls back after
+ *   `fallbackAfter` WebSocket attempts that got no `welcome`, remembers it
+ *   for the tab, and probes WebSocket now and then to move back, resuming
+ *   its rooms; `transport` and the `transport` event say which is in use.
  *
  * @example Chat in a room
  * ```ts ignore
@@ -82,6 +87,13 @@ export type {
   WebSocketConstructor,
   WebSocketLike,
 } from "./types.ts";
+export type {
+  EventSourceConstructor,
+  EventSourceLike,
+  Transport,
+  TransportChange,
+  TransportStorage,
+} from "./transport_types.ts";
 export {
   CLOSE_CODE,
   type CloseCode,

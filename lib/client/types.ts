@@ -12,6 +12,12 @@ import type {
   PresenceMember,
   RoomMessage,
 } from "../protocol/mod.ts";
+import type {
+  EventSourceConstructor,
+  Transport,
+  TransportChange,
+  TransportStorage,
+} from "./transport_types.ts";
 
 /**
  * The connection state. `connecting` covers both the wait before a
@@ -118,6 +124,8 @@ export interface ClientEvents {
   close: CloseInfo;
   /** A rejoin could not replay what was missed. */
   recovery: RecoveryEvent;
+  /** The transport changed: the next connection uses it (see `transports`). */
+  transport: TransportChange;
   /** A member joined, left or changed its meta in a joined room. */
   presence: PresenceEvent;
   /** The member list of a room changed (also after each rejoin). */
@@ -196,7 +204,9 @@ export interface ClientOptions {
    *
    * The token travels as a WebSocket subprotocol, `roomcast.token.<token>`,
    * offered after `roomcast.v1` (browsers cannot set headers; URLs end up
-   * in logs, so never there). It may only hold RFC 7230 token characters
+   * in logs, so never there). Over the SSE fallback it has no other way
+   * than the stream's URL (`?token=`, see `transports`); its POSTs carry it
+   * as `Authorization: Bearer`. It may only hold RFC 7230 token characters
    * (letters, digits and ``!#$%&'*+-.^_`|~``: a JWT fits). An empty string
    * connects without a token (anonymous, where the server allows it).
    *
@@ -260,6 +270,33 @@ export interface ClientOptions {
    * @default {100}
    */
   maxQueueSize?: number;
+  /**
+   * The transports to use, in order of preference: `"websocket"` (`/ws`)
+   * and `"sse"`, the fallback over plain HTTP (a `GET /sse` event stream
+   * for the server's frames, POSTs for the client's; the URL's path `/ws`
+   * becomes `/sse`). With both, the client starts on WebSocket and moves to
+   * SSE after `fallbackAfter` WebSocket attempts in a row that ended before
+   * the server's `welcome` (refused, dropped or silent; a WebSocket that
+   * connected once in this client's life is trusted: its later failures are
+   * outages), remembers that for the session (`storage`), and probes
+   * WebSocket every `probeIntervalMs` (doubling after each failed probe, up
+   * to 16×) to move back once it works: the rooms resume from their
+   * positions, so nothing is lost or repeated. Over SSE a token travels in
+   * the stream's query (`?token=`: `EventSource` cannot set headers) and
+   * as `Authorization: Bearer` on the POSTs.
+   * @default {["websocket", "sse"]}
+   */
+  transports?: Transport[];
+  /** WebSocket attempts in a row ending before `welcome` that move the client to SSE. @default {2} */
+  fallbackAfter?: number;
+  /** Delay before the first WebSocket probe while on SSE (then doubling, up to 16×). @default {120000} */
+  probeIntervalMs?: number;
+  /** Where the transport choice is kept. @default {sessionStorage in a browser page, else memory} */
+  storage?: TransportStorage;
+  /** The `EventSource` implementation of the SSE fallback. @default {globalThis.EventSource} */
+  EventSource?: EventSourceConstructor;
+  /** The `fetch` of the SSE fallback's POSTs. @default {globalThis.fetch} */
+  fetch?: typeof fetch;
   /** The WebSocket implementation. @default {globalThis.WebSocket} */
   WebSocket?: WebSocketConstructor;
   /** Uniform random number in `[0, 1)`, for the backoff jitter. @default {Math.random} */

@@ -1,7 +1,10 @@
 /**
  * A TCP proxy for end-to-end tests that can cut every connection through it
  * at once, as a network failure would: both sides see the TCP connection end
- * without a WebSocket close frame (the client reports 1006).
+ * without a WebSocket close frame (the client reports 1006). It can also play
+ * a middlebox that blocks WebSocket: every request asking for
+ * `Upgrade: websocket` is answered with 400 (`refuse`) or its connection
+ * dropped (`drop`); plain HTTP (the SSE fallback) passes.
  *
  * @module
  */
@@ -10,6 +13,12 @@
 export interface CuttableProxy extends AsyncDisposable {
   /** `ws://127.0.0.1:<proxy port>/ws` */
   wsUrl: string;
+  /** `http://127.0.0.1:<proxy port>` */
+  httpUrl: string;
+  /** What happens to WebSocket upgrades from now on. */
+  upgrades: UpgradePolicy;
+  /** WebSocket upgrades refused or dropped so far. */
+  readonly blocked: number;
   /** Connections currently open through the proxy. */
   readonly open: number;
   /** Ends every open connection (new ones are still accepted); returns how many. */
@@ -18,9 +27,29 @@ export interface CuttableProxy extends AsyncDisposable {
   close(): Promise<void>;
 }
 
-/** Starts a proxy on 127.0.0.1, port 0, to `127.0.0.1:targetPort`. */
-export function startProxy(targetPort: number): CuttableProxy {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+/** What the proxy does with a WebSocket upgrade. */
+export type UpgradePolicy = "pass" | "refuse" | "drop";
+
+/** Starts a proxy on 127.0.0.1, port `port` (0: any), to `127.0.0.1:targetPort`. */
+export function startProxy(
+  targetPort: number,
+  { upgrades = "pass", port: listenPort = 0 }: {
+    upgrades?: UpgradePolicy;
+    port?: number;
+  } = {},
+): CuttableProxy {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: listenPort });
+  let blocked = 0;
+  /** Whether to let `chunk` (from the client) through; false: it was blocked. */
+  const admit = async (chunk: Uint8Array, inbound: Deno.Conn) => {
+    const policy = proxy.upgrades;
+    if (policy === "pass" || !isUpgrade(chunk)) return true;
+    blocked++;
+    if (policy === "refuse") {
+      await inbound.write(REFUSAL).catch(() => 0);
+    }
+    return false;
+  };
   const pairs = new Set<[Deno.Conn, Deno.Conn]>();
   const tasks = new Set<Promise<void>>();
   const track = (task: Promise<void>) => {
@@ -52,7 +81,10 @@ export function startProxy(targetPort: number): CuttableProxy {
     }
     const pair: [Deno.Conn, Deno.Conn] = [inbound, outbound];
     pairs.add(pair);
-    await Promise.all([pipe(inbound, outbound), pipe(outbound, inbound)]);
+    await Promise.all([
+      pipe(inbound, outbound, admit),
+      pipe(outbound, inbound),
+    ]);
     pairs.delete(pair);
     closeQuietly(inbound);
     closeQuietly(outbound);
@@ -61,6 +93,11 @@ export function startProxy(targetPort: number): CuttableProxy {
   const { port } = listener.addr as Deno.NetAddr;
   const proxy: CuttableProxy = {
     wsUrl: `ws://127.0.0.1:${port}/ws`,
+    httpUrl: `http://127.0.0.1:${port}`,
+    upgrades,
+    get blocked() {
+      return blocked;
+    },
     get open() {
       return pairs.size;
     },
@@ -76,13 +113,20 @@ export function startProxy(targetPort: number): CuttableProxy {
   return proxy;
 }
 
-/** Copies `from` to `to` until either ends; a cut ends both. */
-async function pipe(from: Deno.Conn, to: Deno.Conn): Promise<void> {
+/** Copies `from` to `to` until either ends (or `admit` refuses a chunk); a cut ends both. */
+async function pipe(
+  from: Deno.Conn,
+  to: Deno.Conn,
+  admit?: (chunk: Uint8Array, from: Deno.Conn) => Promise<boolean>,
+): Promise<void> {
   const buffer = new Uint8Array(64 * 1024);
   try {
     while (true) {
       const n = await from.read(buffer);
       if (n === null) break;
+      if (admit !== undefined && !await admit(buffer.subarray(0, n), from)) {
+        break;
+      }
       let written = 0;
       while (written < n) {
         written += await to.write(buffer.subarray(written, n));
@@ -101,4 +145,15 @@ function closeQuietly(conn: Deno.Conn): void {
   } catch {
     // Already closed.
   }
+}
+
+const REFUSAL = new TextEncoder().encode(
+  "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+);
+
+/** Whether a chunk from the client starts a request that asks for a WebSocket. */
+function isUpgrade(chunk: Uint8Array): boolean {
+  const text = new TextDecoder().decode(chunk.subarray(0, 8192));
+  const head = text.split("\r\n\r\n", 1)[0] ?? "";
+  return /^GET /.test(head) && /\r\nupgrade:\s*websocket/i.test(head);
 }

@@ -1,6 +1,7 @@
 /**
- * Helpers of the SDK end-to-end tests: clients whose sockets are recorded
- * and can be awaited until closed, and a wait for one SDK event.
+ * Helpers of the SDK end-to-end tests: clients whose sockets (or SSE
+ * streams) are recorded and can be awaited until closed, a wait for one SDK
+ * event, and one test per transport.
  *
  * @module
  */
@@ -10,7 +11,21 @@ import {
   type ClientOptions,
   createClient,
   type RoomcastClient,
+  type Transport,
 } from "../../lib/client/mod.ts";
+
+/** Both transports of the SDK: every SDK suite runs on each. */
+export const TRANSPORTS: readonly Transport[] = ["websocket", "sse"];
+
+/** Registers `fn` as one test per transport, named `name (transport)`. */
+export function eachTransport(
+  name: string,
+  fn: (transport: Transport) => Promise<void>,
+): void {
+  for (const transport of TRANSPORTS) {
+    Deno.test(`${name} (${transport})`, () => fn(transport));
+  }
+}
 
 /** A socket the SDK opened: what it asked for, and what the server answered. */
 export interface OpenedSocket {
@@ -20,14 +35,32 @@ export interface OpenedSocket {
   socket: WebSocket;
 }
 
-/** Creates clients whose sockets are recorded and can be awaited until fully closed. */
-export function tracker(): {
+/**
+ * Creates clients on `transport` (only) whose sockets are recorded and can
+ * be awaited until fully closed; over SSE, `streams` records each stream's
+ * URL.
+ */
+export function tracker(transport: Transport = "websocket"): {
   open(url: string, options?: ClientOptions): RoomcastClient;
   settled(): Promise<void>;
   opened: OpenedSocket[];
+  streams: URL[];
 } {
   const closed: Promise<unknown>[] = [];
   const opened: OpenedSocket[] = [];
+  const streams: URL[] = [];
+  class TrackedEventSource extends EventSource {
+    #closed = Promise.withResolvers<void>();
+    constructor(url: string, init?: EventSourceInit) {
+      super(url, init);
+      streams.push(new URL(url));
+      closed.push(this.#closed.promise);
+    }
+    override close(): void {
+      super.close();
+      this.#closed.resolve();
+    }
+  }
   class TrackedWebSocket extends WebSocket {
     constructor(url: string, protocols: string[]) {
       super(url, protocols);
@@ -39,13 +72,19 @@ export function tracker(): {
   }
   return {
     open(url: string, options: ClientOptions = {}): RoomcastClient {
-      return createClient(url, { WebSocket: TrackedWebSocket, ...options });
+      return createClient(url, {
+        WebSocket: TrackedWebSocket,
+        EventSource: TrackedEventSource,
+        transports: [transport],
+        ...options,
+      });
     },
     /** Resolves once every socket ever opened has closed. */
     async settled(): Promise<void> {
       await Promise.all(closed);
     },
     opened,
+    streams,
   };
 }
 

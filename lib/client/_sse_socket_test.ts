@@ -1,0 +1,134 @@
+import assert from "node:assert/strict";
+import { FakeEventSource, fakeFetch } from "./_test_utils_sse.ts";
+import { MAX_QUEUED_FRAMES, SseSocket, toSseUrl } from "./_sse_socket.ts";
+
+/** Lets the link's awaits run. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+Deno.test("toSseUrl() maps the WebSocket endpoint to /sse and keeps the query", () => {
+  assert.equal(
+    toSseUrl("ws://h:1/ws?user=ann").href,
+    "http://h:1/sse?user=ann",
+  );
+  assert.equal(toSseUrl("wss://h/app/ws").href, "https://h/app/sse");
+  assert.equal(toSseUrl("ws://h/").href, "http://h/sse");
+});
+
+Deno.test("SseSocket puts the token in the stream's query and the POSTs' header, asks for batch frames", async () => {
+  const { fetch, posts } = fakeFetch();
+  const link = new SseSocket(
+    "ws://h/ws?user=ann",
+    ["roomcast.v1.batch", "roomcast.v1", "roomcast.token.abc"],
+    { EventSource: FakeEventSource, fetch },
+  );
+  const source = FakeEventSource.last;
+  assert.equal(source.url, "http://h/sse?user=ann&token=abc&batch=1");
+  assert.equal(link.readyState, 0);
+  const frames: unknown[] = [];
+  link.onmessage = (event) => frames.push(JSON.parse(event.data));
+  source.welcome("n1.s1");
+  assert.equal(link.readyState, 1);
+  assert.equal(frames.length, 1);
+  link.send('{"type":"ping"}');
+  await settle();
+  assert.equal(posts[0]?.url, "http://h/sse/n1.s1?user=ann");
+  assert.equal(posts[0]?.headers.authorization, "Bearer abc");
+  posts[0]?.answer();
+  link.close();
+  assert.equal(source.closed, true);
+});
+
+Deno.test("SseSocket keeps one POST in flight and sends what queued meanwhile in order, in one", async () => {
+  const { fetch, posts } = fakeFetch();
+  const link = new SseSocket("ws://h/ws", ["roomcast.v1"], {
+    EventSource: FakeEventSource,
+    fetch,
+  });
+  FakeEventSource.last.welcome();
+  link.send('{"n":1}');
+  link.send('{"n":2}');
+  link.send('{"n":3}');
+  await settle();
+  assert.equal(posts.length, 1);
+  assert.deepEqual(posts[0]?.frames, [{ n: 1 }]);
+  posts[0]?.answer();
+  await settle();
+  assert.equal(posts.length, 2);
+  assert.deepEqual(posts[1]?.frames, [{ n: 2 }, { n: 3 }]);
+  posts[1]?.answer();
+  await settle();
+  assert.equal(posts.length, 2);
+  link.close();
+});
+
+Deno.test("SseSocket respects the welcome's maxMessageBytes per POST", async () => {
+  const { fetch, posts } = fakeFetch();
+  const link = new SseSocket("ws://h/ws", ["roomcast.v1"], {
+    EventSource: FakeEventSource,
+    fetch,
+  });
+  FakeEventSource.last.welcome("n1.s1", 100);
+  const frame = JSON.stringify({ text: "x".repeat(20) }); // 3 × 31 + 2 > 100 for two.
+  link.send(frame);
+  link.send(frame);
+  link.send(frame);
+  await settle();
+  posts[0]?.answer();
+  await settle();
+  posts[1]?.answer();
+  await settle();
+  assert.deepEqual(posts.map((post) => post.frames.length), [1, 1, 1]);
+  link.close();
+});
+
+Deno.test("SseSocket reports the server's close event with its code, a failed POST or stream as 1006", async () => {
+  const ends: Array<[number, string]> = [];
+  const open = () => {
+    const { fetch, posts } = fakeFetch();
+    const link = new SseSocket("ws://h/ws", ["roomcast.v1"], {
+      EventSource: FakeEventSource,
+      fetch,
+    });
+    link.onclose = (event) => ends.push([event.code, event.reason]);
+    FakeEventSource.last.welcome();
+    return { link, posts, source: FakeEventSource.last };
+  };
+  const a = open();
+  a.source.emit("close", { code: 1013, reason: "Slow consumer" });
+  a.source.emit("error"); // The body ends after it: reported once.
+  assert.equal(a.source.closed, true);
+  const b = open();
+  b.link.send("{}");
+  await settle();
+  b.posts[0]?.answer(409);
+  await settle();
+  const c = open();
+  c.source.emit("error");
+  assert.throws(() => c.link.send("{}"), /not open/);
+  assert.deepEqual(ends, [
+    [1013, "Slow consumer"],
+    [1006, "SSE POST refused: 409"],
+    [1006, "SSE stream failed"],
+  ]);
+});
+
+Deno.test("SseSocket closes the link when more frames wait for a POST than it keeps", async () => {
+  const { fetch, posts } = fakeFetch();
+  const link = new SseSocket("ws://h/ws", ["roomcast.v1"], {
+    EventSource: FakeEventSource,
+    fetch,
+  });
+  const ends: number[] = [];
+  link.onclose = (event) => ends.push(event.code);
+  FakeEventSource.last.welcome();
+  link.send("{}"); // In flight: the rest wait.
+  for (let i = 0; i < MAX_QUEUED_FRAMES; i++) link.send("{}");
+  assert.deepEqual(ends, []);
+  link.send("{}");
+  assert.deepEqual(ends, [1006]);
+  assert.equal(link.readyState, 3);
+  await settle();
+  posts[0]?.answer();
+  await settle();
+  assert.equal(posts.length, 1); // Nothing more was sent.
+});
