@@ -92,6 +92,10 @@ export const LOADGEN_SOURCES: readonly string[] = [
   "loadgen_ws.c",
   "loadgen_proto.c",
   "loadgen_stats.c",
+  "loadgen_http.c",
+  "loadgen_sse.c",
+  "loadgen_pusher.c",
+  "loadgen_crypto.c",
 ];
 
 const HERE = new URL(".", import.meta.url);

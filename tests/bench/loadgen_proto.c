@@ -29,6 +29,10 @@ static void send_data(struct conn *c, const char *data) {
                  "\"data\":\"%s\"}", c->room, data);
   else if (G_cfg.proto == P_SOCKETIO)
     n = snprintf(buf, sizeof buf, "42[\"msg\",\"%s\"]", data);
+  else if (G_cfg.proto == P_PUSHER) {
+    pusher_publish(c->room, data); /* the signed HTTP API */
+    return;
+  }
   else
     n = snprintf(buf, sizeof buf, "%s", data);
   send_text(c, buf, (size_t)n);
@@ -78,7 +82,7 @@ void pump(void) {
   }
 }
 
-static void become_ready(struct conn *c) {
+void become_ready(struct conn *c) {
   c->state = C_READY;
   R.pending--;
   R.ready_count++;
@@ -179,6 +183,10 @@ void on_data(struct conn *c, const uint8_t *p, size_t n) {
   }
   if (memmem(p, n, "~p~", 3)) {
     c->primed = 1;
+    return;
+  }
+  if (G_cfg.proto == P_PUSHER) {
+    pusher_frame(c, p, n);
     return;
   }
   if (G_cfg.proto == P_SOCKETIO) {
