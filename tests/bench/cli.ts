@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { CONTESTANTS } from "./contestants.ts";
+import { ALL_CONTESTANTS as CONTESTANTS } from "./roster.ts";
 import { type ScenarioName, SCENARIOS } from "./scenarios.ts";
 
 /** Parsed options. */
