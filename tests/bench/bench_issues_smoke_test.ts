@@ -90,7 +90,7 @@ function assertComplete(record: RunRecord, deliveries: number): void {
 
 Deno.test({
   name:
-    "bench issues: Pusher subscribers and signed HTTP API publishes reach every subscriber (roomcast Pusher, Soketi)",
+    "bench issues: Pusher subscribers and signed HTTP API publishes reach every subscriber (roomcast Pusher, Soketi, roomcast's own HTTP API)",
   ignore: !ccFound && !inCi,
   async fn() {
     assert.ok(ccFound, "cc is required under CI=true");

@@ -26,6 +26,9 @@ const PUSHER_GEN_ARGS = [
   PUSHER_APP.secret,
 ];
 
+/** `API_KEY` of the roomcast HTTP API contestant (loopback only). */
+export const BENCH_API_KEY = "bench-api-key";
+
 /** Path of Soketi's server script inside `.peers/`. */
 export const SOKETI_SERVER = "soketi/node_modules/@soketi/soketi/bin/server.js";
 
@@ -99,6 +102,16 @@ export const ISSUE_CONTESTANTS: readonly Contestant[] = [
         SOKETI_DEFAULT_APP_SECRET: PUSHER_APP.secret,
       },
     }),
+  },
+  {
+    ...roomcastContestant({
+      id: "roomcast-http",
+      short: "roomcast HTTP API",
+      label:
+        "roomcast's native path with the same publisher: `/ws` subscribers, publishes through its HTTP API (`POST /api/rooms/:room/messages`, `API_KEY`)",
+      env: { API_KEY: BENCH_API_KEY },
+    }),
+    genArgs: ["--api-key", BENCH_API_KEY],
   },
   {
     ...roomcastContestant({

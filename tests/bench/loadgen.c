@@ -109,14 +109,14 @@ static void setup(void) {
   R.counts = calloc(R.total_msgs + 1, sizeof *R.counts);
   if (G_cfg.mode == M_ROOMS) R.owner = calloc(R.total_msgs + 1, 4);
   /* Per-connection order check, except for concurrent HTTP API publishes
-     (Pusher): requests in flight together have no order between them, so
+     (Pusher, --api-key): requests in flight together have no order between them, so
      there only the per-message counts catch duplicates. */
-  if (fanout() && G_cfg.proto != P_PUSHER) {
+  if (fanout() && !G_cfg.http_publish) {
     R.last_seq = malloc(G_nconns * sizeof *R.last_seq);
     for (uint32_t i = 0; R.last_seq && i < G_nconns; i++) R.last_seq[i] = -1;
   }
   if (!R.counts || (G_cfg.mode == M_ROOMS && !R.owner) ||
-      (fanout() && G_cfg.proto != P_PUSHER && !R.last_seq))
+      (fanout() && !G_cfg.http_publish && !R.last_seq))
     die("out of memory");
   lat_init((uint64_t)G_cfg.msgs * R.per_msg);
 }

@@ -77,6 +77,8 @@ struct cfg {
   int sse;          /* --sse: subscribers read GET /sse, join by POST */
   uint32_t http_conns; /* keep-alive HTTP connections for POSTs */
   const char *app_id, *app_key, *app_secret; /* --proto pusher */
+  const char *api_key; /* --api-key K: roomcast publishes via POST /api/rooms/:room/messages */
+  int http_publish;    /* publishes are HTTP requests (Pusher API, --api-key) */
 };
 
 /* Counters of one run. */

@@ -59,6 +59,7 @@ void parse_args(int argc, char **argv) {
       {"server-pid", 1, 0, 'S'}, {"sse", 0, 0, 'E'},
       {"http-conns", 1, 0, 'q'}, {"app-id", 1, 0, 'A'},
       {"app-key", 1, 0, 'K'},   {"app-secret", 1, 0, 'Z'},
+      {"api-key", 1, 0, 'Y'},
       {0, 0, 0, 0}};
   int o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -105,6 +106,7 @@ void parse_args(int argc, char **argv) {
     case 'A': G_cfg.app_id = optarg; break;
     case 'K': G_cfg.app_key = optarg; break;
     case 'Z': G_cfg.app_secret = optarg; break;
+    case 'Y': G_cfg.api_key = optarg; break;
     default: die("unknown option (see the comment at the top of loadgen.c)");
     }
   }
@@ -123,6 +125,10 @@ void parse_args(int argc, char **argv) {
     die("--proto pusher needs --app-id, --app-key and --app-secret");
   if (G_cfg.proto == P_PUSHER && G_cfg.mode == M_ROOMS)
     die("--proto pusher publishes through the HTTP API: fan-out modes only");
+  if (G_cfg.api_key && (G_cfg.proto != P_ROOMCAST || G_cfg.mode == M_ROOMS ||
+                        G_cfg.mode == M_STORM))
+    die("--api-key needs --proto roomcast and a fan-out mode");
+  G_cfg.http_publish = G_cfg.proto == P_PUSHER || G_cfg.api_key != NULL;
   if (G_cfg.http_conns == 0) G_cfg.http_conns = G_cfg.window < 8 ? G_cfg.window : 8;
   if (G_cfg.mode == M_RATE && G_cfg.http_conns < 4) G_cfg.http_conns = 4;
   if (G_cfg.http_conns > HTTP_MAX) die("--http-conns must be 1..%d", HTTP_MAX);

@@ -23,6 +23,15 @@ static void send_text(struct conn *c, const char *s, size_t n) {
 static void send_data(struct conn *c, const char *data) {
   char buf[4096];
   int n;
+  if (G_cfg.proto == P_ROOMCAST && G_cfg.api_key) { /* roomcast's HTTP API */
+    char auth[256];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", G_cfg.api_key);
+    n = snprintf(buf, sizeof buf, "{\"data\":\"%s\"}", data);
+    char path[64];
+    snprintf(path, sizeof path, "/api/rooms/r%u/messages", c->room);
+    http_post(path, auth, buf, (size_t)n, H_PUBLISH);
+    return;
+  }
   if (G_cfg.proto == P_ROOMCAST)
     n = snprintf(buf, sizeof buf,
                  "{\"type\":\"publish\",\"room\":\"r%u\",\"echo\":false,"
@@ -93,6 +102,8 @@ void become_ready(struct conn *c) {
 void on_open(struct conn *c) {
   if (G_cfg.proto == P_ROOMCAST && G_cfg.mode == M_STORM) {
     return; /* connect only: ready on welcome, no join */
+  } else if (G_cfg.proto == P_ROOMCAST && c->publisher && G_cfg.api_key) {
+    become_ready(c); /* publishes over HTTP: not in the room */
   } else if (G_cfg.proto == P_ROOMCAST) {
     char join[64];
     int n = snprintf(join, sizeof join, "{\"type\":\"join\",\"room\":\"r%u\"}",

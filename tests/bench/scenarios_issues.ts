@@ -42,7 +42,7 @@ export function issueCases(quick: boolean): BenchCase[] {
       scenario: "pusher",
       title: `Pusher fan-out 1→${n}, HTTP API publishes (4 in flight)`,
       kind: "throughput",
-      contestants: ["roomcast-pusher", "soketi", "roomcast"],
+      contestants: ["roomcast-pusher", "soketi", "roomcast-http", "roomcast"],
       baseline: "soketi",
       params: fanout(q(1000, 100)),
       pairs: [
@@ -54,10 +54,11 @@ export function issueCases(quick: boolean): BenchCase[] {
         },
         {
           a: "roomcast-pusher",
-          b: "roomcast",
+          b: "roomcast-http",
           metric: "deliveriesPerS",
           target: "≥ 0.9",
         },
+        { a: "roomcast-http", b: "roomcast", metric: "deliveriesPerS" },
       ],
     },
     {
