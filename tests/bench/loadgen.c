@@ -103,6 +103,7 @@ static void setup(void) {
     c->sse = G_cfg.sse && !(c->publisher && !storm); /* publisher: WebSocket */
   }
   if (storm) return;
+  R.cur_seq = -1;
   R.total_msgs = G_cfg.warmup + G_cfg.msgs;
   R.per_msg = G_cfg.mode == M_ROOMS ? G_cfg.members - 1 : G_cfg.subs;
   if (R.per_msg > 65535) die("at most 65535 deliveries per message");

@@ -114,6 +114,7 @@ struct run {
   uint64_t last_progress;
   const char *fail_reason;
   int running; /* publishing phase started */
+  int64_t cur_seq; /* sequence of the message being sent, -1 for probes */
 };
 
 /* Globals shared by the source files. */

@@ -29,6 +29,7 @@ struct hreq {
   char *buf; /* the whole request */
   uint32_t len;
   uint8_t kind;
+  int64_t seq; /* the message a publish carries, -1 for probes and joins */
 };
 
 struct hconn {
@@ -144,7 +145,9 @@ void http_post(const char *path, const char *extra_headers, const char *body,
                     "Content-Length: %zu\r\n\r\n",
                     path, G_cfg.host, G_cfg.port, extra_headers, body_len);
   if (hn < 0 || hn >= HEAD_MAX) die("HTTP request head too long");
-  struct hreq r = {.len = (uint32_t)(hn + body_len), .kind = (uint8_t)kind};
+  struct hreq r = {.len = (uint32_t)(hn + body_len),
+                   .kind = (uint8_t)kind,
+                   .seq = kind == H_PUBLISH ? G_run.cur_seq : -1};
   r.buf = malloc(r.len);
   if (!r.buf) die("out of memory");
   memcpy(r.buf, head, (size_t)hn);
@@ -176,11 +179,19 @@ static size_t response_len(const uint8_t *p, size_t n, int *status) {
 static void on_response(int i, const uint8_t *p, size_t len, int status) {
   struct hconn *h = &H[i];
   int kind = h->cur.kind;
+  int64_t seq = h->cur.seq;
   done++;
   if (status < 200 || status > 299) {
     if (G_st.errors++ == 0)
       fprintf(stderr, "loadgen: HTTP %d: %.*s\n", status,
               (int)(len > 300 ? 300 : len), (const char *)p);
+    /* A refused publish is never delivered: free its window slot (its
+       deliveries stay expected, so they count as lost). */
+    if (kind == H_PUBLISH && seq >= 0 && G_run.counts[seq] == 0) {
+      G_run.counts[seq] = (uint16_t)G_run.per_msg;
+      G_run.done_msgs++;
+      G_run.inflight--;
+    }
   }
   free(h->cur.buf);
   h->cur.buf = NULL;

@@ -69,11 +69,14 @@ void publish(struct conn *c) {
   c->busy++;
   G_st.published++;
   R.inflight++;
+  R.cur_seq = seq;
   send_data(c, data);
+  R.cur_seq = -1;
 }
 
 void send_probe(struct conn *c) {
   char data[2048];
+  R.cur_seq = -1;
   padded(data, "~p~");
   send_data(c, data);
 }

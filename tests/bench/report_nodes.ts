@@ -180,7 +180,7 @@ export function issueCaseConsole(
     if (share && c.scenario === "redis") {
       parts.push(`Redis share of latency ${range(share, 2)}`);
     }
-    lines.push(`    ${labelOf(results, id)} nodes: ${parts.join(", ")}`);
+    lines.push(`    ${labelOf(results, id)}, per node: ${parts.join(", ")}`);
   }
   return lines;
 }
