@@ -140,7 +140,9 @@ export function renderMarkdown(
     `| Deno | ${v.deno ?? "?"} (V8 ${v.v8 ?? "?"}) |`,
     `| Node | ${v.node ?? "not found"}; ws ${
       v.ws ?? "not installed"
-    }; socket.io ${v["socket.io"] ?? "not installed"} |`,
+    }; socket.io ${v["socket.io"] ?? "not installed"}${
+      v.soketi ? `; Soketi ${v.soketi}` : ""
+    } |`,
     `| Bun | ${v.bun ?? "not installed"} |`,
     `| Generator | C epoll client (tests/bench/loadgen*.c), ${v.cc ?? "cc"} |`,
     `| Pinning | ${
