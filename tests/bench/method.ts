@@ -104,7 +104,11 @@ export const METHOD_MARKDOWN = `
     the same repetition: the local work is the same by construction, so what
     grows is the bus (flat is the goal; with one channel for every room it
     grows with N). Each node's bus posts and room messages received (0 from
-    other nodes' rooms) come from its \`/metrics\`.
+    other nodes' rooms) come from its \`/metrics\`. On 2 cores every node shares the server core, and a
+    node that gets it less often handles more per wake-up (coalescing, group
+    commits), so CPU per node may fall as N grows and the difference go
+    below 0: the bus cost is then under what this machine resolves, and the
+    bus figures per node are the direct evidence.
   - *SSE* (issue #14): 1→1000 with W = 4 and at 20 msg/s, subscribers on
     \`GET /sse\` against the same on \`/ws\`. Targets: ≥ 0.7× WebSocket
     deliveries/s, p99 ≤ 1.5×.
