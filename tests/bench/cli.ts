@@ -5,7 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { CONTESTANTS } from "./contestants.ts";
+import { ALL_CONTESTANTS as CONTESTANTS } from "./roster.ts";
 import { type ScenarioName, SCENARIOS } from "./scenarios.ts";
 
 /** Parsed options. */
@@ -39,7 +39,7 @@ export const USAGE = `deno task bench [options]
   --scenario a,b          scenarios: ${SCENARIOS.join(", ")}
   --case a,b              only these cases, e.g. fanout-100,fanout-1000,fixed-1000
   --fixed-rate R          fixed load: R msg/s (default: half of bare Deno's capacity)
-  --max-minutes M         time budget; later runs are skipped (default 50)
+  --max-minutes M         time budget; later runs are skipped (default 75)
   --roomcast-env K=V      extra env for roomcast servers (repeatable)
   --no-pin                do not pin server and generator with taskset
   --no-report             leave docs/benchmarks.md and .svg alone
@@ -92,7 +92,7 @@ export function parseCli(args: string[]): BenchOptions {
       throw new RangeError(`--scenario: unknown "${name}"`);
     }
   }
-  const maxMinutes = Number(values["max-minutes"] ?? 50);
+  const maxMinutes = Number(values["max-minutes"] ?? 75);
   if (!(maxMinutes > 0)) throw new RangeError("--max-minutes must be > 0");
   const fixedRateArg = values["fixed-rate"];
   const fixedRate = fixedRateArg === undefined

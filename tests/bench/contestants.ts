@@ -52,6 +52,12 @@ export interface Contestant {
   placement?: Placement;
   /** Matches the readiness line; group 1 is the port. */
   ready: RegExp;
+  /** More generator arguments (`--sse`, Pusher app credentials). */
+  genArgs?: readonly string[];
+  /** Several roomcast processes on one redis-server started by the run (runner_nodes.ts). */
+  nodes?: number;
+  /** Installed on demand into `.peers/` by its own recipe (peers_soketi.ts). */
+  needs?: "soketi";
   launch(ctx: LaunchContext): Launch;
 }
 

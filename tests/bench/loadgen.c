@@ -15,7 +15,11 @@
  *
  * Protocols: roomcast (join + publish envelopes), raw (the server relays any
  * text to the others in ?room=), socketio (Engine.IO 4 / Socket.IO 5 text
- * packets over a plain WebSocket). The payload is a string padded to --size
+ * packets over a plain WebSocket), pusher (Pusher protocol 7 subscribers,
+ * publishes through the signed HTTP API: loadgen_pusher.c). --sse makes the
+ * roomcast subscribers read GET /sse instead (loadgen_sse.c). --port and
+ * --server-pid take comma lists (several nodes: subscribers alternate over
+ * the ports; CPU is summed and also printed per process). The payload is a string padded to --size
  * bytes: "~s=<seq>~t=<CLOCK_MONOTONIC ns>~xxxx", so latency needs one clock.
  *
  * The result is one JSON line on stdout; diagnostics go to stderr. Hard caps:
@@ -96,19 +100,24 @@ static void setup(void) {
     c->idx = i;
     c->room = G_cfg.mode == M_ROOMS ? i / G_cfg.members : 0;
     c->publisher = G_cfg.mode == M_ROOMS || (!storm && i == 0);
+    c->sse = G_cfg.sse && !(c->publisher && !storm); /* publisher: WebSocket */
   }
   if (storm) return;
+  R.cur_seq = -1;
   R.total_msgs = G_cfg.warmup + G_cfg.msgs;
   R.per_msg = G_cfg.mode == M_ROOMS ? G_cfg.members - 1 : G_cfg.subs;
   if (R.per_msg > 65535) die("at most 65535 deliveries per message");
   R.counts = calloc(R.total_msgs + 1, sizeof *R.counts);
   if (G_cfg.mode == M_ROOMS) R.owner = calloc(R.total_msgs + 1, 4);
-  if (fanout()) {
+  /* Per-connection order check, except for concurrent HTTP API publishes
+     (Pusher, --api-key): requests in flight together have no order between them, so
+     there only the per-message counts catch duplicates. */
+  if (fanout() && !G_cfg.http_publish) {
     R.last_seq = malloc(G_nconns * sizeof *R.last_seq);
     for (uint32_t i = 0; R.last_seq && i < G_nconns; i++) R.last_seq[i] = -1;
   }
   if (!R.counts || (G_cfg.mode == M_ROOMS && !R.owner) ||
-      (fanout() && !R.last_seq))
+      (fanout() && !G_cfg.http_publish && !R.last_seq))
     die("out of memory");
   lat_init((uint64_t)G_cfg.msgs * R.per_msg);
 }
@@ -273,6 +282,8 @@ int main(int argc, char **argv) {
         ssize_t r = read(timer_fd, &ticks, sizeof ticks);
         (void)r;
         rate_tick(now_ns(), t_rate);
+      } else if (idx >= IDX_HTTP_BASE && idx < IDX_HTTP_BASE + HTTP_MAX) {
+        http_event(idx - IDX_HTTP_BASE, evs[i].events);
       } else if (idx < G_nconns) {
         conn_event(&G_conns[idx], evs[i].events);
       }

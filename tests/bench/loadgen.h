@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum proto { P_ROOMCAST, P_RAW, P_SOCKETIO };
+enum proto { P_ROOMCAST, P_RAW, P_SOCKETIO, P_PUSHER };
 enum mode { M_WINDOW, M_RATE, M_STORM, M_ROOMS };
 enum placement { PL_ANY, PL_SAME, PL_CROSS };
 enum cstate { C_IDLE, C_CONNECTING, C_HTTP, C_OPEN, C_READY, C_DEAD };
@@ -31,6 +31,10 @@ struct conn {
   uint32_t busy;     /* rooms closed loop: its messages in flight */
   char node[9];      /* roomcast isolate (connectionId prefix) */
   char accept[32];   /* expected Sec-WebSocket-Accept */
+  uint8_t sse;       /* reads GET /sse (text/event-stream) instead of a WebSocket */
+  uint8_t chunk_st;  /* SSE chunked body: 0 size line, 1 data, 2 CRLF after data */
+  uint8_t chunked;   /* SSE response uses Transfer-Encoding: chunked */
+  uint32_t chunk_left;
   uint64_t since_ns; /* start of the current connection attempt */
   uint8_t *in;       /* bytes of an incomplete frame kept between reads */
   uint32_t in_len, in_cap;
@@ -39,6 +43,9 @@ struct conn {
   uint8_t *frag; /* payload of a fragmented message so far */
   uint32_t frag_len, frag_cap;
 };
+
+#define MAX_PIDS 8
+#define MAX_PORTS 8
 
 /* Command line settings. */
 struct cfg {
@@ -62,7 +69,16 @@ struct cfg {
   double connect_limit; /* connecting and priming must end within this */
   uint32_t idle_ms; /* end the run after this long without a delivery */
   double hold;      /* storm: keep connections open this long at most */
-  int server_pid;
+  int server_pid;   /* the first of server_pids */
+  int npids;        /* --server-pid a,b,...: CPU is their sum (and each) */
+  int server_pids[MAX_PIDS];
+  int nports;       /* --port a,b,...: subscribers spread over them */
+  int ports[MAX_PORTS];
+  int sse;          /* --sse: subscribers read GET /sse, join by POST */
+  uint32_t http_conns; /* keep-alive HTTP connections for POSTs */
+  const char *app_id, *app_key, *app_secret; /* --proto pusher */
+  const char *api_key; /* --api-key K: roomcast publishes via POST /api/rooms/:room/messages */
+  int http_publish;    /* publishes are HTTP requests (Pusher API, --api-key) */
 };
 
 /* Counters of one run. */
@@ -98,6 +114,7 @@ struct run {
   uint64_t last_progress;
   const char *fail_reason;
   int running; /* publishing phase started */
+  int64_t cur_seq; /* sequence of the message being sent, -1 for probes */
 };
 
 /* Globals shared by the source files. */
@@ -127,6 +144,31 @@ int conn_start(struct conn *c);
 void conn_event(struct conn *c, uint32_t events);
 void conn_close(struct conn *c);
 int ws_send(struct conn *c, int opcode, const void *payload, size_t len);
+
+/* loadgen_http.c: a pool of keep-alive HTTP/1.1 connections for POSTs */
+#define IDX_HTTP_BASE 0xFFFFFF00u
+#define HTTP_MAX 16
+enum hkind { H_PUBLISH, H_JOIN };
+void http_post(const char *path, const char *extra_headers, const char *body,
+               size_t body_len, int kind);
+void http_event(uint32_t i, uint32_t events);
+uint64_t http_requests_done(void);
+
+/* loadgen_sse.c: the SSE subscriber (GET /sse, POST /sse/:session join) */
+void sse_send_get(struct conn *c);
+void sse_readable(struct conn *c);
+
+/* loadgen_pusher.c: Pusher protocol 7 frames and the signed HTTP API */
+void pusher_publish(uint32_t room, const char *data);
+int pusher_frame(struct conn *c, const uint8_t *p, size_t n);
+
+/* loadgen_crypto.c */
+void md5_hex(const uint8_t *msg, size_t len, char out[33]);
+void hmac_sha256_hex(const char *key, const char *msg, char out[65]);
+
+/* loadgen_ws.c, loadgen_proto.c */
+int conn_port(const struct conn *c);
+void become_ready(struct conn *c);
 
 /* loadgen_args.c */
 void parse_args(int argc, char **argv);

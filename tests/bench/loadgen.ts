@@ -8,7 +8,13 @@
 import { capture, spawnWatched } from "./processes.ts";
 
 /** The wire protocol the generator speaks. */
-export type Proto = "roomcast" | "roomcast-batch" | "raw" | "socketio";
+export type Proto =
+  | "roomcast"
+  | "roomcast-batch"
+  | "raw"
+  | "socketio"
+  /** Pusher protocol 7 subscribers; publishes through the signed HTTP API. */
+  | "pusher";
 
 /** Generator modes (see the comment at the top of loadgen.c). */
 export type GenMode = "window" | "rate" | "rooms" | "storm";
@@ -80,6 +86,12 @@ export interface GenResult {
   connectionsPerS: number | null;
   timedOut: boolean;
   error: string | null;
+  /** CPU of each server process (cores) when several pids were given (nodes, then redis-server). */
+  serverCpus?: number[];
+  /** "sse" when the subscribers read GET /sse. */
+  transport?: string;
+  /** HTTP requests answered (Pusher API publishes, SSE joins). */
+  httpRequests?: number;
   /** The generator's own stderr lines (first server error, first close), added by the harness. */
   diagnostics?: string[];
 }
@@ -92,6 +104,10 @@ export const LOADGEN_SOURCES: readonly string[] = [
   "loadgen_ws.c",
   "loadgen_proto.c",
   "loadgen_stats.c",
+  "loadgen_http.c",
+  "loadgen_sse.c",
+  "loadgen_pusher.c",
+  "loadgen_crypto.c",
 ];
 
 const HERE = new URL(".", import.meta.url);
@@ -135,6 +151,12 @@ export interface GenTarget {
   path: string;
   placement?: Placement;
   serverPid: number;
+  /** Several server ports: subscribers alternate over them (rooms: room mod n). */
+  ports?: number[];
+  /** Several server processes: CPU is summed, and printed per process. */
+  serverPids?: number[];
+  /** More generator arguments (e.g. `--sse`, Pusher app credentials). */
+  extraArgs?: readonly string[];
   core?: number | undefined;
   /** Storm: called once every connection is up; resolve to release them. */
   onStormReady?: (line: string) => Promise<void>;
@@ -144,7 +166,7 @@ export interface GenTarget {
 export function loadgenArgs(target: GenTarget, params: GenParams): string[] {
   const args = [
     "--port",
-    String(target.port),
+    (target.ports ?? [target.port]).join(","),
     "--proto",
     target.proto,
     "--path",
@@ -152,7 +174,7 @@ export function loadgenArgs(target: GenTarget, params: GenParams): string[] {
     "--mode",
     params.mode,
     "--server-pid",
-    String(target.serverPid),
+    (target.serverPids ?? [target.serverPid]).join(","),
     "--time-limit",
     String(params.timeLimit),
   ];
@@ -174,6 +196,7 @@ export function loadgenArgs(target: GenTarget, params: GenParams): string[] {
   for (const [flag, value] of optional) {
     if (value !== undefined) args.push(flag, String(value));
   }
+  args.push(...(target.extraArgs ?? []));
   return args;
 }
 

@@ -23,12 +23,25 @@ static void send_text(struct conn *c, const char *s, size_t n) {
 static void send_data(struct conn *c, const char *data) {
   char buf[4096];
   int n;
+  if (G_cfg.proto == P_ROOMCAST && G_cfg.api_key) { /* roomcast's HTTP API */
+    char auth[256];
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", G_cfg.api_key);
+    n = snprintf(buf, sizeof buf, "{\"data\":\"%s\"}", data);
+    char path[64];
+    snprintf(path, sizeof path, "/api/rooms/r%u/messages", c->room);
+    http_post(path, auth, buf, (size_t)n, H_PUBLISH);
+    return;
+  }
   if (G_cfg.proto == P_ROOMCAST)
     n = snprintf(buf, sizeof buf,
                  "{\"type\":\"publish\",\"room\":\"r%u\",\"echo\":false,"
                  "\"data\":\"%s\"}", c->room, data);
   else if (G_cfg.proto == P_SOCKETIO)
     n = snprintf(buf, sizeof buf, "42[\"msg\",\"%s\"]", data);
+  else if (G_cfg.proto == P_PUSHER) {
+    pusher_publish(c->room, data); /* the signed HTTP API */
+    return;
+  }
   else
     n = snprintf(buf, sizeof buf, "%s", data);
   send_text(c, buf, (size_t)n);
@@ -56,11 +69,14 @@ void publish(struct conn *c) {
   c->busy++;
   G_st.published++;
   R.inflight++;
+  R.cur_seq = seq;
   send_data(c, data);
+  R.cur_seq = -1;
 }
 
 void send_probe(struct conn *c) {
   char data[2048];
+  R.cur_seq = -1;
   padded(data, "~p~");
   send_data(c, data);
 }
@@ -78,7 +94,7 @@ void pump(void) {
   }
 }
 
-static void become_ready(struct conn *c) {
+void become_ready(struct conn *c) {
   c->state = C_READY;
   R.pending--;
   R.ready_count++;
@@ -89,6 +105,8 @@ static void become_ready(struct conn *c) {
 void on_open(struct conn *c) {
   if (G_cfg.proto == P_ROOMCAST && G_cfg.mode == M_STORM) {
     return; /* connect only: ready on welcome, no join */
+  } else if (G_cfg.proto == P_ROOMCAST && c->publisher && G_cfg.api_key) {
+    become_ready(c); /* publishes over HTTP: not in the room */
   } else if (G_cfg.proto == P_ROOMCAST) {
     char join[64];
     int n = snprintf(join, sizeof join, "{\"type\":\"join\",\"room\":\"r%u\"}",
@@ -179,6 +197,10 @@ void on_data(struct conn *c, const uint8_t *p, size_t n) {
   }
   if (memmem(p, n, "~p~", 3)) {
     c->primed = 1;
+    return;
+  }
+  if (G_cfg.proto == P_PUSHER) {
+    pusher_frame(c, p, n);
     return;
   }
   if (G_cfg.proto == P_SOCKETIO) {

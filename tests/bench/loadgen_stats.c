@@ -53,6 +53,7 @@ struct cpu_snap {
   uint64_t t_ns;
   double gen_s;      /* this process */
   double server_s;   /* utime + stime of --server-pid, threads included */
+  double each_s[MAX_PIDS]; /* per pid when several are given */
   double busy_s;     /* all CPUs, from /proc/stat */
   int server_ok;
 };
@@ -96,9 +97,14 @@ static void take(struct cpu_snap *s) {
   struct timespec ts;
   clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
   s->gen_s = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-  s->server_s = G_cfg.server_pid > 0
-                    ? proc_cpu_s(G_cfg.server_pid, &s->server_ok)
-                    : 0;
+  s->server_s = 0;
+  s->server_ok = G_cfg.npids > 0;
+  for (int i = 0; i < G_cfg.npids; i++) {
+    int ok;
+    s->each_s[i] = proc_cpu_s(G_cfg.server_pids[i], &ok);
+    s->server_s += s->each_s[i];
+    if (!ok) s->server_ok = 0;
+  }
   s->busy_s = system_busy_s();
   s->t_ns = now_ns();
 }
@@ -115,7 +121,7 @@ static void num(const char *key, double v, int last) {
 
 void print_result(int timed_out, const char *error) {
   static const char *modes[] = {"window", "rate", "storm", "rooms"};
-  static const char *protos[] = {"roomcast", "raw", "socketio"};
+  static const char *protos[] = {"roomcast", "raw", "socketio", "pusher"};
   if (snap1.t_ns == 0) cpu_mark_end();
   qsort(lat, lat_len, sizeof *lat, cmp_u32);
   double wall = snap0.t_ns ? (double)(snap1.t_ns - snap0.t_ns) / 1e9 : 0;
@@ -179,6 +185,15 @@ void print_result(int timed_out, const char *error) {
   num("otherCpu", other, 0);
   num("serverCpuUsPerDelivery",
       G_st.delivered ? srv_s * 1e6 / (double)G_st.delivered : nan, 0);
+  if (G_cfg.npids > 1) { /* each server process (e.g. nodes, redis-server) */
+    printf("\"serverCpus\":[");
+    for (int i = 0; i < G_cfg.npids; i++)
+      printf("%s%.6g", i ? "," : "",
+             sok && wall > 0 ? (snap1.each_s[i] - snap0.each_s[i]) / wall : 0);
+    printf("],");
+  }
+  if (G_cfg.sse) printf("\"transport\":\"sse\",");
+  num("httpRequests", (double)http_requests_done(), 0);
   num("connected", (double)G_st.connected, 0);
   num("connectFailed", (double)G_st.failed, 0);
   num("closedByServer", (double)G_st.closed, 0);

@@ -124,13 +124,22 @@ int ws_send(struct conn *c, int opcode, const void *payload, size_t len) {
 
 /* ---- connection lifecycle ---- */
 
+/* The server port of a connection: with several --port values, fan-out
+   subscribers alternate over them (the publisher stays on the first) and
+   rooms mode puts every member of room r on port r mod n. */
+int conn_port(const struct conn *c) {
+  if (G_cfg.nports <= 1) return G_cfg.port;
+  uint32_t k = (uint32_t)G_cfg.nports;
+  return G_cfg.ports[G_cfg.mode == M_ROOMS ? c->room % k : c->idx % k];
+}
+
 int conn_start(struct conn *c) {
   c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c->fd < 0) return -1;
   int one = 1;
   setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   struct sockaddr_in sa = {.sin_family = AF_INET,
-                           .sin_port = htons((uint16_t)G_cfg.port)};
+                           .sin_port = htons((uint16_t)conn_port(c))};
   inet_pton(AF_INET, G_cfg.host, &sa.sin_addr);
   c->state = C_CONNECTING;
   c->gen++;
@@ -175,7 +184,7 @@ static void send_upgrade(struct conn *c) {
   base64(digest, 20, c->accept);
   char path[512];
   const char *sep = strchr(G_cfg.path, '?') ? "&" : "?";
-  if (G_cfg.proto == P_ROOMCAST)
+  if (G_cfg.proto == P_ROOMCAST || G_cfg.proto == P_PUSHER)
     snprintf(path, sizeof path, "%s", G_cfg.path);
   else
     snprintf(path, sizeof path, "%s%sroom=r%u", G_cfg.path, sep, c->room);
@@ -184,7 +193,7 @@ static void send_upgrade(struct conn *c) {
                    "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\n"
                    "Connection: Upgrade\r\nSec-WebSocket-Key: %s\r\n"
                    "Sec-WebSocket-Version: 13\r\n%s\r\n",
-                   path, G_cfg.host, G_cfg.port, key,
+                   path, G_cfg.host, conn_port(c), key,
                    G_cfg.proto != P_ROOMCAST ? ""
                    : G_cfg.batch
                        ? "Sec-WebSocket-Protocol: roomcast.v1.batch, roomcast.v1\r\n"
@@ -331,10 +340,14 @@ void conn_event(struct conn *c, uint32_t events) {
       on_closed(c, "connect failed");
       return;
     }
-    send_upgrade(c);
+    if (c->sse) sse_send_get(c);
+    else send_upgrade(c);
     return;
   }
   if (events & EPOLLOUT && c->out_len > 0) flush_out(c);
   if (c->state == C_DEAD || c->fd < 0) return;
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) on_readable(c);
+  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+    if (c->sse) sse_readable(c);
+    else on_readable(c);
+  }
 }

@@ -16,6 +16,7 @@ import {
   peerTable,
   ran,
 } from "./report_tables.ts";
+import { issueCaseMarkdown } from "./report_nodes.ts";
 import type { BenchCase } from "./scenarios.ts";
 import { cellSummary, type RunRecord } from "./stats.ts";
 
@@ -139,7 +140,9 @@ export function renderMarkdown(
     `| Deno | ${v.deno ?? "?"} (V8 ${v.v8 ?? "?"}) |`,
     `| Node | ${v.node ?? "not found"}; ws ${
       v.ws ?? "not installed"
-    }; socket.io ${v["socket.io"] ?? "not installed"} |`,
+    }; socket.io ${v["socket.io"] ?? "not installed"}${
+      v.soketi ? `; Soketi ${v.soketi}` : ""
+    } |`,
     `| Bun | ${v.bun ?? "not installed"} |`,
     `| Generator | C epoll client (tests/bench/loadgen*.c), ${v.cc ?? "cc"} |`,
     `| Pinning | ${
@@ -166,6 +169,8 @@ export function renderMarkdown(
     const p = c.params;
     const load = c.kind === "storm"
       ? `${fmt(p.subs)} connections`
+      : c.kind === "latency" && !c.offered && p.rate
+      ? `offered ${fmt(p.rate * (p.subs ?? 1))} deliveries/s`
       : c.kind === "latency"
       ? `offered ${
         fmt(results.capacity * (c.offered?.fraction ?? 0.5))
@@ -179,15 +184,18 @@ export function renderMarkdown(
       } in the same repetition.`,
       "",
     );
-    out.push(...caseTable(results, c), "");
+    out.push(...caseTable(results, c), ...issueCaseMarkdown(results, c), "");
   }
-  if (results.runs.some((r) => r.contestant === "roomcast")) {
+  const vsPeers = peerTable(results);
+  if (
+    vsPeers.length > 0 && results.runs.some((r) => r.contestant === "roomcast")
+  ) {
     out.push(
       "### roomcast ÷ each peer",
       "",
       "Paired ratios of each case's headline metric (median [min–max] over repetitions). Above 1 is better for deliveries/s and connections/s, below 1 for latency and memory.",
       "",
-      ...peerTable(results),
+      ...vsPeers,
       "",
     );
   }

@@ -169,6 +169,7 @@ export function peerTable(results: BenchResults): string[] {
     } |`,
     `| --- | --- | --- | ${peers.map(() => "---").join(" | ")} |`,
   ];
+  if (peers.length === 0) return [];
   const row = (c: BenchCase, id: string, metric: Metric, name: string) => {
     const cells = peers.map((p) =>
       ratioCell(pairedRatio(results.runs, c.id, id, p, metric))
@@ -181,6 +182,7 @@ export function peerTable(results: BenchResults): string[] {
   };
   for (const c of results.cases) {
     if (!c.contestants.includes("roomcast") || c.scenario === "hop") continue;
+    if (c.pairs) continue; // issue cases report their own pairs
     const h = headline(c);
     row(c, "roomcast", h.metric, h.name);
     // Frame coalescing is a throughput lever: compare it too.

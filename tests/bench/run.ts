@@ -8,12 +8,7 @@
  */
 
 import { parseCli, USAGE } from "./cli.ts";
-import {
-  contestant,
-  CONTESTANTS,
-  type LaunchContext,
-  ROOMCAST_BENCH_ENV,
-} from "./contestants.ts";
+import { type LaunchContext, ROOMCAST_BENCH_ENV } from "./contestants.ts";
 import { compileLoadgen, type GenParams, haveCc } from "./loadgen.ts";
 import { METHOD_MARKDOWN } from "./method.ts";
 import {
@@ -26,7 +21,10 @@ import {
 import { capture, stopAll } from "./processes.ts";
 import { duration, fmt, say } from "./progress.ts";
 import { type BenchResults, renderMarkdown, renderSvg } from "./report.ts";
+import { ensureSoketi } from "./peers_soketi.ts";
+import { ALL_CONTESTANTS, findContestant as contestant } from "./roster.ts";
 import { type RunContext, runOnce } from "./runner.ts";
+import { runNodesOnce } from "./runner_nodes.ts";
 import {
   type BenchCase,
   buildCases,
@@ -139,6 +137,17 @@ async function main(): Promise<number> {
   const node = await capture("node", ["--version"]);
   missing("ws", node !== undefined, "node not found");
   missing("socketio", node !== undefined, "node not found");
+  if (wanted.has("soketi") && node !== undefined) {
+    const soketi = await ensureSoketi(PEERS_DIR, say);
+    if (soketi) peers.versions.soketi = soketi;
+  }
+  missing("soketi", peers.versions.soketi !== undefined, "Soketi not working");
+  const redis = await capture("redis-server", ["--version"]);
+  for (const id of [...wanted]) {
+    if (contestant(id).nodes) {
+      missing(id, redis !== undefined, "redis-server not found");
+    }
+  }
 
   await Deno.mkdir(`${PEERS_DIR}bin`, { recursive: true });
   const loadgen = `${PEERS_DIR}bin/loadgen`;
@@ -210,7 +219,10 @@ async function main(): Promise<number> {
           opts.fixedRate,
         );
       }
-      const record = await runOnce(ctx, contestant(id), c, params, rep);
+      const who = contestant(id);
+      const record = who.nodes
+        ? await runNodesOnce(ctx, who, c, params, rep)
+        : await runOnce(ctx, who, c, params, rep);
       runs.push(record);
       done++;
       // A configuration that failed once is not retried in later repetitions.
@@ -244,7 +256,7 @@ async function main(): Promise<number> {
     roomcastEnv: { ...ROOMCAST_BENCH_ENV, ...opts.roomcastEnv },
     capacity: capacity ?? DEFAULT_CAPACITY,
     cases,
-    contestants: CONTESTANTS.filter((c) => wanted.has(c.id)).map((c) => ({
+    contestants: ALL_CONTESTANTS.filter((c) => wanted.has(c.id)).map((c) => ({
       id: c.id,
       short: c.short,
       label: c.label,

@@ -93,6 +93,7 @@ export async function runOnce(
       path: contestant.path,
       ...(contestant.placement ? { placement: contestant.placement } : {}),
       serverPid: pid,
+      ...(contestant.genArgs ? { extraArgs: contestant.genArgs } : {}),
       core: ctx.generatorCore,
       onStormReady: async () => {
         await new Promise((r) => setTimeout(r, benchCase.settleMs ?? 2000));

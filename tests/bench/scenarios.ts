@@ -7,9 +7,21 @@
  */
 
 import type { GenParams } from "./loadgen.ts";
+import { issueCases } from "./scenarios_issues.ts";
 
 /** Scenario names accepted by `--scenario`. */
-export const SCENARIOS = ["fanout", "fixed", "rooms", "storm", "hop"] as const;
+export const SCENARIOS = [
+  "fanout",
+  "fixed",
+  "rooms",
+  "storm",
+  "hop",
+  // issues #12, #13, #14 (scenarios_issues.ts)
+  "pusher",
+  "redis",
+  "scale",
+  "sse",
+] as const;
 
 /** One of {@linkcode SCENARIOS}. */
 export type ScenarioName = typeof SCENARIOS[number];
@@ -34,6 +46,19 @@ export interface BenchCase {
   unsaturated?: boolean;
   /** Storm: wait this long after the last handshake before reading RSS. */
   settleMs?: number;
+  /** Multi-node cases: `rooms` and `rate` are per node (× the contestant's nodes). */
+  perNode?: boolean;
+  /** Paired ratios printed as targets in the report and the summary. */
+  pairs?: readonly CasePair[];
+}
+
+/** A paired ratio `a ÷ b` of `metric` a case reports, with its target. */
+export interface CasePair {
+  a: string;
+  b: string;
+  metric: "deliveriesPerS" | "p99Ms";
+  /** e.g. "≥ 1.5" or "≤ 1.5". */
+  target?: string;
 }
 
 /** Main contestants (every scenario except the cross-isolate hop). */
@@ -197,6 +222,7 @@ export function buildCases(quick: boolean, limits: Limits): BenchCase[] {
       connectLimit: 10,
     },
   });
+  cases.push(...issueCases(quick));
   return cases;
 }
 

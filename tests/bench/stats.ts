@@ -7,6 +7,7 @@
  */
 
 import type { GenParams, GenResult } from "./loadgen.ts";
+import type { NodeFigures } from "./runner_nodes.ts";
 
 /** One contestant in one case in one repetition. */
 export interface RunRecord {
@@ -23,6 +24,10 @@ export interface RunRecord {
   rssIdleKb?: number | undefined;
   rssLoadedKb?: number | undefined;
   rssPerConnKb?: number | undefined;
+  /** Multi-node contestants (runner_nodes.ts): each node's figures. */
+  nodes?: NodeFigures[];
+  /** CPU of their redis-server over the measured window, in cores. */
+  redisCpu?: number | undefined;
 }
 
 /** Median, range and coefficient of variation of some values. */

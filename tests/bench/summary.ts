@@ -9,6 +9,7 @@
 
 import { fmt } from "./progress.ts";
 import type { BenchResults } from "./report.ts";
+import { issueCaseConsole } from "./report_nodes.ts";
 import { headline, labelOf, ran } from "./report_tables.ts";
 import {
   cellSummary,
@@ -68,6 +69,7 @@ export function consoleSummary(results: BenchResults): string[] {
       }
       lines.push(`    ${labelOf(results, id)}: ${parts.join(", ")}`);
     }
+    lines.push(...issueCaseConsole(results, c));
   }
   return lines;
 }
