@@ -42,6 +42,7 @@ import {
   parseInfo,
 } from "../lib/pusher/channel_info.ts";
 import { isJson, type Json } from "../lib/protocol/mod.ts";
+import { LogOverloadedError } from "../lib/room_log/room_log.ts";
 import { readAtMost } from "./api.ts";
 
 /** What the Pusher HTTP API needs. */
@@ -128,6 +129,23 @@ export function mountPusherApi(app: Hono, deps: PusherApiDeps): void {
     );
   };
 
+  /**
+   * A failed publish: 503 with `Retry-After` when the history store is behind
+   * (as the native API answers; the SDKs surface the status), else 500.
+   */
+  const refused = (c: Context, error: unknown): Response => {
+    if (error instanceof LogOverloadedError) {
+      const response = answer(c, 503, error.message);
+      response.headers.set(
+        "retry-after",
+        String(Math.max(1, Math.ceil(error.retryAfterMs / 1000))),
+      );
+      return response;
+    }
+    log.error("Pusher API publish failed", { error: String(error) });
+    return answer(c, 500, "Publish failed; it may be retried");
+  };
+
   app.post("/apps/:id/events", async (c) => {
     const request = await signed(c);
     if (request instanceof Response) return request;
@@ -136,8 +154,7 @@ export function mountPusherApi(app: Hono, deps: PusherApiDeps): void {
     try {
       await publish([event]);
     } catch (error) {
-      log.error("Pusher API publish failed", { error: String(error) });
-      return answer(c, 500, "Publish failed; it may be retried");
+      return refused(c, error);
     }
     return answer(
       c,
@@ -156,8 +173,7 @@ export function mountPusherApi(app: Hono, deps: PusherApiDeps): void {
     try {
       await publish(events);
     } catch (error) {
-      log.error("Pusher API batch publish failed", { error: String(error) });
-      return answer(c, 500, "Publish failed; it may be retried");
+      return refused(c, error);
     }
     const batch: Json[] = [];
     for (const event of events) {

@@ -13,6 +13,7 @@ import {
   type TestServer,
 } from "../_support/harness.ts";
 import { gateKv } from "../_support/gated_kv.ts";
+import { pusherEnv, serverSdk } from "../_support/pusher.ts";
 import { KvBehindLog } from "../../lib/room_log/kv_behind.ts";
 
 const KEY = `key-${crypto.randomUUID()}`;
@@ -28,7 +29,7 @@ async function setup() {
     maxLagMs: 600_000, // the byte bound is the one under test here
   });
   const server = await startTestServer({
-    env: { API_KEY: KEY, MAX_MESSAGE_BYTES: "100000" },
+    env: { API_KEY: KEY, MAX_MESSAGE_BYTES: "100000", ...pusherEnv() },
     history,
   });
   return { gate, history, server };
@@ -143,8 +144,15 @@ Deno.test("overloaded store: publishes are refused (error overloaded, HTTP 503 +
     assert.equal(res.status, 503);
     assert.equal(res.headers.get("retry-after"), "600");
     assert.equal((await res.json()).error.code, "overloaded");
+    // The Pusher HTTP API answers the same refusal with the same status.
+    const pusher = await serverSdk(server).trigger("r", "e", "x").then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.ok(pusher instanceof Error, "the pusher SDK saw a refusal");
+    assert.equal(Reflect.get(pusher, "status"), 503);
     assert.ok(
-      server.metrics.get("publishes_refused_total", "backlog_bytes") >= 2,
+      server.metrics.get("publishes_refused_total", "backlog_bytes") >= 3,
     );
 
     gate.open();
