@@ -15,6 +15,25 @@ interface EnvSource {
   get(name: string): string | undefined;
 }
 
+/** One webhook target of an app (Soketi's `webhooks` entries: `url`, `event_types`). */
+export interface PusherWebhook {
+  /** Where the POSTs go (http or https). */
+  url: string;
+  /** The event names it receives; undefined: all of them. */
+  eventTypes?: readonly string[];
+}
+
+/** The webhook event names (Pusher's). */
+export const WEBHOOK_EVENT_TYPES: readonly string[] = [
+  "channel_occupied",
+  "channel_vacated",
+  "member_added",
+  "member_removed",
+  "client_event",
+  "cache_miss",
+  "subscription_count",
+];
+
 /** One Pusher app and its limits. */
 export interface PusherApp {
   /** App id, as in `/apps/:id/events`. */
@@ -39,6 +58,8 @@ export interface PusherApp {
   maxEventChannels: number;
   /** Events in one `batch_events` request (`max_event_batch_size`). @default {10} */
   maxEventBatchSize: number;
+  /** Where its webhooks go (`webhooks`; `PUSHER_WEBHOOK_URL` for the first app). @default {[]} */
+  webhooks: readonly PusherWebhook[];
 }
 
 /** The limits every app starts from (Pusher's published ones). */
@@ -53,6 +74,7 @@ export const DEFAULT_APP_LIMITS: Readonly<
   maxEventPayloadBytes: 10 * 1024,
   maxEventChannels: 100,
   maxEventBatchSize: 10,
+  webhooks: [],
 };
 
 /** The demo app of `deno task dev` (Soketi's default credentials): for local use only. */
@@ -67,7 +89,7 @@ export const DEMO_APP: Readonly<PusherApp> = {
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** The fields a `PUSHER_APPS` entry may have, and how to read each. */
-const FIELDS: Record<string, "string" | "bool" | "int"> = {
+const FIELDS: Record<string, "string" | "bool" | "int" | "list"> = {
   id: "string",
   key: "string",
   secret: "string",
@@ -79,6 +101,7 @@ const FIELDS: Record<string, "string" | "bool" | "int"> = {
   "max_event_payload_in_kb": "int",
   "max_event_channels_at_once": "int",
   "max_event_batch_size": "int",
+  webhooks: "list",
 };
 
 /**
@@ -129,6 +152,20 @@ export function parsePusherApps(
   const list = env.get("PUSHER_APPS")?.trim();
   if (list) apps.push(...parseList(list));
   if (apps.length === 0 && options.dev === true) apps.push({ ...DEMO_APP });
+  const first = apps[0];
+  const url = env.get("PUSHER_WEBHOOK_URL")?.trim();
+  if (first !== undefined && url) {
+    const events = env.get("PUSHER_WEBHOOK_EVENTS")?.split(",").map((e) =>
+      e.trim()
+    ).filter((e) => e !== "");
+    const hook = parseWebhook(
+      "PUSHER_WEBHOOK_URL",
+      events === undefined || events.length === 0
+        ? { url }
+        : { url, "event_types": events },
+    );
+    apps[0] = { ...first, webhooks: [...first.webhooks, hook] };
+  }
   const ids = new Set<string>();
   const keys = new Set<string>();
   for (const app of apps) {
@@ -166,6 +203,7 @@ function parseEntry(entry: unknown, index: number): PusherApp {
     if (kind === undefined) {
       throw new RangeError(`Invalid ${where}: unknown field "${name}"`);
     }
+    if (kind === "list") continue; // webhooks: checked by parseWebhook
     const ok = kind === "string"
       ? typeof value === "string"
       : kind === "bool"
@@ -213,7 +251,54 @@ function parseEntry(entry: unknown, index: number): PusherApp {
       : d.maxEventPayloadBytes,
     maxEventChannels: int("max_event_channels_at_once", d.maxEventChannels),
     maxEventBatchSize: int("max_event_batch_size", d.maxEventBatchSize),
+    webhooks: parseWebhooks(where, entry.webhooks),
   });
+}
+
+function parseWebhooks(where: string, value: unknown): PusherWebhook[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw new RangeError(`Invalid ${where}.webhooks: expected a list`);
+  }
+  return value.map((hook: unknown, i) =>
+    parseWebhook(`${where}.webhooks[${i}]`, hook)
+  );
+}
+
+/** One `{url, event_types?}` webhook target, checked. */
+function parseWebhook(where: string, hook: unknown): PusherWebhook {
+  if (!isRecord(hook)) {
+    throw new RangeError(`Invalid ${where}: expected {"url", "event_types"}`);
+  }
+  for (const name of Object.keys(hook)) {
+    if (name !== "url" && name !== "event_types") {
+      throw new RangeError(`Invalid ${where}: unknown field "${name}"`);
+    }
+  }
+  const { url } = hook;
+  if (typeof url !== "string" || !/^https?:\/\/\S+$/.test(url)) {
+    throw new RangeError(`Invalid ${where}: url must be an http(s) URL`);
+  }
+  try {
+    new URL(url);
+  } catch {
+    throw new RangeError(`Invalid ${where}: url must be an http(s) URL`);
+  }
+  const types = hook["event_types"];
+  if (types === undefined) return { url };
+  if (
+    !Array.isArray(types) ||
+    !types.every((t) =>
+      typeof t === "string" && WEBHOOK_EVENT_TYPES.includes(t)
+    )
+  ) {
+    throw new RangeError(
+      `Invalid ${where}: event_types must list names of ${
+        WEBHOOK_EVENT_TYPES.join(", ")
+      }`,
+    );
+  }
+  return { url, eventTypes: types.filter((t) => typeof t === "string") };
 }
 
 function checkApp(where: string, app: PusherApp): PusherApp {
