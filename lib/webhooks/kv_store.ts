@@ -32,6 +32,23 @@ const QUEUE = [...ROOT, "q"];
 const STATE = [...ROOT, "s"];
 const ATTEMPTS = 32;
 
+/**
+ * Runs `fn` again while SQLite answers "database is locked" (another handle
+ * of this process, e.g. another Worker or the history's writer, is writing).
+ */
+async function unlocked<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0;; attempt++) {
+    try {
+      return await fn();
+    } catch (error) {
+      if (attempt >= 100 || !String(error).includes("database is locked")) {
+        throw error;
+      }
+      await new Promise((r) => setTimeout(r, 1 + Math.random() * 10));
+    }
+  }
+}
+
 function u64(entry: Deno.KvEntryMaybe<unknown>): number {
   return entry.value instanceof Deno.KvU64 ? Number(entry.value.value) : 0;
 }
@@ -51,7 +68,7 @@ export class KvStore implements WebhookStore {
   }
 
   /** Queues entries (see {@linkcode WebhookStore.push}). */
-  async push(
+  async #push(
     entries: readonly NewEntry[],
     state?: StateChange,
   ): Promise<PushResult> {
@@ -94,7 +111,7 @@ export class KvStore implements WebhookStore {
   }
 
   /** Takes or renews the lease. */
-  async lease(owner: string, ttlMs: number): Promise<boolean> {
+  async #lease(owner: string, ttlMs: number): Promise<boolean> {
     const now = this.#now();
     const held = await this.#kv.get<unknown>(LEASE);
     const value = held.value;
@@ -110,7 +127,7 @@ export class KvStore implements WebhookStore {
   }
 
   /** Gives the lease up. */
-  async release(owner: string): Promise<void> {
+  async #release(owner: string): Promise<void> {
     const held = await this.#kv.get<unknown>(LEASE);
     if (isLease(held.value) && held.value.owner === owner) {
       await this.#kv.atomic().check(held).delete(LEASE).commit();
@@ -118,7 +135,7 @@ export class KvStore implements WebhookStore {
   }
 
   /** Due entries, oldest first (reads the whole queue: it is bounded). */
-  async due(
+  async #due(
     now: number,
     limit: number,
   ): Promise<{ entries: QueueEntry[]; next?: number }> {
@@ -144,14 +161,14 @@ export class KvStore implements WebhookStore {
   }
 
   /** Removes entries and takes them off the count and bytes. */
-  async remove(entries: readonly QueueEntry[]): Promise<void> {
+  async #remove(entries: readonly QueueEntry[]): Promise<void> {
     for (let i = 0; i < entries.length; i += 100) {
       await this.#removeSome(entries.slice(i, i + 100));
     }
   }
 
   /** Stores new attempts and due times. */
-  async reschedule(entries: readonly QueueEntry[]): Promise<void> {
+  async #reschedule(entries: readonly QueueEntry[]): Promise<void> {
     for (let i = 0; i < entries.length; i += 100) {
       const op = this.#kv.atomic();
       for (const entry of entries.slice(i, i + 100)) {
@@ -165,9 +182,47 @@ export class KvStore implements WebhookStore {
   }
 
   /** What the queue holds. */
-  async depth(): Promise<QueueDepth> {
+  async #depth(): Promise<QueueDepth> {
     const [count, bytes] = await this.#kv.getMany<unknown[]>([COUNT, BYTES]);
     return { count: u64(count!), bytes: u64(bytes!) };
+  }
+
+  /** Queues entries (see {@linkcode WebhookStore.push}). */
+  push(entries: readonly NewEntry[], state?: StateChange): Promise<PushResult> {
+    return unlocked(() => this.#push(entries, state));
+  }
+
+  /** Takes or renews the lease. */
+  lease(owner: string, ttlMs: number): Promise<boolean> {
+    return unlocked(() => this.#lease(owner, ttlMs));
+  }
+
+  /** Gives the lease up. */
+  release(owner: string): Promise<void> {
+    return unlocked(() => this.#release(owner));
+  }
+
+  /** Due entries, oldest first (reads the whole queue: it is bounded). */
+  due(
+    now: number,
+    limit: number,
+  ): Promise<{ entries: QueueEntry[]; next?: number }> {
+    return unlocked(() => this.#due(now, limit));
+  }
+
+  /** Removes entries and takes them off the count and bytes. */
+  remove(entries: readonly QueueEntry[]): Promise<void> {
+    return unlocked(() => this.#remove(entries));
+  }
+
+  /** Stores new attempts and due times. */
+  reschedule(entries: readonly QueueEntry[]): Promise<void> {
+    return unlocked(() => this.#reschedule(entries));
+  }
+
+  /** What the queue holds. */
+  depth(): Promise<QueueDepth> {
+    return unlocked(() => this.#depth());
   }
 
   /** Closes the database. */
