@@ -9,30 +9,18 @@
  */
 
 import { isRecord } from "../protocol/mod.ts";
+import {
+  parseWebhook,
+  parseWebhooks,
+  type PusherWebhook,
+} from "./_pusher_webhooks.ts";
+
+export { type PusherWebhook, WEBHOOK_EVENT_TYPES } from "./_pusher_webhooks.ts";
 
 /** Something environment-like (`Deno.env`, a `Map`). */
 interface EnvSource {
   get(name: string): string | undefined;
 }
-
-/** One webhook target of an app (Soketi's `webhooks` entries: `url`, `event_types`). */
-export interface PusherWebhook {
-  /** Where the POSTs go (http or https). */
-  url: string;
-  /** The event names it receives; undefined: all of them. */
-  eventTypes?: readonly string[];
-}
-
-/** The webhook event names (Pusher's). */
-export const WEBHOOK_EVENT_TYPES: readonly string[] = [
-  "channel_occupied",
-  "channel_vacated",
-  "member_added",
-  "member_removed",
-  "client_event",
-  "cache_miss",
-  "subscription_count",
-];
 
 /** One Pusher app and its limits. */
 export interface PusherApp {
@@ -253,52 +241,6 @@ function parseEntry(entry: unknown, index: number): PusherApp {
     maxEventBatchSize: int("max_event_batch_size", d.maxEventBatchSize),
     webhooks: parseWebhooks(where, entry.webhooks),
   });
-}
-
-function parseWebhooks(where: string, value: unknown): PusherWebhook[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) {
-    throw new RangeError(`Invalid ${where}.webhooks: expected a list`);
-  }
-  return value.map((hook: unknown, i) =>
-    parseWebhook(`${where}.webhooks[${i}]`, hook)
-  );
-}
-
-/** One `{url, event_types?}` webhook target, checked. */
-function parseWebhook(where: string, hook: unknown): PusherWebhook {
-  if (!isRecord(hook)) {
-    throw new RangeError(`Invalid ${where}: expected {"url", "event_types"}`);
-  }
-  for (const name of Object.keys(hook)) {
-    if (name !== "url" && name !== "event_types") {
-      throw new RangeError(`Invalid ${where}: unknown field "${name}"`);
-    }
-  }
-  const { url } = hook;
-  if (typeof url !== "string" || !/^https?:\/\/\S+$/.test(url)) {
-    throw new RangeError(`Invalid ${where}: url must be an http(s) URL`);
-  }
-  try {
-    new URL(url);
-  } catch {
-    throw new RangeError(`Invalid ${where}: url must be an http(s) URL`);
-  }
-  const types = hook["event_types"];
-  if (types === undefined) return { url };
-  if (
-    !Array.isArray(types) ||
-    !types.every((t) =>
-      typeof t === "string" && WEBHOOK_EVENT_TYPES.includes(t)
-    )
-  ) {
-    throw new RangeError(
-      `Invalid ${where}: event_types must list names of ${
-        WEBHOOK_EVENT_TYPES.join(", ")
-      }`,
-    );
-  }
-  return { url, eventTypes: types.filter((t) => typeof t === "string") };
 }
 
 function checkApp(where: string, app: PusherApp): PusherApp {
