@@ -29,12 +29,8 @@ import type { CountSink } from "./channel_counts.ts";
 import { type ChannelState, SessionOutput } from "./session_output.ts";
 import { checkSignin } from "./signin.ts";
 import type { SessionDeps } from "./session_deps.ts";
-import {
-  dataString,
-  encodeFrame,
-  type PusherClientFrame,
-  toRoomcast,
-} from "./wire.ts";
+import { encodeFrame, type PusherClientFrame, toRoomcast } from "./wire.ts";
+import { clientEventHook } from "./webhook_feed.ts";
 
 const RATE_TEXT = "Client event rejected due to rate limit";
 
@@ -305,15 +301,9 @@ export class PusherSession {
     }
     metrics.inc("pusher_client_events_total");
     const data = toRoomcast(frame.event, frame.data ?? null, state?.userId);
-    const hook = {
-      channel,
-      event: frame.event,
-      data: dataString(frame.data ?? null),
-      "socket_id": this.socketId,
-    };
     this.#deps.webhooks?.clientEvent(
       app.id,
-      state?.userId === undefined ? hook : { ...hook, "user_id": state.userId },
+      clientEventHook(channel, frame, this.socketId, state?.userId),
     );
     // `from` is the socket id: the sender's own sessions skip it (never echoed).
     hub.publish(state!.room, data, { from: this.socketId }).catch((error) => {

@@ -14,7 +14,30 @@
 import type { Hub, PresenceChange } from "../hub/hub.ts";
 import type { Webhooks } from "../webhooks/webhooks.ts";
 import type { ChannelCounts } from "./channel_counts.ts";
-import { roomChannel, USER_ROOM_PREFIX } from "./wire.ts";
+import {
+  type PusherClientFrame,
+  roomChannel,
+  USER_ROOM_PREFIX,
+} from "./wire.ts";
+
+/** The `client_event` webhook fields of an accepted client event (`user_id` on presence channels). */
+export function clientEventHook(
+  channel: string,
+  frame: PusherClientFrame,
+  socketId: string,
+  userId: string | undefined,
+): Parameters<Webhooks["clientEvent"]>[1] {
+  const hook = {
+    channel,
+    event: frame.event,
+    // A string as the client sent it, anything else as JSON text.
+    data: typeof frame.data === "string"
+      ? frame.data
+      : JSON.stringify(frame.data ?? null),
+    "socket_id": socketId,
+  };
+  return userId === undefined ? hook : { ...hook, "user_id": userId };
+}
 
 /** Starts feeding `webhooks`; returns the function that stops it. */
 export function feedWebhooks(

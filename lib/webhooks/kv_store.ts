@@ -91,6 +91,7 @@ export class KvStore implements WebhookStore {
       }
       const fits = u64(count!) + entries.length <= this.#limits.maxEntries &&
         u64(total!) + bytes <= this.#limits.maxBytes;
+      if (!fits && state === undefined) return "full"; // nothing to write
       if (fits && entries.length > 0) {
         entries.forEach((entry, i) => {
           const id = this.#id();

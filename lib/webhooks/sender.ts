@@ -143,7 +143,11 @@ export class WebhookSender {
     const store = await this.#options.store;
     if (this.#closed) return pollMs;
     this.#leader = await store.lease(owner, leaseMs);
-    if (!this.#leader) return pollMs;
+    if (!this.#leader) {
+      metrics.set("webhook_queue_depth", 0);
+      metrics.set("webhook_queue_bytes", 0);
+      return pollMs;
+    }
     const now = this.#now();
     const { entries, next } = await store.due(now, batchSize * 16);
     const depth = await store.depth();
