@@ -243,6 +243,8 @@ const LABEL_NAMES: Partial<Record<string, string>> = {
   "admin_refused_total": "reason",
   "admin_actions_total": "action",
   "admin_dropped_total": "reason",
+  "webhook_dropped_total": "reason",
+  "webhook_requests_total": "reason",
 };
 
 function formatLabels(labels: Record<string, string>): string {

@@ -135,7 +135,7 @@ export class KvStore implements WebhookStore {
     }
   }
 
-  /** Due entries, oldest first (reads the whole queue: it is bounded). */
+  /** Due entries, oldest first (reads the queue until `limit` are found; it is bounded). */
   async #due(
     now: number,
     limit: number,
@@ -154,7 +154,11 @@ export class KvStore implements WebhookStore {
         continue;
       }
       if (entry.due <= now) {
-        if (entries.length < limit) entries.push(entry);
+        entries.push(entry);
+        if (entries.length >= limit) { // enough: stop reading
+          next = undefined;
+          break;
+        }
       } else if (next === undefined || entry.due < next) next = entry.due;
     }
     for (const key of bad) await this.#kv.delete(key);
@@ -203,7 +207,7 @@ export class KvStore implements WebhookStore {
     return unlocked(() => this.#release(owner));
   }
 
-  /** Due entries, oldest first (reads the whole queue: it is bounded). */
+  /** Due entries, oldest first (reads the queue until `limit` are found; it is bounded). */
   due(
     now: number,
     limit: number,

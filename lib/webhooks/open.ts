@@ -55,6 +55,29 @@ export function webhookSettings(config: Config): WebhookSettings {
   };
 }
 
+/**
+ * The Deno KV database of the webhook queue: a file beside the history's
+ * (`./data/roomcast.kv` → `./data/roomcast-webhooks.kv`), so that its
+ * writes never hold SQLite's lock against the history's flush; the
+ * platform's KV on Deno Deploy (an empty path).
+ *
+ * @example Usage
+ * ```ts
+ * import { webhookKvPath } from "./open.ts";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(webhookKvPath("data/roomcast.kv"), "data/roomcast-webhooks.kv");
+ * assert.equal(webhookKvPath(""), undefined);
+ * ```
+ */
+export function webhookKvPath(kvPath: string): string | undefined {
+  if (kvPath === "") return undefined;
+  if (kvPath === ":memory:") return kvPath;
+  return /\.kv$/.test(kvPath)
+    ? kvPath.replace(/\.kv$/, "-webhooks.kv")
+    : `${kvPath}-webhooks`;
+}
+
 /** Opens the store the engine implies (its own connection or database handle). */
 export async function openWebhookStore(
   config: Config,
@@ -71,9 +94,7 @@ export async function openWebhookStore(
     return new RedisStore(redis, limits, config.redisPrefix || DEFAULT_PREFIX);
   }
   if (config.history === "kv") {
-    const kv = await Deno.openKv(
-      config.kvPath === "" ? undefined : config.kvPath,
-    );
+    const kv = await Deno.openKv(webhookKvPath(config.kvPath));
     return new KvStore(kv, limits);
   }
   return new MemoryStore(limits);
@@ -104,6 +125,10 @@ export function createWebhooks(
     signers,
     owner: deps.owner,
     settings: webhookSettings(config),
+    limits: {
+      maxEntries: config.webhookQueueMax,
+      maxBytes: config.webhookQueueBytes,
+    },
     metrics: deps.metrics,
     log: deps.log,
   });

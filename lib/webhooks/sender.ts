@@ -44,6 +44,8 @@ export interface SenderOptions extends SenderSettings {
   signer(appId: string): WebhookSigner | undefined;
   /** Who takes the lease (this isolate's node id). */
   owner: string;
+  /** Distinct URLs (app id and URL) configured: with all of them in flight the queue is not read. */
+  targets: number;
   metrics: Metrics;
   log: Logger;
   now?: () => number;
@@ -149,10 +151,12 @@ export class WebhookSender {
       return pollMs;
     }
     const now = this.#now();
-    const { entries, next } = await store.due(now, batchSize * 16);
     const depth = await store.depth();
     metrics.set("webhook_queue_depth", depth.count);
     metrics.set("webhook_queue_bytes", depth.bytes);
+    // Every URL has a request in flight: nothing could be sent now.
+    if (this.#inFlight.size >= this.#options.targets) return pollMs;
+    const { entries, next } = await store.due(now, batchSize * 16);
     const groups = new Map<string, QueueEntry[]>();
     for (const entry of entries) {
       const target = `${entry.appId}\n${entry.url}`;

@@ -68,6 +68,7 @@ function setup(
       store: Promise.resolve(store),
       signer: (id) => id === "1" ? SIGNER : undefined,
       owner,
+      targets: 1,
       metrics,
       log: silentLogger,
       fetch: fake,

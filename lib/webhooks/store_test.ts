@@ -147,25 +147,27 @@ for (const [kind, open, ignore] of stores) {
     }
   });
 
-  Deno.test({
-    name: `${kind} store: one lease holder until it expires or is released`,
-    ignore: ignore || kind === "redis",
-  }, async () => {
-    let now = 0;
-    await using store = await open(() => now);
-    {
-      assert.equal(await store.lease("a", 1_000), true);
-      assert.equal(await store.lease("b", 1_000), false);
-      now = 900;
-      assert.equal(await store.lease("a", 1_000), true); // renewed
-      now = 1_500;
-      assert.equal(await store.lease("b", 1_000), false);
-      now = 2_000;
-      assert.equal(await store.lease("b", 1_000), true); // a's expired
-      await store.release("b");
-      assert.equal(await store.lease("a", 1_000), true);
-    }
-  });
+  if (kind !== "redis") {
+    Deno.test({
+      name: `${kind} store: one lease holder until it expires or is released`,
+      ignore,
+    }, async () => {
+      let now = 0;
+      await using store = await open(() => now);
+      {
+        assert.equal(await store.lease("a", 1_000), true);
+        assert.equal(await store.lease("b", 1_000), false);
+        now = 900;
+        assert.equal(await store.lease("a", 1_000), true); // renewed
+        now = 1_500;
+        assert.equal(await store.lease("b", 1_000), false);
+        now = 2_000;
+        assert.equal(await store.lease("b", 1_000), true); // a's expired
+        await store.release("b");
+        assert.equal(await store.lease("a", 1_000), true);
+      }
+    });
+  }
 }
 
 Deno.test("kv store: entries survive reopening the database", async () => {

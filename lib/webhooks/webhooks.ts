@@ -22,6 +22,7 @@ import {
 } from "./events.ts";
 import { type SenderSettings, WebhookSender } from "./sender.ts";
 import type { NewEntry, StateChange, WebhookStore } from "./store.ts";
+import { WebhookOutbox } from "./outbox.ts";
 import { WebhookTracker } from "./tracker.ts";
 
 /** Timings of the tracker and the sender (settings). */
@@ -39,6 +40,8 @@ export interface WebhooksOptions {
   /** This isolate's node id: the sender's lease owner. */
   owner: string;
   settings: WebhookSettings;
+  /** Bounds of what waits in this isolate (the store's own bounds). */
+  limits: { maxEntries: number; maxBytes: number };
   metrics: Metrics;
   log: Logger;
   now?: () => number;
@@ -51,6 +54,7 @@ export class Webhooks {
   readonly #now: () => number;
   readonly #tracker: WebhookTracker;
   readonly #sender: WebhookSender;
+  readonly #outbox: WebhookOutbox;
   #closed = false;
 
   /** Starts the sender; {@linkcode Webhooks.close} stops everything. */
@@ -64,11 +68,33 @@ export class Webhooks {
       decide: (key, value, event) =>
         this.#queue(this.#entries(undefined, event), { key, value }),
     });
+    const { metrics, log } = options;
+    this.#outbox = new WebhookOutbox({
+      store: options.store,
+      maxEntries: options.limits.maxEntries,
+      maxBytes: options.limits.maxBytes,
+      fullHoldMs: settings.pollMs,
+      onQueued: (count) => {
+        metrics.inc("webhook_queued_total", count);
+        this.#sender.poke();
+      },
+      onDropped: (count, reason, error) => {
+        metrics.inc("webhook_dropped_total", count, reason);
+        if (error !== undefined) {
+          log.warn("Webhook not queued: store failed", {
+            error: String(error),
+          });
+        }
+      },
+      ...(options.now ? { now: options.now } : {}),
+    });
     this.#sender = new WebhookSender({
       ...settings,
       store: options.store,
       signer: (appId) => options.signers.get(appId),
       owner: options.owner,
+      targets: new Set(options.targets.map((t) => `${t.appId}\n${t.url}`))
+        .size,
       metrics: options.metrics,
       log: options.log,
       ...(options.now ? { now: options.now } : {}),
@@ -119,6 +145,7 @@ export class Webhooks {
     if (this.#closed) return;
     this.#closed = true;
     this.#tracker.close();
+    await this.#outbox.close();
     await this.#sender.close();
     const store = await this.#options.store.catch(() => undefined);
     await store?.close();
@@ -134,20 +161,8 @@ export class Webhooks {
   }
 
   #queue(entries: NewEntry[], state?: StateChange): void {
-    if (this.#closed || (entries.length === 0 && state === undefined)) return;
-    const { metrics, log } = this.#options;
-    this.#options.store
-      .then((store) => store.push(entries, state))
-      .then((result) => {
-        if (result === "queued" && entries.length > 0) {
-          metrics.inc("webhook_queued_total", entries.length);
-          this.#sender.poke();
-        } else if (result === "full") {
-          metrics.inc("webhook_dropped_total", entries.length, "queue_full");
-        }
-      }, (error) => {
-        metrics.inc("webhook_dropped_total", entries.length, "store");
-        log.warn("Webhook not queued: store failed", { error: String(error) });
-      });
+    if (this.#closed) return;
+    if (state === undefined) this.#outbox.add(entries);
+    else this.#outbox.decide(entries, state);
   }
 }
