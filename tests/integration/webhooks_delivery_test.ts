@@ -1,7 +1,8 @@
 /**
  * Webhook delivery under trouble: a queued webhook survives a crash (the
  * Deno KV queue of `main.ts`: SIGKILL, restart on the same database, the
- * event arrives), and a target that never answers slows nothing: every
+ * event arrives; the Redis queue: the node that queued it is killed, another
+ * node sends it), and a target that never answers slows nothing: every
  * client event and HTTP API event still reaches the subscribers while the
  * queue stays within `WEBHOOK_QUEUE_MAX` and the rest is counted as dropped.
  */
@@ -15,6 +16,7 @@ import {
   startPusherServer,
   subscribed,
 } from "../_support/pusher.ts";
+import { skipWithoutRedis, startRedis } from "../_support/redis.ts";
 import { named, startReceiver, webhookEnv } from "../_support/webhooks.ts";
 
 Deno.test({
@@ -55,6 +57,39 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test({
+  name:
+    "webhooks: a webhook queued in Redis by a node that is killed is sent by another node",
+  ignore: skipWithoutRedis(),
+  sanitizeResources: false,
+  async fn() {
+    await using receiver = startReceiver({ answer: "fail" });
+    await using redis = await startRedis();
+    const env = { ...webhookEnv([receiver.url]), REDIS_URL: redis.url };
+    {
+      await using first = await spawnServer(env);
+      const client = await connectPusher(first);
+      try {
+        await subscribed(client, "kept");
+        await receiver.until(() => receiver.requests >= 1);
+      } finally {
+        client.disconnect();
+      }
+      first.process.kill("SIGKILL");
+      await first.process.status;
+    }
+    receiver.answer = "ok";
+    await using second = await spawnServer(env);
+    await receiver.until((events) =>
+      named(events, "channel_occupied", "kept").length >= 1
+    );
+    assert.deepEqual(named(receiver.events, "channel_occupied"), [
+      { name: "channel_occupied", channel: "kept" },
+    ]);
+    assert.ok(second.port > 0);
   },
 });
 
