@@ -161,7 +161,8 @@ export class Webhooks {
   }
 
   #queue(entries: NewEntry[], state?: StateChange): void {
-    if (this.#closed) return;
+    // No URL wants it (targets are fixed for the process): no store work at all.
+    if (this.#closed || entries.length === 0) return;
     if (state === undefined) this.#outbox.add(entries);
     else this.#outbox.decide(entries, state);
   }
