@@ -16,6 +16,8 @@ import { ChannelCounts } from "../lib/pusher/channel_counts.ts";
 import type { OpenSockets } from "./_open_sockets.ts";
 import { mountPusherApi } from "./pusher_api.ts";
 import { mountPusherWs } from "./pusher_ws.ts";
+import { createWebhooks } from "../lib/webhooks/open.ts";
+import { feedWebhooks } from "../lib/pusher/webhook_feed.ts";
 
 /** What the Pusher routes need. */
 export interface PusherDeps {
@@ -42,8 +44,26 @@ export function mountPusher(app: Hono, deps: PusherDeps): boolean {
     throttleMs: config.pusherSubscriptionCountMs,
     maxRemote: config.pusherMaxCountedChannels,
   });
-  hub.onShutdown(() => counts.close());
-  mountPusherWs(app, { ...deps, apps, counts });
+  // Webhooks (when an app has one): decided on the state above, sent by one isolate.
+  const webhooks = createWebhooks(config, {
+    owner: deps.nodeId,
+    metrics: deps.metrics,
+    log: deps.log,
+  });
+  const stopFeed = webhooks && feedWebhooks(hub, counts, webhooks);
+  hub.onShutdown(() => {
+    stopFeed?.();
+    counts.close();
+    webhooks?.close().catch((error) => {
+      deps.log.warn("Webhooks did not close", { error: String(error) });
+    });
+  });
+  mountPusherWs(app, {
+    ...deps,
+    apps,
+    counts,
+    ...(webhooks === undefined ? {} : { webhooks }),
+  });
   mountPusherApi(app, {
     hub: deps.hub,
     apps,

@@ -19,6 +19,7 @@ import type { PusherApps } from "../lib/support/pusher_apps.ts";
 import { PUSHER_CLOSE } from "../lib/pusher/limits.ts";
 import { PusherSession } from "../lib/pusher/session.ts";
 import type { ChannelCounts } from "../lib/pusher/channel_counts.ts";
+import type { SessionWebhooks } from "../lib/pusher/session_deps.ts";
 import { FrameTranslator } from "../lib/pusher/translate.ts";
 import { encodeFrame, PUSHER_PROTOCOL } from "../lib/pusher/wire.ts";
 import { KeyedLimiter } from "../lib/support/rate_limit.ts";
@@ -33,6 +34,8 @@ export interface PusherWsDeps {
   apps: PusherApps;
   /** This isolate's subscription counts. */
   counts: ChannelCounts;
+  /** Where sessions report `client_event` and `cache_miss`, when any app has webhooks. */
+  webhooks?: SessionWebhooks;
   /** The sockets of `/ws` too: one capacity, one drain. */
   sockets: OpenSockets;
   config: Config;
@@ -154,6 +157,7 @@ export function mountPusherWs(app: Hono, deps: PusherWsDeps): void {
         socketId: `${node}.${++counter}`,
         translator,
         counts: deps.counts,
+        ...(deps.webhooks === undefined ? {} : { webhooks: deps.webhooks }),
         metrics,
         log: deps.log,
         limits: {

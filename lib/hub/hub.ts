@@ -34,6 +34,7 @@ import {
   type MessageId,
   PROTOCOL_VERSION,
 } from "../protocol/mod.ts";
+import type { PresenceChange } from "../presence/presence_table.ts";
 import {
   type PublishOptions,
   type RoomInfo,
@@ -45,6 +46,7 @@ import {
 export type {
   HistoryQuery,
   HistoryRead,
+  PresenceChange,
   PublishOptions,
   RoomInfo,
   RoomSummary,
@@ -143,6 +145,15 @@ export class Hub {
   /** The bus to the other isolates, for layers above that share state of their own. */
   get bus(): Bus {
     return this.#options.bus;
+  }
+
+  /**
+   * Calls `fn` with every change of the deployment-wide presence (a member
+   * joined or left a room on any node; every node sees the same); returns
+   * the function that stops it.
+   */
+  onPresence(fn: (changes: readonly PresenceChange[]) => void): () => void {
+    return this.#rooms.onPresence(fn);
   }
 
   /** Calls `fn` once when the hub shuts down (layers above stop their timers). */

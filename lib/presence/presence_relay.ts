@@ -47,6 +47,7 @@ export class PresenceRelay<C extends PresenceHolder = PresenceHolder> {
   #table: PresenceTable;
   #options: PresenceRelayOptions<C>;
   #timer: ReturnType<typeof setInterval>;
+  #observers: Array<(changes: readonly PresenceChange[]) => void> = [];
 
   /** Starts the heartbeat timer; {@linkcode PresenceRelay.close} stops it. */
   constructor(options: PresenceRelayOptions<C>) {
@@ -101,8 +102,22 @@ export class PresenceRelay<C extends PresenceHolder = PresenceHolder> {
     this.announce(changes);
   }
 
+  /**
+   * Calls `fn` with every change of the deployment-wide view (each node sees
+   * the same ones); returns the function that stops it.
+   */
+  observe(fn: (changes: readonly PresenceChange[]) => void): () => void {
+    this.#observers.push(fn);
+    return () => {
+      this.#observers = this.#observers.filter((o) => o !== fn);
+    };
+  }
+
   /** Sends each change to the room's local members (except `except`). */
   announce(changes: PresenceChange[], except?: C): void {
+    if (changes.length > 0) {
+      for (const observer of this.#observers) observer(changes);
+    }
     for (const { room, event, member } of changes) {
       const frame = encodeServerMessage({
         type: "presence",

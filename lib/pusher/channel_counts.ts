@@ -64,6 +64,7 @@ export class ChannelCounts {
   readonly #heartbeat: ReturnType<typeof setInterval>;
   readonly #unsubscribe: () => void;
   #remoteSize = 0;
+  #observers: Array<(room: string) => void> = [];
   #flush: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
@@ -90,6 +91,18 @@ export class ChannelCounts {
     if (sinks === undefined || !sinks.delete(sink)) return;
     if (sinks.size === 0) this.#local.delete(room);
     this.#changed(room);
+  }
+
+  /**
+   * Calls `fn` with a room whenever its total may have changed (a local
+   * subscription, or a count from another node); returns the function that
+   * stops it.
+   */
+  observe(fn: (room: string) => void): () => void {
+    this.#observers.push(fn);
+    return () => {
+      this.#observers = this.#observers.filter((o) => o !== fn);
+    };
   }
 
   /** Subscriptions to `room` on every node. */
@@ -205,6 +218,7 @@ export class ChannelCounts {
 
   /** Sends the room's total to its local subscribers now, or at the end of its window. */
   #schedule(room: string): void {
+    for (const observer of this.#observers) observer(room);
     const sinks = this.#local.get(room);
     if (sinks === undefined) {
       const gone = this.#broadcasts.get(room);

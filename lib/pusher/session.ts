@@ -30,6 +30,7 @@ import { type ChannelState, SessionOutput } from "./session_output.ts";
 import { checkSignin } from "./signin.ts";
 import type { SessionDeps } from "./session_deps.ts";
 import { encodeFrame, type PusherClientFrame, toRoomcast } from "./wire.ts";
+import { clientEventHook } from "./webhook_feed.ts";
 
 const RATE_TEXT = "Client event rejected due to rate limit";
 
@@ -80,6 +81,7 @@ export class PusherSession {
       unsubscribe: (channel) => this.#unsubscribe(channel),
       close: (code, reason) => this.close(code, reason),
       closed: () => this.#closed,
+      ...(deps.webhooks === undefined ? {} : { webhooks: deps.webhooks }),
     });
     this.#shared = deps.hub.connect(this.#adapter());
     deps.metrics.inc("pusher_connections_total");
@@ -299,6 +301,10 @@ export class PusherSession {
     }
     metrics.inc("pusher_client_events_total");
     const data = toRoomcast(frame.event, frame.data ?? null, state?.userId);
+    this.#deps.webhooks?.clientEvent(
+      app.id,
+      clientEventHook(channel, frame, this.socketId, state?.userId),
+    );
     // `from` is the socket id: the sender's own sessions skip it (never echoed).
     hub.publish(state!.room, data, { from: this.socketId }).catch((error) => {
       this.#deps.log.error("Client event publish failed", {

@@ -12,6 +12,10 @@ import type { Metrics } from "../support/metrics.ts";
 import type { PusherApp } from "../support/pusher_apps.ts";
 import type { FrameTranslator } from "./translate.ts";
 import type { ChannelCounts } from "./channel_counts.ts";
+import type { Webhooks } from "../webhooks/webhooks.ts";
+
+/** The per-connection webhooks a session reports (`client_event`, `cache_miss`). */
+export type SessionWebhooks = Pick<Webhooks, "clientEvent" | "cacheMiss">;
 
 /** Connection-wide limits (from `Config`). */
 export interface SessionLimits {
@@ -40,5 +44,7 @@ export interface SessionDeps {
   metrics: Metrics;
   log: Logger;
   limits: SessionLimits;
+  /** Where `client_event` and `cache_miss` go, when the app has webhooks. */
+  webhooks?: SessionWebhooks;
   now?: () => number;
 }

@@ -16,6 +16,7 @@ import type { PusherApp } from "../support/pusher_apps.ts";
 import type { ChannelCounts, CountSink } from "./channel_counts.ts";
 import { type HubOutput, subscriptionData } from "./translate.ts";
 import { type ChannelKind, encodeFrame } from "./wire.ts";
+import type { SessionWebhooks } from "./session_deps.ts";
 
 /** One channel of a session. */
 export interface ChannelState {
@@ -50,6 +51,8 @@ export interface OutputDeps {
   close(code: number, reason: string): void;
   /** Whether the session has closed. */
   closed(): boolean;
+  /** Where `cache_miss` goes, when the app has webhooks. */
+  webhooks?: SessionWebhooks;
 }
 
 /** Sends to the socket, and turns hub output into Pusher frames. */
@@ -124,6 +127,7 @@ export class SessionOutput {
     ) {
       metrics.inc("pusher_cache_misses_total");
       this.send(encodeFrame("pusher:cache_miss", undefined, channel));
+      this.#deps.webhooks?.cacheMiss(this.#deps.app.id, channel);
     }
   }
 

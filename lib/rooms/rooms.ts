@@ -19,6 +19,7 @@ import {
 import type { Logger } from "../support/log.ts";
 import type { Metrics } from "../support/metrics.ts";
 import { PresenceRelay } from "../presence/presence_relay.ts";
+import type { PresenceChange } from "../presence/presence_table.ts";
 import type { JoinMessage, Json, PresenceMember } from "../protocol/mod.ts";
 import { type PendingPublish, Publisher } from "./publisher.ts";
 import { RoomRegistry } from "./room_registry.ts";
@@ -242,6 +243,11 @@ export class Rooms {
       metrics.inc("durable_acks_total");
     }
     return stored;
+  }
+
+  /** Calls `fn` with every change of the deployment-wide presence; returns the function that stops it. */
+  onPresence(fn: (changes: readonly PresenceChange[]) => void): () => void {
+    return this.#presence.observe(fn);
   }
 
   /** Handles a bus event from another isolate. */

@@ -15,7 +15,8 @@ export type ConfigGroupName =
   | "limits"
   | "pusher"
   | "admin"
-  | "sse";
+  | "sse"
+  | "webhooks";
 
 /** What every setting has. */
 interface SettingBase<G extends ConfigGroupName> {

@@ -126,6 +126,21 @@ export const METRIC_HELP = {
   "pusher_cache_misses_total":
     "Cache channel subscriptions answered with pusher:cache_miss",
   "pusher_terminations_total": "Pusher terminate_connections requests",
+  "webhook_queued_total":
+    "Webhook events queued by this isolate (once per deployment: the isolate whose change of the announced state won)",
+  "webhook_sent_total":
+    "Webhook events delivered (a 2xx answered their request)",
+  "webhook_requests_total":
+    "Webhook requests sent, by outcome (ok, status_<code>, timeout, network)",
+  "webhook_failed_total":
+    "Webhook events whose request failed (non-2xx, timeout, network); each is retried or dropped",
+  "webhook_retried_total": "Webhook events rescheduled after a failed request",
+  "webhook_dropped_total":
+    "Webhook events dropped, by reason (queue_full: WEBHOOK_QUEUE_MAX/WEBHOOK_QUEUE_BYTES; expired: still failing WEBHOOK_RETRY_MS after the event; store: the store failed; unknown_app)",
+  "webhook_queue_depth":
+    "Webhook events queued for the whole deployment (set by the isolate that sends; 0 elsewhere)",
+  "webhook_queue_bytes":
+    "Bytes of webhook events queued for the whole deployment (set by the isolate that sends)",
 } as const;
 
 /** The name of a known metric. */
@@ -143,6 +158,8 @@ const GAUGES: ReadonlySet<string> = new Set([
   "history_memory_bytes",
   "admin_sessions",
   "bus_subscriptions",
+  "webhook_queue_depth",
+  "webhook_queue_bytes",
 ]);
 
 /** One series' value, shared so hot paths can add without a lookup. */
@@ -226,6 +243,8 @@ const LABEL_NAMES: Partial<Record<string, string>> = {
   "admin_refused_total": "reason",
   "admin_actions_total": "action",
   "admin_dropped_total": "reason",
+  "webhook_dropped_total": "reason",
+  "webhook_requests_total": "reason",
 };
 
 function formatLabels(labels: Record<string, string>): string {

@@ -9,6 +9,13 @@
  */
 
 import { isRecord } from "../protocol/mod.ts";
+import {
+  parseWebhook,
+  parseWebhooks,
+  type PusherWebhook,
+} from "./_pusher_webhooks.ts";
+
+export { type PusherWebhook, WEBHOOK_EVENT_TYPES } from "./_pusher_webhooks.ts";
 
 /** Something environment-like (`Deno.env`, a `Map`). */
 interface EnvSource {
@@ -39,6 +46,8 @@ export interface PusherApp {
   maxEventChannels: number;
   /** Events in one `batch_events` request (`max_event_batch_size`). @default {10} */
   maxEventBatchSize: number;
+  /** Where its webhooks go (`webhooks`; `PUSHER_WEBHOOK_URL` for the first app). @default {[]} */
+  webhooks: readonly PusherWebhook[];
 }
 
 /** The limits every app starts from (Pusher's published ones). */
@@ -53,6 +62,7 @@ export const DEFAULT_APP_LIMITS: Readonly<
   maxEventPayloadBytes: 10 * 1024,
   maxEventChannels: 100,
   maxEventBatchSize: 10,
+  webhooks: [],
 };
 
 /** The demo app of `deno task dev` (Soketi's default credentials): for local use only. */
@@ -67,7 +77,7 @@ export const DEMO_APP: Readonly<PusherApp> = {
 const ID_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /** The fields a `PUSHER_APPS` entry may have, and how to read each. */
-const FIELDS: Record<string, "string" | "bool" | "int"> = {
+const FIELDS: Record<string, "string" | "bool" | "int" | "list"> = {
   id: "string",
   key: "string",
   secret: "string",
@@ -79,6 +89,7 @@ const FIELDS: Record<string, "string" | "bool" | "int"> = {
   "max_event_payload_in_kb": "int",
   "max_event_channels_at_once": "int",
   "max_event_batch_size": "int",
+  webhooks: "list",
 };
 
 /**
@@ -129,6 +140,20 @@ export function parsePusherApps(
   const list = env.get("PUSHER_APPS")?.trim();
   if (list) apps.push(...parseList(list));
   if (apps.length === 0 && options.dev === true) apps.push({ ...DEMO_APP });
+  const first = apps[0];
+  const url = env.get("PUSHER_WEBHOOK_URL")?.trim();
+  if (first !== undefined && url) {
+    const events = env.get("PUSHER_WEBHOOK_EVENTS")?.split(",").map((e) =>
+      e.trim()
+    ).filter((e) => e !== "");
+    const hook = parseWebhook(
+      "PUSHER_WEBHOOK_URL",
+      events === undefined || events.length === 0
+        ? { url }
+        : { url, "event_types": events },
+    );
+    apps[0] = { ...first, webhooks: [...first.webhooks, hook] };
+  }
   const ids = new Set<string>();
   const keys = new Set<string>();
   for (const app of apps) {
@@ -166,6 +191,7 @@ function parseEntry(entry: unknown, index: number): PusherApp {
     if (kind === undefined) {
       throw new RangeError(`Invalid ${where}: unknown field "${name}"`);
     }
+    if (kind === "list") continue; // webhooks: checked by parseWebhook
     const ok = kind === "string"
       ? typeof value === "string"
       : kind === "bool"
@@ -213,6 +239,7 @@ function parseEntry(entry: unknown, index: number): PusherApp {
       : d.maxEventPayloadBytes,
     maxEventChannels: int("max_event_channels_at_once", d.maxEventChannels),
     maxEventBatchSize: int("max_event_batch_size", d.maxEventBatchSize),
+    webhooks: parseWebhooks(where, entry.webhooks),
   });
 }
 

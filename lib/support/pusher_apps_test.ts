@@ -22,7 +22,78 @@ Deno.test("parsePusherApps() reads PUSHER_APP_* with Pusher's default limits", (
     maxEventPayloadBytes: 10240,
     maxEventChannels: 100,
     maxEventBatchSize: 10,
+    webhooks: [],
   });
+});
+
+Deno.test("parsePusherApps() reads webhooks: PUSHER_WEBHOOK_URL for the first app, Soketi's webhooks per app", () => {
+  const apps = parsePusherApps(env({
+    PUSHER_APP_ID: "1",
+    PUSHER_APP_KEY: "k1",
+    PUSHER_APP_SECRET: "s1",
+    PUSHER_WEBHOOK_URL: "https://example.com/hook",
+    PUSHER_WEBHOOK_EVENTS: "channel_occupied, client_event",
+    PUSHER_APPS: JSON.stringify([{
+      id: "2",
+      key: "k2",
+      secret: "s2",
+      webhooks: [{ url: "http://127.0.0.1:9/a" }, {
+        url: "http://127.0.0.1:9/b",
+        "event_types": ["member_added"],
+      }],
+    }]),
+  }));
+  assert.deepEqual(apps.map((a) => a.webhooks), [
+    [{
+      url: "https://example.com/hook",
+      eventTypes: ["channel_occupied", "client_event"],
+    }],
+    [{ url: "http://127.0.0.1:9/a" }, {
+      url: "http://127.0.0.1:9/b",
+      eventTypes: ["member_added"],
+    }],
+  ]);
+  const dev = parsePusherApps(
+    env({ PUSHER_WEBHOOK_URL: "http://127.0.0.1:9/dev" }),
+    { dev: true },
+  );
+  assert.deepEqual(dev[0]?.webhooks, [{ url: "http://127.0.0.1:9/dev" }]);
+});
+
+Deno.test("parsePusherApps() refuses bad webhooks, naming where", () => {
+  const app = (webhooks: unknown) =>
+    env({
+      PUSHER_APPS: JSON.stringify([{
+        id: "a",
+        key: "k",
+        secret: "s",
+        webhooks,
+      }]),
+    });
+  assert.throws(() => parsePusherApps(app("x")), /PUSHER_APPS\[0\]\.webhooks/);
+  assert.throws(
+    () => parsePusherApps(app([{ url: "ftp://x" }])),
+    /webhooks\[0\]: url must be an http/,
+  );
+  assert.throws(
+    () => parsePusherApps(app([{ url: "http://x", "event_types": ["nope"] }])),
+    /event_types/,
+  );
+  assert.throws(
+    () => parsePusherApps(app([{ url: "http://x", headers: {} }])),
+    /unknown field "headers"/,
+  );
+  assert.throws(
+    () =>
+      parsePusherApps(env({
+        PUSHER_APP_ID: "1",
+        PUSHER_APP_KEY: "k1",
+        PUSHER_APP_SECRET: "s1",
+        PUSHER_WEBHOOK_URL: "http://x",
+        PUSHER_WEBHOOK_EVENTS: "channel_opened",
+      })),
+    /PUSHER_WEBHOOK_URL/,
+  );
 });
 
 Deno.test("parsePusherApps() reads PUSHER_APPS with Soketi's field names", () => {

@@ -19,6 +19,7 @@ import {
   text,
 } from "./_setting_kinds.ts";
 import { SSE_SETTINGS } from "./_settings_sse.ts";
+import { WEBHOOK_SETTINGS } from "./_settings_webhooks.ts";
 
 /** Headings of the groups in the README table, in table order. */
 export const GROUP_TITLES: Readonly<Record<ConfigGroupName, string>> = {
@@ -32,6 +33,7 @@ export const GROUP_TITLES: Readonly<Record<ConfigGroupName, string>> = {
   admin: "Operator dashboard ([docs/admin.md](docs/admin.md))",
   sse:
     "Fallback transport: SSE + HTTP ([docs/protocol.md](docs/protocol.md#fallback-transport-sse--http))",
+  webhooks: "Webhooks ([docs/pusher.md](docs/pusher.md#webhooks))",
 };
 
 export type {
@@ -263,4 +265,5 @@ export const SETTINGS = {
   ),
   ...EDGE_SETTINGS,
   ...SSE_SETTINGS,
+  ...WEBHOOK_SETTINGS,
 } as const;

@@ -45,6 +45,7 @@ export const LAYERS: readonly Layer[] = [
   { name: "presence", paths: ["lib/presence/"] },
   { name: "bus", paths: ["lib/bus/"] },
   { name: "room_log", paths: ["lib/room_log/"] },
+  { name: "webhooks", paths: ["lib/webhooks/"] },
   { name: "redis", paths: ["lib/redis/"] },
   { name: "support", paths: ["lib/support/"] },
   { name: "protocol", paths: ["lib/protocol/"] },
