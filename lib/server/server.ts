@@ -239,6 +239,7 @@ function busCells(metrics: Metrics) {
     bytesSent: metrics.cell("bus_bytes_sent_total"),
     bytesReceived: metrics.cell("bus_bytes_received_total"),
     postsUnwanted: metrics.cell("bus_posts_unwanted_total"),
+    presenceReceived: metrics.cell("bus_presence_received_total"),
     messagesReceived: metrics.cell("bus_messages_received_total"),
     gaps: metrics.cell("bus_gaps_total"),
     invalid: metrics.cell("bus_invalid_total"),

@@ -212,6 +212,13 @@ export const SETTINGS = {
     [20],
     "an isolate silent this long loses its members",
   ),
+  presenceWatchMax: int(
+    "delivery",
+    "PRESENCE_WATCH_MAX",
+    1_000,
+    [0, 1_000_000],
+    "most rooms without local members an isolate listens to for an API or dashboard read of their presence (each for `PRESENCE_TIMEOUT_MS`); past it the read shows what is known here",
+  ),
   // Bus and engine
   bus: oneOf(
     "engine",
