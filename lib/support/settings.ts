@@ -254,6 +254,13 @@ export const SETTINGS = {
     false,
     "`REDIS_URL` names one seed node of a Redis Cluster (Redis ≥ 7): keys and sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`) by room (see [docs/scaling.md](docs/scaling.md))",
   ),
+  redisRelayMaxPending: int(
+    "engine",
+    "REDIS_RELAY_MAX_PENDING",
+    10_000,
+    [64, 10_000_000],
+    "with `--parallel` on Redis, the one subscriber connection of the process forwards to each Worker at most this many messages it has not confirmed; past it the Worker misses posts (counted as `bus_gaps_total`, repaired from the room log)",
+  ),
   busUnsubscribeGraceMs: int(
     "engine",
     "BUS_UNSUBSCRIBE_GRACE_MS",
