@@ -259,8 +259,10 @@ export class Rooms {
 
   /** Handles a bus event from another isolate. */
   onBusEvent(event: BusEvent): void {
-    if (event.kind === "message") this.#streams.get(event.room)?.offer(event);
-    else this.#presence.onBusEvent(event);
+    if (event.kind === "message") {
+      this.#streams.get(event.room)?.offer(event);
+      this.#options.history.seen?.(event.room, event);
+    } else this.#presence.onBusEvent(event);
   }
 
   /** Sends what coalescing holds, stops the streams and the presence heartbeat. */

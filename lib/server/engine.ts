@@ -123,7 +123,11 @@ export async function openEngine(
     { prefix },
   );
   return {
-    history: new RedisLog(redis, { ...limits, prefix }),
+    history: new RedisLog(redis, {
+      ...limits,
+      prefix,
+      maxTrackedRooms: config.redisTrackedRooms,
+    }),
     transport,
     ready: () => redis.ready(),
     async close() {

@@ -254,6 +254,13 @@ export const SETTINGS = {
     false,
     "`REDIS_URL` names one seed node of a Redis Cluster (Redis ≥ 7): keys and sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`) by room (see [docs/scaling.md](docs/scaling.md))",
   ),
+  redisTrackedRooms: int(
+    "engine",
+    "REDIS_TRACKED_ROOMS",
+    100_000,
+    [1, 10_000_000],
+    "rooms whose highest known offset a node remembers (its appends, what the bus brought), so a Redis that lost acknowledged messages in a failover is noticed at the next append and the room starts a new epoch instead of reusing their offsets; the room heard of longest ago is forgotten first",
+  ),
   redisRelayMaxPending: int(
     "engine",
     "REDIS_RELAY_MAX_PENDING",

@@ -89,6 +89,7 @@ export async function startRedisCluster(
       "--cluster-yes",
     ]);
     await clusterOk(ports);
+    if (replicas > 0) await replicasInSync(ports);
   } catch (error) {
     await stopAll();
     throw error;
@@ -143,6 +144,24 @@ export async function clusterOk(ports: number[]): Promise<void> {
     ) {
       if (Date.now() > deadline) {
         throw new Error(`Redis Cluster not ok on port ${port}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Polls until every replica among `ports` has its master link up (20 s at most). */
+async function replicasInSync(ports: number[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (const port of ports) {
+    for (;;) {
+      const info = await cli(["-p", String(port), "info", "replication"])
+        .catch(() => "");
+      if (
+        info.includes("role:master") || info.includes("master_link_status:up")
+      ) break;
+      if (Date.now() > deadline) {
+        throw new Error(`Replica on port ${port} never synced`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

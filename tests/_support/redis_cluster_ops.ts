@@ -120,21 +120,31 @@ export async function migrateSlot(
   return moved;
 }
 
-/** Waits until every live node in `ports` reports `cluster_state:ok` and agrees `slot` has a live master (30 s at most). */
+/**
+ * Waits until every node in `live` reports `cluster_state:ok` and sees the
+ * same live master of `slot`, other than `dead` (the killed master's id);
+ * returns it (30 s at most).
+ */
 export async function settled(
   cluster: Awaited<ReturnType<typeof startRedisCluster>>,
   live: readonly number[],
   slot: number,
+  dead: string,
 ): Promise<ClusterNode> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      let ok = true;
+      const owners = new Set<string>();
+      let owner: ClusterNode | undefined;
       for (const port of live) {
         const info = await cli(["-p", String(port), "cluster", "info"]);
-        if (!info.includes("cluster_state:ok")) ok = false;
+        if (!info.includes("cluster_state:ok")) owners.add("not ok");
+        owner = await ownerOfSlot(port, slot);
+        owners.add(owner.id);
       }
-      if (ok) return await ownerOfSlot(live[0]!, slot);
+      if (owners.size === 1 && owner !== undefined && owner.id !== dead) {
+        return owner;
+      }
     } catch {
       // Not there yet.
     }
