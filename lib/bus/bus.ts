@@ -33,6 +33,7 @@ import {
   type BusStats,
   type BusTransport,
   type CreateBusOptions,
+  isRoomPresence,
   NODE_TOPIC,
   parseBusPost,
   topicOf,
@@ -101,6 +102,7 @@ export function createBus(
     bytesReceived: cell("bytesReceived"),
     postsUnwanted: cell("postsUnwanted"),
     messagesReceived: cell("messagesReceived"),
+    presenceReceived: cell("presenceReceived"),
     gaps: cell("gaps"),
     invalid: cell("invalid"),
     subscriptions: cell("subscriptions"),
@@ -207,10 +209,13 @@ export function createBus(
     if (post.skipped !== undefined) options.onSkipped?.(post.skipped);
     track(topic, post);
     for (const event of post.events) {
-      if (event.kind === "message") {
-        if (event.room !== topic) continue; // a room's topic carries only its own
-        stats.messagesReceived.value += 1;
-      }
+      // A room's topic carries only its own; the node topic no room's messages.
+      if (
+        topicOf(event) !== topic &&
+        (topic !== NODE_TOPIC || event.kind === "message")
+      ) continue;
+      if (event.kind === "message") stats.messagesReceived.value += 1;
+      else if (isRoomPresence(event)) stats.presenceReceived.value += 1;
       for (const handler of handlers) handler(event);
     }
   });
@@ -278,6 +283,7 @@ export function createBus(
       bytesReceived: stats.bytesReceived.value,
       postsUnwanted: stats.postsUnwanted.value,
       messagesReceived: stats.messagesReceived.value,
+      presenceReceived: stats.presenceReceived.value,
       gaps: stats.gaps.value,
       invalid: stats.invalid.value,
       subscriptions: stats.subscriptions.value,

@@ -9,6 +9,7 @@
 
 import {
   isRecord,
+  isValidRoomName,
   type NodeStats,
   parseNodeStats,
   parsePresenceSnapshot,
@@ -50,10 +51,14 @@ export interface BusNodeDown {
   node: string;
 }
 
-/** The sending node just started: every node answers with its snapshot. */
+/**
+ * The sending node just started (no `room`), or started hearing `room`:
+ * the nodes with members there answer with their snapshot of it.
+ */
 export interface BusPresenceSync {
   kind: "presence-sync";
   node: string;
+  room?: string;
 }
 
 /** Close every connection of a member, on every node (logout, ban). */
@@ -130,15 +135,51 @@ export type BusEvent =
   | BusNodeDown;
 
 /**
- * The topic of the node channel: every event that is not a room's message
- * (presence, terminate, node-down) travels there, and every isolate
- * listens to it.
+ * The topic of the node channel: every event that is not about one room
+ * (terminate, node-down, stats) travels there, and every isolate listens
+ * to it.
  */
 export const NODE_TOPIC = "";
 
-/** The topic an event travels on: its room for a message, else the node channel. */
+/**
+ * The topic an event travels on: its room for a message and for the
+ * presence of one room (update, partial snapshot, room sync), else the node
+ * channel.
+ */
 export function topicOf(event: BusEvent): string {
-  return event.kind === "message" ? event.room : NODE_TOPIC;
+  switch (event.kind) {
+    case "message":
+      return event.room;
+    case "presence":
+      return event.update.room;
+    case "presence-sync":
+      return event.room ?? NODE_TOPIC;
+    case "presence-snapshot": {
+      const rooms = Object.keys(event.snapshot.rooms);
+      return event.snapshot.partial === true && rooms.length === 1
+        ? rooms[0]!
+        : NODE_TOPIC;
+    }
+    default:
+      return NODE_TOPIC;
+  }
+}
+
+/**
+ * Whether `event` is presence of rooms (an update, a snapshot naming rooms,
+ * a room's sync), as opposed to node-level traffic.
+ */
+export function isRoomPresence(event: BusEvent): boolean {
+  switch (event.kind) {
+    case "presence":
+      return true;
+    case "presence-snapshot":
+      return Object.keys(event.snapshot.rooms).length > 0;
+    case "presence-sync":
+      return event.room !== undefined;
+    default:
+      return false;
+  }
 }
 
 /** One post on the transport: the events of one tick from one sender on one topic. */
@@ -186,6 +227,8 @@ export interface BusStats {
   postsUnwanted: number;
   /** Room message events received. */
   messagesReceived: number;
+  /** Presence events about rooms (updates, snapshots, room syncs) received. */
+  presenceReceived: number;
   /** Posts from other isolates that never arrived. */
   gaps: number;
   /** Posts that failed validation. */
@@ -298,10 +341,19 @@ export function parseBusEvent(event: unknown): BusEvent | string {
         ? { kind: "terminate", member: event.member }
         : "bad terminate event";
     case "node-down":
-    case "presence-sync":
       return typeof event.node === "string" && event.node !== ""
         ? { kind: event.kind, node: event.node }
         : `bad ${event.kind} event`;
+    case "presence-sync": {
+      const { node, room } = event;
+      if (typeof node !== "string" || node === "") {
+        return "bad presence-sync event";
+      }
+      if (room === undefined) return { kind: "presence-sync", node };
+      return isValidRoomName(room)
+        ? { kind: "presence-sync", node, room }
+        : "bad presence-sync event";
+    }
     default:
       return `unknown event kind ${String(event.kind).slice(0, 32)}`;
   }

@@ -41,6 +41,8 @@ export interface Given {
 /** What is known of one node. */
 export interface NodeState {
   heard: number;
+  /** Room → when the node last spoke of it (only remote nodes' rooms expire). */
+  roomHeard: Map<string, number>;
   /** Room → member id → entry; empty maps are deleted. */
   rooms: Map<string, Map<string, Entry>>;
 }

@@ -1,11 +1,16 @@
 /**
  * Connects the {@linkcode PresenceTable} to the world: local joins and leaves
- * go in, updates go out on the bus, a snapshot goes out every interval as
- * this node's heartbeat, silent nodes expire, and every change becomes one
- * `presence` frame (serialized once) for the room's local members. A node
- * that starts asks the others for their snapshots at once. A joiner gets the
- * member list known at that instant, then `presence` events for whatever the
- * other nodes report later: its view converges within one bus round trip.
+ * go in, updates go out on the bus, every interval a snapshot of each room
+ * this node holds members of goes out as its heartbeat there, silent nodes
+ * (and rooms a node no longer speaks of) expire, and every change becomes one
+ * `presence` frame (serialized once) for the room's local members.
+ *
+ * All of a room's presence travels on the room's topic, so only the nodes
+ * hearing the room (members there, a dashboard or API look) pay for it. A
+ * node that starts hearing a room asks the others for their snapshot of it
+ * ({@linkcode PresenceRelay.sync}). A joiner gets the member list known at
+ * that instant, then `presence` events for whatever the other nodes report
+ * later: its view converges within one bus round trip.
  *
  * @module
  */
@@ -57,8 +62,17 @@ export class PresenceRelay<C extends PresenceHolder = PresenceHolder> {
       timeoutMs: options.timeoutMs,
     });
     this.#timer = setInterval(() => this.#tick(), options.intervalMs);
-    // Learn who is where now rather than at the next heartbeat.
+    // Node-level: other layers (Pusher counts) answer with their state.
     options.bus.publish({ kind: "presence-sync", node: options.bus.nodeId });
+  }
+
+  /**
+   * Asks the nodes with members in `room` for their snapshot of it: call
+   * once this node hears the room's topic, so the answers arrive.
+   */
+  sync(room: string): void {
+    const { bus } = this.#options;
+    bus.publish({ kind: "presence-sync", node: bus.nodeId, room });
   }
 
   /** Everyone present in `room` across the nodes. */
@@ -142,12 +156,14 @@ export class PresenceRelay<C extends PresenceHolder = PresenceHolder> {
       case "node-down":
         this.announce(this.#table.forgetNode(event.node));
         return;
-      case "presence-sync":
-        this.#options.bus.publish({
-          kind: "presence-snapshot",
-          snapshot: this.#table.snapshot(),
-        });
+      case "presence-sync": {
+        if (event.room === undefined) return; // a started node holds no room yet
+        const snapshot = this.#table.roomSnapshot(event.room);
+        if (snapshot !== undefined) {
+          this.#options.bus.publish({ kind: "presence-snapshot", snapshot });
+        }
         return;
+      }
     }
   }
 
@@ -162,10 +178,13 @@ export class PresenceRelay<C extends PresenceHolder = PresenceHolder> {
 
   #tick(): void {
     const { bus, now, log } = this.#options;
-    bus.publish({
-      kind: "presence-snapshot",
-      snapshot: this.#table.snapshot(),
-    });
+    // One heartbeat per room held, on the room's topic.
+    for (const room of this.#table.localRooms()) {
+      const snapshot = this.#table.roomSnapshot(room);
+      if (snapshot !== undefined) {
+        bus.publish({ kind: "presence-snapshot", snapshot });
+      }
+    }
     const expired = this.#table.expire(now());
     if (expired.length > 0) {
       log.warn("Presence: silent nodes dropped", { leaves: expired.length });

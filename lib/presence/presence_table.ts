@@ -100,7 +100,11 @@ export class PresenceTable {
   constructor(options: PresenceTableOptions) {
     this.#nodeId = options.nodeId;
     this.#timeoutMs = options.timeoutMs;
-    this.#nodes.set(this.#nodeId, { heard: Infinity, rooms: new Map() });
+    this.#nodes.set(this.#nodeId, {
+      heard: Infinity,
+      rooms: new Map(),
+      roomHeard: new Map(),
+    });
   }
 
   /**
@@ -169,9 +173,30 @@ export class PresenceTable {
     return { node: this.#nodeId, rooms: Object.fromEntries(rooms) };
   }
 
+  /**
+   * What this node holds in `room` alone, as a partial snapshot (the room's
+   * heartbeat); `undefined` when it holds nobody there.
+   */
+  roomSnapshot(room: string): PresenceSnapshot | undefined {
+    const members = this.#self.rooms.get(room);
+    if (members === undefined) return undefined;
+    const list = [...members].map(([id, { meta, metaAt, connections }]) => ({
+      id,
+      meta,
+      metaAt,
+      connections,
+    }));
+    return { node: this.#nodeId, rooms: { [room]: list }, partial: true };
+  }
+
+  /** The rooms this node holds members of. */
+  localRooms(): string[] {
+    return [...this.#self.rooms.keys()];
+  }
+
   /** Applies an update from another node. */
   applyUpdate(update: PresenceUpdate, now: number): PresenceChange[] {
-    const state = this.#heard(update.node, now);
+    const state = this.#heard(update.node, now, [update.room]);
     if (state === undefined) return [];
     const { room, member, metaAt, connections } = update;
     const entry = connections > 0
@@ -182,26 +207,50 @@ export class PresenceTable {
 
   /**
    * Applies a snapshot from another node: it replaces all that was known of
-   * that node, so its members missing from it are gone from there.
+   * that node (a partial one: of that node in the rooms it lists), so its
+   * members missing from it are gone from there.
    */
   applySnapshot(snapshot: PresenceSnapshot, now: number): PresenceChange[] {
-    const state = this.#heard(snapshot.node, now);
+    const listed = Object.keys(snapshot.rooms);
+    const state = this.#heard(snapshot.node, now, listed);
     if (state === undefined) return [];
+    if (snapshot.partial !== true) {
+      for (const room of [...state.roomHeard.keys()]) {
+        if (!Object.hasOwn(snapshot.rooms, room)) state.roomHeard.delete(room);
+      }
+    }
     const next = new Map<string, Map<string, Entry>>();
     for (const [room, list] of Object.entries(snapshot.rooms)) {
       for (const { id, meta, metaAt, connections } of list) {
         if (connections > 0) put(next, room, id, { meta, metaAt, connections });
       }
     }
-    return this.#replace(snapshot.node, next);
+    return this.#replace(
+      snapshot.node,
+      next,
+      snapshot.partial === true ? listed : undefined,
+    );
   }
 
-  /** Drops the nodes not heard from for more than `timeoutMs`. */
+  /**
+   * Drops the nodes not heard from for more than `timeoutMs`, and what a
+   * node holds in a room it has not spoken of for that long.
+   */
   expire(now: number): PresenceChange[] {
     const changes: PresenceChange[] = [];
     for (const [node, state] of this.#nodes) {
+      if (node === this.#nodeId) continue;
       if (now - state.heard > this.#timeoutMs) {
         changes.push(...this.forgetNode(node));
+        continue;
+      }
+      const stale: string[] = [];
+      for (const [room, at] of state.roomHeard) {
+        if (now - at > this.#timeoutMs) stale.push(room);
+      }
+      for (const room of stale) state.roomHeard.delete(room);
+      if (stale.length > 0) {
+        changes.push(...this.#replace(node, new Map(), stale));
       }
     }
     return sorted(changes);
@@ -258,13 +307,20 @@ export class PresenceTable {
     };
   }
 
-  /** Makes `next` all that `node` holds; returns the global changes, sorted. */
+  /**
+   * Makes `next` all that `node` holds (in `only`, when given); returns the
+   * global changes, sorted.
+   */
   #replace(
     node: string,
     next: Map<string, Map<string, Entry>>,
+    only?: readonly string[],
   ): PresenceChange[] {
     const changes: PresenceChange[] = [];
-    for (const [room, members] of this.#nodes.get(node)?.rooms ?? []) {
+    const held = this.#nodes.get(node)?.rooms ?? new Map();
+    const rooms = only === undefined ? [...held.keys()] : only;
+    for (const room of rooms) {
+      const members: Map<string, Entry> = held.get(room) ?? new Map();
       for (const id of [...members.keys()]) {
         if (!next.get(room)?.has(id)) {
           changes.push(...this.#set(node, room, id, undefined));
@@ -279,15 +335,25 @@ export class PresenceTable {
     return sorted(changes);
   }
 
-  /** Marks `node` as heard at `now`; `undefined` for this node's own messages. */
-  #heard(node: string, now: number): NodeState | undefined {
+  /**
+   * Marks `node`, and its `rooms`, as heard at `now`; `undefined` for this
+   * node's own messages.
+   */
+  #heard(
+    node: string,
+    now: number,
+    rooms: readonly string[],
+  ): NodeState | undefined {
     if (node === this.#nodeId) return undefined;
     let state = this.#nodes.get(node);
     if (state === undefined) {
-      state = { heard: now, rooms: new Map() };
+      state = { heard: now, rooms: new Map(), roomHeard: new Map() };
       this.#nodes.set(node, state);
     }
     state.heard = Math.max(state.heard, now);
+    for (const room of rooms) {
+      state.roomHeard.set(room, Math.max(state.roomHeard.get(room) ?? 0, now));
+    }
     return state;
   }
 

@@ -42,6 +42,11 @@ export interface PresenceSnapshot {
   node: string;
   /** Room name → the node's members of it. */
   rooms: Record<string, PresenceEntry[]>;
+  /**
+   * Replaces only the rooms listed (a per-room heartbeat, on the room's
+   * topic); absent: the node holds nothing else.
+   */
+  partial?: true;
 }
 
 /** Whether `id` is a valid member id: 1 to 128 characters. */
@@ -121,9 +126,10 @@ export function parsePresenceSnapshot(
   value: unknown,
 ): PresenceSnapshot | string {
   if (!isRecord(value)) return "snapshot is not an object";
-  const { node, rooms } = value;
+  const { node, rooms, partial } = value;
   if (!isValidNode(node)) return "bad node";
   if (!isRecord(rooms)) return "rooms is not an object";
+  if (partial !== undefined && partial !== true) return "bad partial";
   const parsed: Array<[string, PresenceEntry[]]> = [];
   for (const [room, list] of Object.entries(rooms)) {
     if (!isValidRoomName(room)) return `bad room "${room}"`;
@@ -140,7 +146,12 @@ export function parsePresenceSnapshot(
     parsed.push([room, entries]);
   }
   // fromEntries defines own properties, so a room named "__proto__" is safe.
-  return { node, rooms: Object.fromEntries(parsed) };
+  const snapshot: PresenceSnapshot = {
+    node,
+    rooms: Object.fromEntries(parsed),
+  };
+  if (partial === true) snapshot.partial = true;
+  return snapshot;
 }
 
 function readEntry(value: unknown): PresenceEntry | string {

@@ -173,7 +173,7 @@ export class ChannelCounts {
         return;
       case "presence-sync":
         // A node started: it learns every count now, not at the next heartbeat.
-        this.#publishAll();
+        if (event.room === undefined) this.#publishAll();
         return;
     }
   }

@@ -48,6 +48,10 @@ export async function openRedisCluster(
   const cluster = createCluster({
     rootNodes: [{ url }],
     RESP: 2,
+    // A node that keeps failing to reconnect (a dead master) makes the client
+    // re-read the topology after 1 s, and every 1 s while it lasts (node-redis
+    // waits 5 s), so it finds the promoted replica sooner.
+    topologyRefreshOnReconnectionAttemptStrategy: 1_000,
     defaults: {
       disableOfflineQueue: true,
       pingInterval: 10_000,

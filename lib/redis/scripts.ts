@@ -34,19 +34,32 @@ end
 
 /**
  * Appends a batch. ARGV: candidate epoch, max messages, log TTL (ms), head
- * TTL (ms), item count, then five per item: ts, order (`o`: the offset comes
- * first in the frame, `e`: the epoch does) and the three pieces of the frame
- * around them. Returns `{epoch, first offset}`.
+ * TTL (ms), item count, the floor (the highest position of the room the
+ * caller knows: epoch and offset, `""` and 0 when none), then five per item:
+ * ts, order (`o`: the offset comes first in the frame, `e`: the epoch does)
+ * and the three pieces of the frame around them. Returns `{epoch, first
+ * offset}`.
+ *
+ * A head behind the floor in the floor's epoch means Redis lost
+ * acknowledged messages (a failover to a replica that had not received
+ * them): reusing those offsets would make every node take the new messages
+ * for duplicates, so the room starts a new sequence instead (new epoch,
+ * offset 0, old stream deleted) and the loss is told by the epoch change.
  */
 export const APPEND: LuaScript = script(
   "append",
   `${ENSURE_HEAD}
-local epoch = ensure_head(ARGV[1], ARGV[4])
+local epoch, offset = ensure_head(ARGV[1], ARGV[4])
+if epoch == ARGV[6] and tonumber(offset) < tonumber(ARGV[7]) then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', KEYS[1], 'epoch', ARGV[1], 'offset', '0')
+  epoch = ARGV[1]
+end
 local count = tonumber(ARGV[5])
 local last = redis.call('HINCRBY', KEYS[1], 'offset', count)
 local first = last - count + 1
 for i = 0, count - 1 do
-  local a = 6 + i * 5
+  local a = 8 + i * 5
   local offset = string.format('%.0f', first + i)
   local frame
   if ARGV[a + 1] == 'o' then

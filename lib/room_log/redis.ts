@@ -14,7 +14,11 @@
  *
  * A head that is missing (new room, idle past `metaTtlMs`, or a Redis that
  * restarted without persistence) starts a new epoch, so old positions are
- * answered `recovered: false`, never with a wrong replay.
+ * answered `recovered: false`, never with a wrong replay. So does a head
+ * found behind what this node knew of the room (its own appends, and what
+ * it heard on the bus: {@linkcode RedisLog.seen}): a failover to a replica
+ * that missed acknowledged messages. The floors are kept for at most
+ * `maxTrackedRooms` rooms, the room heard of longest ago forgotten first.
  *
  * The frame of a message contains its offset and epoch, known only inside
  * the script: the script receives each frame in three pieces around those
@@ -54,6 +58,8 @@ export interface RedisLogOptions extends HistoryLimits {
   prefix?: string;
   /** Clock, ms since the Unix epoch. @default {Date.now} */
   now?: () => number;
+  /** Rooms whose highest known position is remembered (`REDIS_TRACKED_ROOMS`). @default {100_000} */
+  maxTrackedRooms?: number;
 }
 
 /** Most messages per script call (each call blocks Redis while it runs). */
@@ -71,6 +77,8 @@ export class RedisLog implements RoomLog {
   #options: RedisLogOptions;
   #prefix: string;
   #now: () => number;
+  /** Room → the highest position known here, most recently raised last. */
+  #floors = new Map<string, StreamPosition>();
 
   /** Uses `redis`; {@linkcode RedisLog.close} leaves it open unless `owned`. */
   constructor(redis: RedisClient, options: RedisLogOptions, owned = false) {
@@ -111,6 +119,23 @@ export class RedisLog implements RoomLog {
       start += batch.length;
     }
     return stored;
+  }
+
+  /**
+   * Records that `position` of `room` exists (a message heard on the bus):
+   * an append that finds the room's head behind it starts a new epoch.
+   */
+  seen(room: string, position: StreamPosition): void {
+    const floor = this.#floors.get(room);
+    if (
+      floor !== undefined && floor.epoch === position.epoch &&
+      floor.offset >= position.offset
+    ) return;
+    this.#floors.delete(room);
+    this.#floors.set(room, { epoch: position.epoch, offset: position.offset });
+    if (this.#floors.size > (this.#options.maxTrackedRooms ?? 100_000)) {
+      this.#floors.delete(this.#floors.keys().next().value!);
+    }
   }
 
   async head(room: string): Promise<StreamPosition> {
@@ -181,6 +206,8 @@ export class RedisLog implements RoomLog {
       String(this.#options.ttlMs),
       String(this.#metaTtl()),
       String(batch.length),
+      this.#floors.get(room)?.epoch ?? "",
+      String(this.#floors.get(room)?.offset ?? 0),
     ];
     for (const [i, pieces] of batch.entries()) {
       args.push(String(items[i]!.ts), ...pieces);
@@ -193,6 +220,7 @@ export class RedisLog implements RoomLog {
     if (epoch === undefined || first === undefined || first < 1) {
       throw badReply("append", room);
     }
+    this.seen(room, { epoch, offset: first + batch.length - 1 });
     return batch.map(([order, a, b, c], i) => {
       const offset = first + i;
       const frame = order === "o"

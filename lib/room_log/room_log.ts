@@ -112,6 +112,12 @@ export interface RoomLog {
    * built-in backend has it; optional for a log supplied from outside.
    */
   dropHistory?(room: string): Promise<number>;
+  /**
+   * Hears that `position` of `room` exists (a message from another isolate):
+   * a log that can lose acknowledged messages (Redis failover) uses it to
+   * notice and start a new epoch rather than reuse their offsets.
+   */
+  seen?(room: string, position: StreamPosition): void;
 }
 
 /** What {@linkcode RoomLog.historySize} counts. */

@@ -26,6 +26,7 @@ import { RoomRegistry } from "./room_registry.ts";
 import { Joiner } from "./_joiner.ts";
 import type { RoomStream } from "./room_stream.ts";
 import { openStream } from "./_room_stream_open.ts";
+import { PresenceWatch } from "./_presence_watch.ts";
 
 /** Timings the rooms work with. */
 export interface RoomsLimits {
@@ -39,6 +40,8 @@ export interface RoomsLimits {
   presenceIntervalMs: number;
   /** A node silent this long loses its members, ms. */
   presenceTimeoutMs: number;
+  /** Most rooms without local members watched for a presence read. @default {1000} */
+  presenceWatchMax?: number;
   /** Outbound bytes one client may queue; also bounds what a joining member holds. @default {1048576} */
   maxBufferedBytes?: number;
   /** Live messages a joining member may hold before it is closed with 1013. @default {10000} */
@@ -98,6 +101,7 @@ export class Rooms {
   readonly #publisher: Publisher;
   readonly #options: RoomsOptions;
   readonly #joiner: Joiner;
+  readonly #watch: PresenceWatch;
 
   /** Starts the presence heartbeat; {@linkcode Rooms.close} stops it. */
   constructor(options: RoomsOptions) {
@@ -119,6 +123,13 @@ export class Rooms {
         this.#registry.notify(room, frame, except),
     });
     const { bus, history, metrics } = options;
+    this.#watch = new PresenceWatch({
+      bus,
+      metrics,
+      max: options.limits.presenceWatchMax ?? 1_000,
+      ttlMs: options.limits.presenceTimeoutMs,
+      sync: (room) => this.#presence.sync(room),
+    });
     this.#joiner = new Joiner({
       registry: this.#registry,
       presence: this.#presence,
@@ -164,6 +175,8 @@ export class Rooms {
 
   /** One room: members across isolates, local connections, latest position. */
   async info(room: string): Promise<RoomInfo> {
+    // Presence travels on the room's topic: without a local member, listen.
+    if (!this.#streams.has(room)) this.#watch.touch(room);
     const { offset, epoch } = await this.#options.history.head(room);
     return {
       room,
@@ -252,8 +265,10 @@ export class Rooms {
 
   /** Handles a bus event from another isolate. */
   onBusEvent(event: BusEvent): void {
-    if (event.kind === "message") this.#streams.get(event.room)?.offer(event);
-    else this.#presence.onBusEvent(event);
+    if (event.kind === "message") {
+      this.#streams.get(event.room)?.offer(event);
+      this.#options.history.seen?.(event.room, event);
+    } else this.#presence.onBusEvent(event);
   }
 
   /** Sends what coalescing holds, stops the streams and the presence heartbeat. */
@@ -261,6 +276,7 @@ export class Rooms {
     this.#registry.close();
     for (const stream of this.#streams.values()) stream.close();
     this.#streams.clear();
+    this.#watch.close();
     this.#presence.close();
   }
 
@@ -275,12 +291,15 @@ export class Rooms {
   #stream(room: string): RoomStream {
     const existing = this.#streams.get(room);
     if (existing !== undefined) return existing;
+    // Hear the room's posts before reading its head: nothing falls between.
+    const subscribed = this.#options.bus.join(room);
+    // Its presence too: the nodes there answer with their snapshot of it.
+    subscribed.then(() => this.#presence.sync(room), () => {});
     const stream = openStream(room, {
       ...this.#options,
       registry: this.#registry,
       members: (name) => this.#presence.members(name),
-      // Hear the room's posts before reading its head: nothing falls between.
-      subscribed: this.#options.bus.join(room),
+      subscribed,
     });
     stream.ready.catch(() => {
       if (this.#streams.get(room) === stream) {

@@ -22,6 +22,7 @@ import { RedisLog } from "../room_log/redis.ts";
 import type { Logger } from "../support/log.ts";
 import { openRedis } from "../redis/client.ts";
 import { openRedisCluster } from "../redis/cluster.ts";
+import { subscribeThrough } from "../redis/shared_subscriber.ts";
 import { busChannel, DEFAULT_PREFIX, roomChannel } from "../redis/keys.ts";
 
 /** What a server runs on. */
@@ -48,6 +49,11 @@ export interface OpenEngineOptions {
   redisCommandTimeoutMs?: number;
   /** Hears the duration of every Redis command that got a reply, in ms. */
   onRedisCommand?: (ms: number) => void;
+  /**
+   * Subscribe through the supervisor at this port instead of opening a
+   * subscriber connection (`--parallel`: one per process).
+   */
+  subscriptions?: MessagePort;
 }
 
 /**
@@ -95,13 +101,16 @@ export async function openEngine(
   }
   const prefix = options.redisPrefix ?? config.redisPrefix ?? DEFAULT_PREFIX;
   const open = config.redisCluster ? openRedisCluster : openRedis;
-  const redis = await open(config.redisUrl, {
+  const own = await open(config.redisUrl, {
     log,
     ...(options.redisCommandTimeoutMs === undefined
       ? {}
       : { commandTimeoutMs: options.redisCommandTimeoutMs }),
     ...(options.onRedisCommand ? { onCommand: options.onRedisCommand } : {}),
   });
+  const redis = options.subscriptions === undefined
+    ? own
+    : subscribeThrough(own, options.subscriptions);
   const transport = redisTransport(redis, {
     channel: busChannel(prefix),
     roomChannel: (room) => roomChannel(prefix, room),
@@ -114,7 +123,11 @@ export async function openEngine(
     { prefix },
   );
   return {
-    history: new RedisLog(redis, { ...limits, prefix }),
+    history: new RedisLog(redis, {
+      ...limits,
+      prefix,
+      maxTrackedRooms: config.redisTrackedRooms,
+    }),
     transport,
     ready: () => redis.ready(),
     async close() {

@@ -35,6 +35,8 @@ export interface StartServerOptions {
   reusePort?: boolean;
   /** Folder served at `/`. */
   staticRoot?: string;
+  /** Redis engine: subscribe through the supervisor at this port (`--parallel`). */
+  redisSubscriptions?: MessagePort;
 }
 
 /** A running server. */
@@ -88,6 +90,9 @@ export async function startServer(
     const commandMs = metrics.cell("redis_command_ms_total");
     const slow = metrics.cell("redis_slow_commands_total");
     engine = await openEngine(config, log, {
+      ...(options.redisSubscriptions === undefined
+        ? {}
+        : { subscriptions: options.redisSubscriptions }),
       onRedisCommand(ms) {
         commands.value += 1;
         commandMs.value += ms;
@@ -239,6 +244,7 @@ function busCells(metrics: Metrics) {
     bytesSent: metrics.cell("bus_bytes_sent_total"),
     bytesReceived: metrics.cell("bus_bytes_received_total"),
     postsUnwanted: metrics.cell("bus_posts_unwanted_total"),
+    presenceReceived: metrics.cell("bus_presence_received_total"),
     messagesReceived: metrics.cell("bus_messages_received_total"),
     gaps: metrics.cell("bus_gaps_total"),
     invalid: metrics.cell("bus_invalid_total"),

@@ -5,8 +5,11 @@
  * share one room log, so offsets stay global: with Deno KV on a local file
  * the supervisor thread owns it (written behind, one sequencer) and serves
  * every Worker over a MessagePort (`history/remote.ts`); otherwise (Redis,
- * `HISTORY_WRITE=through`) each Worker opens the shared log itself. On
- * shutdown every Worker drains its clients before the process exits.
+ * `HISTORY_WRITE=through`) each Worker opens the shared log itself. On the
+ * Redis engine the supervisor holds the process's one subscriber connection
+ * and every Worker's bus subscribes through it (`redis/shared_subscriber.ts`);
+ * each Worker keeps its own command connection. On shutdown every Worker
+ * drains its clients before the process exits.
  *
  * @module
  */
@@ -14,6 +17,12 @@
 import { type Config, parseConfig } from "../support/config.ts";
 import { openEmbeddedHistory } from "./engine.ts";
 import { serveLog } from "../room_log/remote.ts";
+import { openRedis, type RedisClient } from "../redis/client.ts";
+import { openRedisCluster } from "../redis/cluster.ts";
+import {
+  type SharedSubscriber,
+  shareSubscriber,
+} from "../redis/shared_subscriber.ts";
 import type { Logger } from "../support/log.ts";
 
 /** A group of serving Workers. */
@@ -28,6 +37,8 @@ export interface WorkerGroup {
   shutdown(): Promise<void>;
   /** Terminates Worker `index` at once, as a crash would (fault tests). */
   kill(index: number): void;
+  /** The process's shared Redis subscriber (Redis engine), for its figures. */
+  subscriber?: SharedSubscriber;
 }
 
 /** Options for {@linkcode startWorkers}. */
@@ -56,6 +67,15 @@ export async function startWorkers(
   const shared = servesHistory(config)
     ? await openEmbeddedHistory({ ...config, workers: 1 }, log)
     : undefined;
+  // One Redis subscriber connection for every Worker.
+  let redis: RedisClient | undefined;
+  let subscriber: SharedSubscriber | undefined;
+  if (config.redisUrl !== "") {
+    const open = config.redisCluster ? openRedisCluster : openRedis;
+    redis = await open(config.redisUrl, { log });
+    subscriber = shareSubscriber(redis, config.redisRelayMaxPending);
+  }
+  const ports: Array<MessagePort | undefined> = [];
   const workers: Worker[] = [];
   const nodes: string[] = [];
   let port = config.port;
@@ -66,13 +86,26 @@ export async function startWorkers(
     workers.push(worker);
     const channel = shared ? new MessageChannel() : undefined;
     if (shared && channel) serveLog(shared, channel.port1);
+    const subs = subscriber ? new MessageChannel() : undefined;
+    if (subscriber && subs) subscriber.attach(subs.port1);
+    ports.push(subs?.port1);
+    const transfer = [channel?.port2, subs?.port2].filter((p) =>
+      p !== undefined
+    );
     const reply = await request(
       worker,
-      { type: "start", port, env, ...(channel ? { log: channel.port2 } : {}) },
+      {
+        type: "start",
+        port,
+        env,
+        ...(channel ? { log: channel.port2 } : {}),
+        ...(subs ? { subs: subs.port2 } : {}),
+      },
       "listening",
-      channel ? [channel.port2] : [],
+      transfer,
     ).catch(async (error) => {
       await shared?.close();
+      await redis?.close();
       throw error;
     });
     port = reply.port;
@@ -92,13 +125,18 @@ export async function startWorkers(
       alive.clear();
       // Every Worker is drained: flush the log and release it.
       await shared?.close();
+      for (const p of ports) if (p) subscriber?.detach(p);
+      await redis?.close();
     },
     kill(index) {
       const worker = workers[index];
       if (worker === undefined || !alive.has(worker)) return;
       worker.terminate();
       alive.delete(worker);
+      const subs = ports[index];
+      if (subs) subscriber?.detach(subs);
     },
+    ...(subscriber ? { subscriber } : {}),
   };
 }
 

@@ -24,6 +24,8 @@ self.onmessage = async (event: MessageEvent<unknown>) => {
       reusePort: true,
       // The supervisor's room log, when it owns one.
       ...(command.log ? { history: new RemoteLog(command.log) } : {}),
+      // The supervisor's Redis subscriber, on the Redis engine.
+      ...(command.subs ? { redisSubscriptions: command.subs } : {}),
     });
     self.postMessage({
       type: "listening",
@@ -42,6 +44,7 @@ type Command =
     port: number;
     env: Record<string, string>;
     log: MessagePort | undefined;
+    subs: MessagePort | undefined;
   }
   | { type: "drain" };
 
@@ -52,12 +55,14 @@ function parseCommand(data: unknown): Command | undefined {
   const port: unknown = Reflect.get(data, "port");
   const env = stringRecord(Reflect.get(data, "env"));
   const log: unknown = Reflect.get(data, "log");
+  const subs: unknown = Reflect.get(data, "subs");
   if (type === "start" && typeof port === "number" && env !== undefined) {
     return {
       type,
       port,
       env,
       log: log instanceof MessagePort ? log : undefined,
+      subs: subs instanceof MessagePort ? subs : undefined,
     };
   }
   return undefined;

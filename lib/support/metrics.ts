@@ -19,6 +19,8 @@ export const METRIC_HELP = {
   "connections_closed_total": "WebSocket connections closed, by close code",
   "connections": "Open WebSocket connections",
   "rooms": "Rooms with at least one local member",
+  "presence_watch_refused_total":
+    "API or dashboard presence reads of a room without local members that found PRESENCE_WATCH_MAX rooms watched already (they show what this isolate knows)",
   "messages_in_total": "Client frames received",
   "messages_out_total": "Frames sent to clients",
   "bytes_in_total": "Bytes received from clients",
@@ -41,6 +43,8 @@ export const METRIC_HELP = {
     "Posts of rooms without a local member that reached this isolate and were dropped before decoding (BroadcastChannel; 0 on Redis, which sends only subscribed rooms)",
   "bus_messages_received_total":
     "Room messages received from other isolates on the bus",
+  "bus_presence_received_total":
+    "Presence events about rooms (updates, per-room heartbeats, room syncs) received from other isolates: only of rooms this isolate hears",
   "bus_subscriptions":
     "Room channels this isolate hears (rooms with local members, and those in BUS_UNSUBSCRIBE_GRACE_MS)",
   "redis_commands_total": "Redis commands answered (Redis engine)",

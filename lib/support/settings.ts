@@ -214,6 +214,13 @@ export const SETTINGS = {
     [20],
     "an isolate silent this long loses its members",
   ),
+  presenceWatchMax: int(
+    "delivery",
+    "PRESENCE_WATCH_MAX",
+    1_000,
+    [0, 1_000_000],
+    "most rooms without local members an isolate listens to for an API or dashboard read of their presence (each for `PRESENCE_TIMEOUT_MS`); past it the read shows what is known here",
+  ),
   // Bus and engine
   bus: oneOf(
     "engine",
@@ -248,6 +255,20 @@ export const SETTINGS = {
     "REDIS_CLUSTER",
     false,
     "`REDIS_URL` names one seed node of a Redis Cluster (Redis ≥ 7): keys and sharded pub/sub (`SPUBLISH`/`SSUBSCRIBE`) by room (see [docs/scaling.md](docs/scaling.md))",
+  ),
+  redisTrackedRooms: int(
+    "engine",
+    "REDIS_TRACKED_ROOMS",
+    100_000,
+    [1, 10_000_000],
+    "rooms whose highest known offset a node remembers (its appends, what the bus brought), so a Redis that lost acknowledged messages in a failover is noticed at the next append and the room starts a new epoch instead of reusing their offsets; the room heard of longest ago is forgotten first",
+  ),
+  redisRelayMaxPending: int(
+    "engine",
+    "REDIS_RELAY_MAX_PENDING",
+    10_000,
+    [64, 10_000_000],
+    "with `--parallel` on Redis, the one subscriber connection of the process forwards to each Worker at most this many messages it has not confirmed; past it the Worker misses posts (counted as `bus_gaps_total`, repaired from the room log)",
   ),
   busUnsubscribeGraceMs: int(
     "engine",

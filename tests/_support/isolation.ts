@@ -3,8 +3,11 @@
  * `nodes` main.ts processes on one Redis (or Redis Cluster), each hosting
  * members of its own rooms only; `perRoom` messages are published to each
  * room by a publisher on its own node. Each node's `/metrics` then shows
- * what the bus brought it. Afterwards one member of a room of node 0 joins
- * node 1, which starts hearing that room from the head on.
+ * what the bus brought it. Every member is in presence and the nodes beat
+ * every 200 ms, so presence flows all along: a node must hear none of the
+ * other nodes' rooms' presence either. Afterwards one member of a room of
+ * node 0 joins node 1, which starts hearing that room (messages from the
+ * head on, and its presence) from then on.
  *
  * @module
  */
@@ -20,6 +23,8 @@ const TOKEN = "isolation-metrics";
 export interface NodeBusFigures {
   /** Room messages received from the bus (all of them of other nodes' rooms). */
   messagesReceived: number;
+  /** Presence events about rooms received from the bus (updates, heartbeats, syncs). */
+  presenceReceived: number;
   postsReceived: number;
   bytesReceived: number;
   postsUnwanted: number;
@@ -43,8 +48,16 @@ export interface IsolationFigures {
   nodeCpuS: number[];
   /** CPU seconds of the Redis process(es) during the flood, when their pids were given. */
   redisCpuS: number;
-  /** Node 1 after a member of a room of node 0 joined it and `after` more messages went out. */
-  late: { joinedOffset: number; offsets: number[]; node: NodeBusFigures };
+  /**
+   * Node 1 after a member of a room of node 0 joined it and `after` more
+   * messages went out; `present`: the members the joiner saw in presence.
+   */
+  late: {
+    joinedOffset: number;
+    offsets: number[];
+    node: NodeBusFigures;
+    present: string[];
+  };
 }
 
 /** Reads one metric (label-free series) from Prometheus text. */
@@ -62,6 +75,7 @@ async function figures(node: Spawned): Promise<NodeBusFigures> {
   const text = await res.text();
   return {
     messagesReceived: metric(text, "bus_messages_received_total"),
+    presenceReceived: metric(text, "bus_presence_received_total"),
     postsReceived: metric(text, "bus_posts_received_total"),
     bytesReceived: metric(text, "bus_bytes_received_total"),
     postsUnwanted: metric(text, "bus_posts_unwanted_total"),
@@ -90,6 +104,12 @@ async function flood(client: TestClient, room: string, count: number) {
       while (ack.id !== String(i)) ack = await client.next("ack");
     }
   }
+}
+
+/** Joins `room` in presence and waits for `joined`. */
+async function visibleJoin(client: TestClient, room: string) {
+  client.send({ type: "join", room, presence: true });
+  return await client.next("joined");
 }
 
 /** Reads `count` messages; offsets must follow `after` with no gap. */
@@ -124,6 +144,7 @@ export async function runIsolation(options: {
     REDIS_URL: options.redisUrl,
     REDIS_PREFIX: `i${crypto.randomUUID().slice(0, 8)}`,
     METRICS_TOKEN: TOKEN,
+    PRESENCE_INTERVAL_MS: "200",
     ...(options.cluster ? { REDIS_CLUSTER: "1" } : {}),
   };
   const nodes = await Promise.all(
@@ -138,11 +159,11 @@ export async function runIsolation(options: {
     const publishers: TestClient[] = [];
     for (const [n, node] of nodes.entries()) {
       for (const room of rooms[n]!) {
-        const member = await TestClient.open(node.wsUrl);
-        const publisher = await TestClient.open(node.wsUrl);
+        const member = await TestClient.open(`${node.wsUrl}?user=m-${room}`);
+        const publisher = await TestClient.open(`${node.wsUrl}?user=p-${room}`);
         clients.push(member, publisher);
-        await member.join(room);
-        await publisher.join(room);
+        await visibleJoin(member, room);
+        await visibleJoin(publisher, room);
         members.push(member);
         publishers.push(publisher);
       }
@@ -166,9 +187,15 @@ export async function runIsolation(options: {
 
     // A member of node 0's first room joins node 1: node 1 hears it from now.
     const x = all[0]!;
-    const late = await TestClient.open(nodes[1]!.wsUrl);
+    const late = await TestClient.open(`${nodes[1]!.wsUrl}?user=late`);
     clients.push(late);
-    const joined = await late.join(x);
+    const joined = await visibleJoin(late, x);
+    // Node 0's two members of x reach the joiner: in `joined`, or as presence.
+    const present = new Set((joined.members ?? []).map((m) => m.id));
+    while (!present.has(`m-${x}`) || !present.has(`p-${x}`)) {
+      const p = await late.next("presence", { timeoutMs: 10_000 });
+      if (p.event === "join") present.add(p.member.id);
+    }
     await flood(publishers[0]!, x, after);
     const offsets = await readRun(late, joined.offset, after);
     return {
@@ -183,6 +210,7 @@ export async function runIsolation(options: {
         joinedOffset: joined.offset,
         offsets,
         node: await figures(nodes[1]!),
+        present: [...present].sort(),
       },
     };
   } finally {

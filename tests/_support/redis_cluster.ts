@@ -3,8 +3,9 @@
  * --cluster-enabled yes` on free loopback ports, joined by `redis-cli
  * --cluster create`, ready once every node reports `cluster_state:ok`.
  * Append-only with fsync on every write, so a master killed and restarted
- * comes back with its data and its node id. Everything lives in a temporary
- * folder, removed on dispose.
+ * comes back with its data and its node id. With `replicas: 1`, six nodes:
+ * each master has a replica (failover tests). Everything lives in a
+ * temporary folder, removed on dispose.
  *
  * @module
  */
@@ -18,6 +19,7 @@ import {
 
 /** A cluster started for a test. */
 export interface TestRedisCluster extends AsyncDisposable {
+  /** Every node's port: the masters first, then (with replicas) their replicas. */
   ports: number[];
   /** `redis://127.0.0.1:<first port>`: one seed node. */
   url: string;
@@ -29,8 +31,19 @@ export interface TestRedisCluster extends AsyncDisposable {
   kill(index: number): Promise<void>;
 }
 
+/** Options for {@linkcode startRedisCluster}. */
+export interface RedisClusterOptions {
+  /** Replicas per master (0 or 1). @default {0} */
+  replicas?: number;
+  /** `cluster-node-timeout`, ms: a failed master is replaced after about this long. @default {2000} */
+  nodeTimeoutMs?: number;
+}
+
 /** Starts the cluster; throws when redis-server or redis-cli is missing. */
-export async function startRedisCluster(): Promise<TestRedisCluster> {
+export async function startRedisCluster(
+  options: RedisClusterOptions = {},
+): Promise<TestRedisCluster> {
+  const replicas = options.replicas ?? 0;
   const path = redisServerPath();
   if (path === undefined) {
     throw new Error(
@@ -38,8 +51,9 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
     );
   }
   const dir = await Deno.makeTempDir({ prefix: "roomcast-cluster-" });
-  const ports = [freePort(), freePort(), freePort()];
-  if (new Set(ports).size !== 3) return await retry(dir);
+  const size = 3 * (1 + replicas);
+  const ports = Array.from({ length: size }, () => freePort());
+  if (new Set(ports).size !== size) return await retry(dir, options);
   const start = (port: number) =>
     spawnRedisServer(path, port, [
       "--cluster-enabled",
@@ -47,7 +61,7 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       "--cluster-config-file",
       `${dir}/nodes-${port}.conf`,
       "--cluster-node-timeout",
-      "2000",
+      String(options.nodeTimeoutMs ?? 2_000),
       "--dir",
       dir,
       "--appendonly",
@@ -71,10 +85,11 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
       "create",
       ...ports.map((p) => `127.0.0.1:${p}`),
       "--cluster-replicas",
-      "0",
+      String(replicas),
       "--cluster-yes",
     ]);
     await clusterOk(ports);
+    if (replicas > 0) await replicasInSync(ports);
   } catch (error) {
     await stopAll();
     throw error;
@@ -98,13 +113,16 @@ export async function startRedisCluster(): Promise<TestRedisCluster> {
   };
 }
 
-async function retry(dir: string): Promise<TestRedisCluster> {
+async function retry(
+  dir: string,
+  options: RedisClusterOptions,
+): Promise<TestRedisCluster> {
   await Deno.remove(dir, { recursive: true });
-  return await startRedisCluster();
+  return await startRedisCluster(options);
 }
 
 /** Runs redis-cli; throws with its output when it fails. */
-async function cli(args: string[]): Promise<string> {
+export async function cli(args: string[]): Promise<string> {
   const out = await new Deno.Command("redis-cli", {
     args,
     stdout: "piped",
@@ -117,7 +135,7 @@ async function cli(args: string[]): Promise<string> {
 }
 
 /** Polls every node until each reports `cluster_state:ok` (20 s at most). */
-async function clusterOk(ports: number[]): Promise<void> {
+export async function clusterOk(ports: number[]): Promise<void> {
   const deadline = Date.now() + 20_000;
   for (const port of ports) {
     while (
@@ -126,6 +144,24 @@ async function clusterOk(ports: number[]): Promise<void> {
     ) {
       if (Date.now() > deadline) {
         throw new Error(`Redis Cluster not ok on port ${port}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+/** Polls until every replica among `ports` has its master link up (20 s at most). */
+async function replicasInSync(ports: number[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (const port of ports) {
+    for (;;) {
+      const info = await cli(["-p", String(port), "info", "replication"])
+        .catch(() => "");
+      if (
+        info.includes("role:master") || info.includes("master_link_status:up")
+      ) break;
+      if (Date.now() > deadline) {
+        throw new Error(`Replica on port ${port} never synced`);
       }
       await new Promise((resolve) => setTimeout(resolve, 50));
     }

@@ -57,5 +57,7 @@ report({
     first: f.late.offsets[0],
     received: f.late.offsets.length,
     node1MessagesReceived: f.late.node.messagesReceived,
+    node1PresenceReceived: f.late.node.presenceReceived,
+    present: f.late.present,
   },
 });
