@@ -195,16 +195,28 @@ export class RoomRegistry {
     const members = this.#rooms.get(room);
     if (members === undefined) return;
     const coalesce = this.#coalescer.active(room);
+    const { offset, epoch, frame, except } = message;
     let queued = -1;
     // A send may close a slow member, which leaves the room mid-loop: a Map
     // iterator tolerates that (deleted members are simply not visited).
     for (const [connection, member] of members) {
-      if (coalesce && connection.batch && member.pending === null) {
+      if (member.pending !== null) {
+        this.#deliver(connection, member, message);
+        continue;
+      }
+      if (coalesce && connection.batch) {
         if (queued < 0) queued = this.#coalescer.queue(room, message);
         if (member.hold < 0) member.hold = queued;
         continue;
       }
-      this.#deliver(connection, member, message);
+      // sendOnce, inlined: this loop runs once per recipient.
+      if (member.epoch !== epoch) {
+        member.epoch = epoch;
+        member.last = 0;
+      }
+      if (offset <= member.last || connection.id === except) continue;
+      member.last = offset;
+      connection.send(frame);
     }
     if (queued >= 0) this.#coalescer.settle(room);
   }
