@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { encodeServerMessage, PROTOCOL_VERSION } from "./messages.ts";
-import { type WelcomeFixed, welcomeEncoder } from "./welcome_wire.ts";
+import { welcomeEncoder, type WelcomeFixed } from "./welcome_wire.ts";
 
 Deno.test("welcomeEncoder: the same text as encoding the whole welcome, ids escaped", () => {
   const rateLimit = { perSecond: 20, burst: 40 };
