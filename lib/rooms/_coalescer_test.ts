@@ -259,7 +259,7 @@ Deno.test("Coalescing: a room is busy for coalesceMs after its last send ended, 
 
 Deno.test("Coalescing on the event loop: publishes of separate tasks of one turn share a frame, even in an idle room", async () => {
   const metrics = new Metrics();
-  const rooms = new RoomRegistry({ coalesceMs: 50, metrics });
+  const rooms = new RoomRegistry({ coalesceMs: 60_000, metrics });
   const socket = new FakeSocket();
   const c = new Connection("a", socket, {
     maxBufferedBytes: 1 << 20,
