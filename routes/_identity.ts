@@ -27,14 +27,18 @@ export const TOKEN_PROTOCOL_PREFIX = "roomcast.token.";
  * `allowAnonymous`, anonymous (`?user=` names the member). Empty options when
  * a token is required but absent.
  *
- * @throws {AuthError} for a bad token or a bad `?user=`.
+ * Only a token needs the (asynchronous) verifier: without one the answer is
+ * immediate, so an upgrade that carries none is handled in one task.
+ *
+ * @throws {AuthError} for a bad token or a bad `?user=` (a bad token may
+ * also reject the returned promise with it).
  */
-export async function identify(
+export function identify(
   c: Context,
   offered: string[],
   verifier: Verifier | undefined,
   allowAnonymous: boolean,
-): Promise<ConnectOptions> {
+): ConnectOptions | Promise<ConnectOptions> {
   const token = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))
     ?.slice(TOKEN_PROTOCOL_PREFIX.length) ??
     c.req.query("token") ?? getCookie(c, "roomcast_token");
@@ -42,7 +46,7 @@ export async function identify(
     if (verifier === undefined) {
       throw new AuthError("signature", "This server does not accept tokens");
     }
-    return fromPrincipal(await verifier(token));
+    return verifier(token).then(fromPrincipal);
   }
   if (!allowAnonymous) return {};
   return { memberId: anonymousMemberId(c.req.query("user"), verifier) };

@@ -69,7 +69,7 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     return jsonError(status, reason, message, headers);
   };
 
-  app.get("/ws", async (c) => {
+  app.get("/ws", (c) => {
     const req = c.req.raw;
     const refusal = handshakeRefusal(req.headers);
     if (refusal?.code === "upgrade_required") {
@@ -131,15 +131,7 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     }
 
     const offered = offeredProtocols(req.headers);
-    let who: ConnectOptions;
-    try {
-      who = await identify(
-        c,
-        offered,
-        deps.verifier,
-        config.allowAnonymous,
-      );
-    } catch (error) {
+    const badToken = (error: unknown): Response => {
       if (!(error instanceof AuthError)) throw error;
       metrics.inc("auth_failures_total", 1, error.reason);
       deps.refusals.refuse(
@@ -151,7 +143,27 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       return jsonError(401, "unauthorized", error.message, {
         "www-authenticate": "Bearer",
       });
+    };
+    let who: ConnectOptions | Promise<ConnectOptions>;
+    try {
+      who = identify(c, offered, deps.verifier, config.allowAnonymous);
+    } catch (error) {
+      return badToken(error);
     }
+    // Without a token the upgrade completes in this task (no await).
+    if (who instanceof Promise) {
+      return who.then((w) => admit(req, ip, offered, w), badToken);
+    }
+    return admit(req, ip, offered, who);
+  });
+
+  /** Upgrades an identified request and hands the socket to the hub. */
+  const admit = (
+    req: Request,
+    ip: string,
+    offered: string[],
+    who: ConnectOptions,
+  ): Response => {
     if (who.memberId === undefined && !config.allowAnonymous) {
       metrics.inc("auth_failures_total", 1, "missing");
       deps.refusals.refuse(
@@ -193,7 +205,7 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       );
     });
     return response;
-  });
+  };
 }
 
 /**

@@ -33,6 +33,8 @@ import {
   type Json,
   type MessageId,
   PROTOCOL_VERSION,
+  type WelcomeEncoder,
+  welcomeEncoder,
 } from "../protocol/mod.ts";
 import type { PresenceChange } from "../presence/presence_table.ts";
 import {
@@ -111,6 +113,8 @@ export class Hub {
   readonly #unsubscribe: () => void;
   readonly #dispatchParts: DispatchParts;
   readonly #onShutdown: Array<() => void> = [];
+  /** The `welcome` frame, its fixed part serialized once. */
+  readonly #welcome: WelcomeEncoder;
   #nextId = 0;
   #draining = false;
 
@@ -126,6 +130,15 @@ export class Hub {
       log,
       limits,
       now: this.#now,
+    });
+    this.#welcome = welcomeEncoder({
+      heartbeatMs: limits.heartbeatMs,
+      protocol: PROTOCOL_VERSION,
+      maxMessageBytes: limits.maxMessageBytes,
+      rateLimit: {
+        perSecond: limits.rateLimitPerS,
+        burst: limits.rateLimitBurst,
+      },
     });
     this.#dispatchParts = {
       rooms: this.#rooms,
@@ -258,18 +271,7 @@ export class Hub {
       member: connection.memberId,
       batch: options.batch ?? false,
     });
-    connection.send(encodeServerMessage({
-      type: "welcome",
-      connectionId: id,
-      heartbeatMs: limits.heartbeatMs,
-      protocol: PROTOCOL_VERSION,
-      memberId: connection.memberId,
-      maxMessageBytes: limits.maxMessageBytes,
-      rateLimit: {
-        perSecond: limits.rateLimitPerS,
-        burst: limits.rateLimitBurst,
-      },
-    }));
+    connection.send(this.#welcome(id, connection.memberId));
     return connection;
   }
 

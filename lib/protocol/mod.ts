@@ -16,3 +16,4 @@ export * from "./parse_server.ts";
 export * from "./node_stats_wire.ts";
 export * from "./presence_wire.ts";
 export * from "./sse_wire.ts";
+export * from "./welcome_wire.ts";

@@ -2,16 +2,18 @@
  * Frame coalescing for a {@linkcode RoomRegistry} (internal), the way `cork`
  * works in uWS and Bun. Per room, messages for members that negotiated batch
  * frames are held briefly and sent together. A message that finds the room
- * idle (nothing held, nothing sent for `coalesceMs`) goes out when the task
- * that published it ends (a microtask, no timer), alone unless that same task
- * published more. Otherwise the room is *corked*: messages (input that piled
- * up while a flush ran, the rest of a burst) are held until the end of the
- * first event-loop turn that brings no more of them, then go out together, to
- * each member in one frame `[m1,m2,…]`, built once for every member holding
- * the same run. The room stays corked while turns bring or send messages.
- * `coalesceMs` and `maxMessages` bound the wait under load: an arrival or a
- * turn end that finds the oldest held message waiting `coalesceMs` or more,
- * or the queue full, flushes at once.
+ * idle (nothing held, nothing sent for `coalesceMs`) goes out at the end of
+ * the event-loop turn that brought it (a `setImmediate`, no timer), together
+ * with whatever else that turn published: a publisher's frames that arrive in
+ * one read are separate tasks of one turn, so they share one frame. Otherwise
+ * the room is *corked*: messages (input that piled up while a flush ran, the
+ * rest of a burst) are held until the end of the first event-loop turn that
+ * brings no more of them, then go out together, to each member in one frame
+ * `[m1,m2,…]`, built once for every member holding the same run. The room
+ * stays corked while turns bring or send messages. `coalesceMs` and
+ * `maxMessages` bound the wait under load: an arrival or a turn end that
+ * finds the oldest held message waiting `coalesceMs` or more, or the queue
+ * full, flushes at once.
  *
  * @module
  */
@@ -22,20 +24,17 @@ import type { Metrics } from "../support/metrics.ts";
 import type { StreamMessage } from "./room_stream.ts";
 import { type Member, sendOnce } from "./_member.ts";
 
-/** Time, task ends and turn ends, injectable for tests. */
+/** Time and turn ends, injectable for tests. */
 export interface CoalesceClock {
   /** Milliseconds on a monotonic clock. */
   now(): number;
-  /** Runs `fn` when the current task ends (a microtask). */
-  afterTask(fn: () => void): void;
   /** Runs `fn` once the I/O that is ready now has been handled (end of the turn). */
   afterTurn(fn: () => void): void;
 }
 
-/** `performance.now()`, `queueMicrotask` and `setImmediate`. */
+/** `performance.now()` and `setImmediate`. */
 export const LOOP_CLOCK: CoalesceClock = {
   now: () => performance.now(),
-  afterTask: (fn) => queueMicrotask(fn),
   afterTurn: (fn) => {
     setImmediate(fn);
   },
@@ -49,8 +48,8 @@ interface BatchState {
   queue: StreamMessage[];
   /** When the oldest message in `queue` was queued (clock ms). */
   since: number;
-  /** Idle; held until the task ends; or corked until the turn ends. */
-  phase: "idle" | "task" | "turn";
+  /** Idle; held until this turn ends (it found the room idle); or corked. */
+  phase: "idle" | "first" | "turn";
   /** Messages were queued during the current turn (more may be on the way). */
   arrived: boolean;
   /** A batch went out during the current turn (the room is busy). */
@@ -125,16 +124,16 @@ export class Coalescer {
 
   /**
    * Queues `message` of an active room for its flush (at the end of this
-   * task when the room was idle); returns its index in the room's queue.
+   * turn when the room was idle); returns its index in the room's queue.
    * Call {@linkcode settle} once every member is marked.
    */
   queue(room: string, message: StreamMessage): number {
     const state = this.#batches.get(room)!;
     if (state.phase === "idle") {
       if (this.#clock.now() - state.sentAt >= this.#coalesceMs) {
-        // Idle for a while: out when this task ends.
-        state.phase = "task";
-        this.#clock.afterTask(() => this.#taskEnd(room, state));
+        // Idle for a while: out when this turn ends, with what else it brings.
+        state.phase = "first";
+        this.#clock.afterTurn(() => this.#firstTurnEnd(room, state));
       } else {
         // Sent moments ago: the rest of a burst is likely on its way.
         state.phase = "turn";
@@ -157,7 +156,7 @@ export class Coalescer {
     ) this.#flush(room, state);
   }
 
-  /** Sends what is queued now (shutdown); later task and turn ends do nothing. */
+  /** Sends what is queued now (shutdown); later turn ends do nothing. */
   close(): void {
     for (const [room, state] of this.#batches) {
       this.#flush(room, state);
@@ -165,8 +164,8 @@ export class Coalescer {
     }
   }
 
-  #taskEnd(room: string, state: BatchState): void {
-    if (this.#batches.get(room) !== state || state.phase !== "task") return;
+  #firstTurnEnd(room: string, state: BatchState): void {
+    if (this.#batches.get(room) !== state || state.phase !== "first") return;
     this.#flush(room, state);
     state.phase = "turn";
     this.#clock.afterTurn(() => this.#turnEnd(room, state));

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
 import { FakeSocket } from "../../tests/_support/fake_socket.ts";
 import { Connection } from "./connection.ts";
 import { Metrics } from "../support/metrics.ts";
@@ -6,33 +7,22 @@ import { RoomRegistry } from "./room_registry.ts";
 import type { CoalesceClock } from "./_coalescer.ts";
 import type { StreamMessage } from "./room_stream.ts";
 
-/** A clock whose time, task ends and turn ends the test drives. */
+/** A clock whose time and turn ends the test drives. */
 class FakeLoop implements CoalesceClock {
   time = 0;
-  #tasks: Array<() => void> = [];
   #turns: Array<() => void> = [];
   now(): number {
     return this.time;
   }
-  afterTask(fn: () => void): void {
-    this.#tasks.push(fn);
-  }
   afterTurn(fn: () => void): void {
     this.#turns.push(fn);
-  }
-  /** Ends the current task: runs its microtasks. */
-  endTask(): void {
-    const tasks = this.#tasks;
-    this.#tasks = [];
-    for (const fn of tasks) fn();
   }
   /** Ends turns until nothing is left to run. */
   drain(): void {
     for (let i = 0; i < 10; i++) this.endTurn();
   }
-  /** Ends the current task and the event-loop turn. */
+  /** Ends the current event-loop turn. */
   endTurn(): void {
-    this.endTask();
     const turns = this.#turns;
     this.#turns = [];
     for (const fn of turns) fn();
@@ -74,36 +64,37 @@ function unpacked(sent: readonly string[]): string[] {
   return sent.flatMap((f) => f.startsWith("[") ? f.slice(1, -1).split(",") : f);
 }
 
-Deno.test("Coalescing: idle, the first message goes out alone when its task ends, with no timer", () => {
+Deno.test("Coalescing: idle, the first message goes out when its turn ends, with no timer", () => {
   const { loop, rooms, member } = setup(50);
   const a = member("a", true);
   rooms.broadcast("x", msg(1));
-  loop.endTask(); // no time passes, no turn ends
+  assert.deepEqual(a.socket.sent, []); // held for the rest of the turn
+  loop.endTurn(); // no time passes
   assert.deepEqual(a.socket.sent, ["F1e"]);
   loop.drain(); // nothing else came
   // Moments after a send, a message is taken for the rest of a burst: it
   // waits for a turn that brings no more.
   rooms.broadcast("x", msg(2));
-  loop.endTask();
   loop.endTurn(); // the turn that brought it
   assert.deepEqual(a.socket.sent, ["F1e"]);
   loop.endTurn(); // a turn that brought nothing more
   assert.deepEqual(a.socket.sent, ["F1e", "F2e"]);
   loop.drain();
-  // Nothing sent for coalesceMs: idle again, out when the task ends.
+  // Nothing sent for coalesceMs: idle again, out when the turn ends.
   loop.time += 50;
   rooms.broadcast("x", msg(3));
-  loop.endTask();
+  loop.endTurn();
   assert.deepEqual(a.socket.sent, ["F1e", "F2e", "F3e"]);
 });
 
-Deno.test("Coalescing: a burst within one task goes out as one frame", () => {
+Deno.test("Coalescing: a burst within one turn goes out as one frame, even to an idle room", () => {
   const { loop, rooms, member, metrics } = setup();
   const a = member("a", true);
   const b = member("b", true);
+  // Three tasks of one turn (a publisher's frames that arrived together).
   for (const offset of [1, 2, 3]) rooms.broadcast("x", msg(offset));
   assert.deepEqual(a.socket.sent, []);
-  loop.endTask();
+  loop.endTurn();
   assert.deepEqual(a.socket.sent, ["[F1e,F2e,F3e]"]);
   assert.deepEqual(b.socket.sent, ["[F1e,F2e,F3e]"]);
   // Built once for both members: the very same string.
@@ -116,11 +107,9 @@ Deno.test("Coalescing: arrivals while the room is corked gather until a turn bri
   const a = member("a", true);
   const plain = member("p", false);
   rooms.broadcast("x", msg(1));
-  loop.endTask();
-  rooms.broadcast("x", msg(2)); // later tasks of the same turn
-  loop.endTask();
+  loop.endTurn();
+  rooms.broadcast("x", msg(2)); // tasks of the next turn
   rooms.broadcast("x", msg(3));
-  loop.endTask();
   assert.deepEqual(a.socket.sent, ["F1e"]);
   assert.deepEqual(plain.socket.sent, ["F1e", "F2e", "F3e"]); // never held
   loop.endTurn(); // that turn brought messages: more may follow
@@ -131,7 +120,6 @@ Deno.test("Coalescing: arrivals while the room is corked gather until a turn bri
   assert.deepEqual(a.socket.sent, ["F1e", "[F2e,F3e,F4e]"]);
   // The room is still corked: the next arrival is held too.
   rooms.broadcast("x", msg(5));
-  loop.endTask();
   assert.deepEqual(a.socket.sent, ["F1e", "[F2e,F3e,F4e]"]);
   loop.endTurn();
   loop.endTurn();
@@ -140,13 +128,13 @@ Deno.test("Coalescing: arrivals while the room is corked gather until a turn bri
   loop.endTurn(); // a turn with nothing held and nothing sent: idle
   loop.time += 50; // and nothing sent for coalesceMs
   rooms.broadcast("x", msg(6));
-  loop.endTask();
+  loop.endTurn();
   assert.deepEqual(a.socket.sent.at(-1), "F6e");
   // Turns that keep bringing messages do not hold them past coalesceMs.
   loop.drain();
   loop.time += 50;
   rooms.broadcast("x", msg(7));
-  loop.endTask();
+  loop.endTurn();
   for (let offset = 8; offset <= 12; offset++) {
     loop.time += 20;
     rooms.broadcast("x", msg(offset));
@@ -180,7 +168,6 @@ Deno.test("Coalescing: under sustained load no message waits longer than COALESC
     const m = msg(offset);
     arrived.set(m.frame, loop.time);
     rooms.broadcast("x", m);
-    loop.endTask();
     seen();
   }
   loop.drain();
@@ -191,7 +178,7 @@ Deno.test("Coalescing: under sustained load no message waits longer than COALESC
   const { loop: loop2, rooms: rooms2, member: member2 } = setup(1000, 3);
   const b = member2("b", true);
   rooms2.broadcast("x", msg(1));
-  loop2.endTask();
+  loop2.endTurn();
   for (let offset = 2; offset <= 8; offset++) {
     rooms2.broadcast("x", msg(offset));
   }
@@ -207,13 +194,13 @@ Deno.test("Coalescing: order and exactly once per member across joins mid-batch,
   const b = member("b", true);
   const plain = member("p", false);
   rooms.broadcast("x", msg(1));
-  loop.endTask();
+  loop.endTurn();
   rooms.broadcast("x", msg(2));
   const pending = member("c", true, false); // joins mid-batch, pending
   const late = member("d", true, true, 2); // joins mid-batch, live after 2
   rooms.broadcast("x", msg(3, "a"));
   rooms.broadcast("x", msg(4));
-  loop.endTask();
+  loop.endTurn();
   rooms.broadcast("x", msg(1, undefined, "e2")); // history lost: a new epoch
   rooms.broadcast("x", msg(2, undefined, "e2"));
   loop.drain();
@@ -261,12 +248,32 @@ Deno.test("Coalescing: a room is busy for coalesceMs after its last send ended, 
     };
   }
   rooms.broadcast("x", msg(1));
-  loop.endTask(); // t = 3 when the last send ends
+  loop.endTurn(); // t = 3 when the last send ends
   loop.drain();
   rooms.broadcast("x", msg(2)); // 0 ms after the sends ended: busy
   rooms.broadcast("x", msg(3));
-  loop.endTask();
   assert.deepEqual(members[2]!.socket.sent, ["F1e"]);
   loop.drain();
   assert.deepEqual(members[2]!.socket.sent, ["F1e", "[F2e,F3e]"]);
+});
+
+Deno.test("Coalescing on the event loop: publishes of separate tasks of one turn share a frame, even in an idle room", async () => {
+  const metrics = new Metrics();
+  const rooms = new RoomRegistry({ coalesceMs: 60_000, metrics });
+  const socket = new FakeSocket();
+  const c = new Connection("a", socket, {
+    maxBufferedBytes: 1 << 20,
+    metrics,
+    batch: true,
+  });
+  const state = rooms.join("x", c);
+  assert.ok(state);
+  rooms.release(c, state, { offset: 0, epoch: "e" });
+  rooms.broadcast("x", msg(1)); // the room was idle
+  await Promise.resolve(); // that task ended: its microtasks ran
+  rooms.broadcast("x", msg(2)); // a later task of the same turn
+  assert.deepEqual(socket.sent, []);
+  await new Promise((resolve) => setImmediate(resolve)); // the turn ended
+  assert.deepEqual(socket.sent, ["[F1e,F2e]"]);
+  rooms.close();
 });

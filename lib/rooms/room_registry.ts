@@ -23,7 +23,8 @@ export interface RoomRegistryOptions {
   /**
    * Frame coalescing for members that negotiated batch frames: a message
    * that finds the room idle (nothing held, nothing sent for this long)
-   * goes out when its task ends (no timer);
+   * goes out when its event-loop turn ends (no timer), with the rest of
+   * what that turn published;
    * messages arriving while the room is corked go out together in one frame
    * at the end of the first event-loop turn that brings no more, and under
    * load none is held past this many ms (checked at arrivals and turn ends).
@@ -183,8 +184,8 @@ export class RoomRegistry {
    *
    * Frame coalescing (members that negotiated batch frames), like `cork` in
    * uWS: a message that finds the room idle (nothing held, nothing sent for
-   * `coalesceMs`) goes out when the task that published it ends (alone,
-   * unless that task published more); otherwise the room is corked, and
+   * `coalesceMs`) goes out when the event-loop turn that published it ends
+   * (alone, unless that turn published more); otherwise the room is corked, and
    * messages arriving while it is corked go out together at the
    * end of the first event-loop turn that brings no more, as one frame
    * `[m1,m2,…]`, built once for every member holding the same run. Under
@@ -194,16 +195,28 @@ export class RoomRegistry {
     const members = this.#rooms.get(room);
     if (members === undefined) return;
     const coalesce = this.#coalescer.active(room);
+    const { offset, epoch, frame, except } = message;
     let queued = -1;
     // A send may close a slow member, which leaves the room mid-loop: a Map
     // iterator tolerates that (deleted members are simply not visited).
     for (const [connection, member] of members) {
-      if (coalesce && connection.batch && member.pending === null) {
+      if (member.pending !== null) {
+        this.#deliver(connection, member, message);
+        continue;
+      }
+      if (coalesce && connection.batch) {
         if (queued < 0) queued = this.#coalescer.queue(room, message);
         if (member.hold < 0) member.hold = queued;
         continue;
       }
-      this.#deliver(connection, member, message);
+      // sendOnce, inlined: this loop runs once per recipient.
+      if (member.epoch !== epoch) {
+        member.epoch = epoch;
+        member.last = 0;
+      }
+      if (offset <= member.last || connection.id === except) continue;
+      member.last = offset;
+      connection.send(frame);
     }
     if (queued >= 0) this.#coalescer.settle(room);
   }

@@ -191,7 +191,7 @@ export const SETTINGS = {
     "COALESCE_MS",
     1,
     [0, 10_000],
-    "under load, longest a message waits for its batch frame (clients that negotiated `roomcast.v1.batch`; an idle room sends at once, a busy one at the end of the event-loop turn); 0 disables",
+    "under load, longest a message waits for its batch frame (clients that negotiated `roomcast.v1.batch`; an idle room sends at the end of the event-loop turn, a busy one at the end of the first turn that brings no more); 0 disables",
   ),
   coalesceMaxMessages: int(
     "delivery",

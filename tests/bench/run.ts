@@ -11,6 +11,7 @@ import { parseCli, USAGE } from "./cli.ts";
 import { type LaunchContext, ROOMCAST_BENCH_ENV } from "./contestants.ts";
 import { compileLoadgen, type GenParams, haveCc } from "./loadgen.ts";
 import { METHOD_MARKDOWN } from "./method.ts";
+import { LIMITS_MARKDOWN } from "./limits.ts";
 import {
   ensurePeers,
   fdLimit,
@@ -75,7 +76,11 @@ async function writeReport(
   results: BenchResults,
   resultsPath: string,
 ): Promise<void> {
-  const md = renderMarkdown(results, resultsPath, METHOD_MARKDOWN);
+  const md = renderMarkdown(
+    results,
+    resultsPath,
+    METHOD_MARKDOWN + LIMITS_MARKDOWN,
+  );
   await Deno.writeTextFile(`${ROOT}docs/benchmarks.md`, md);
   await Deno.writeTextFile(`${ROOT}docs/benchmarks.svg`, renderSvg(results));
   // `deno fmt` aligns the tables and lays out the SVG, so `--check` passes.

@@ -1,0 +1,76 @@
+/**
+ * The fixed prose of docs/benchmarks.md's "What limits roomcast" section:
+ * what CPU profiles say about the targets of issue #16 that do not hold,
+ * and what would move them. Kept apart from the generated tables (like
+ * method.ts) so a regenerated report keeps it.
+ *
+ * @module
+ */
+
+/** Markdown section "What limits roomcast". */
+export const LIMITS_MARKDOWN = `
+## What limits roomcast
+
+From CPU profiles (\`deno run --cpu-prof\`, one isolate, the C generator;
+commands below) of roomcast and of the bare-Deno server under the same load,
+and from the bench's server CPU per delivery or connection, which holds up
+better than deliveries/s when the machine is shared.
+
+- **One frame per message, 1→1000** (plain clients). A delivery costs the
+  same server CPU as in bare Deno: 10.9 against 10.6 µs, paired ratio
+  1.01 [0.90–1.21] over 5 repetitions. In both servers the JavaScript thread
+  spends most of its busy time in \`op_ws_send_text\` (bare Deno: 3.4 s of
+  4.6 s for 2.2M sends), and most server CPU is not JavaScript at all: Deno's
+  \`op_ws_send_text\` (\`ext/websocket/lib.rs\`) copies the string into a new
+  UTF-8 buffer and spawns one write task per frame, so every recipient costs
+  one copy, one task and one \`write\`, whoever calls it. roomcast's own
+  per-recipient loop (\`RoomRegistry.broadcast\` and \`Connection.send\`) is
+  the size of bare Deno's \`for … send\` loop; per message (not per
+  recipient) it adds the history append, the bus post and parsing the
+  publish, about 0.1 µs per delivery at N = 1000, and its frames carry the
+  envelope (room, offset, epoch, ts, from: about 180 B against the raw
+  64 B). What would move it is the runtime: one frame encoded once and
+  written to many sockets (Bun's \`server.publish\`, uWS's \`publish\`), or a
+  \`send()\` that takes a pre-encoded text frame. With today's API the lever
+  is fewer frames: \`roomcast.v1.batch\`.
+- **Batch frames, 1→1000 against Bun.** A room that was idle now flushes at
+  the end of the event-loop turn, not of the task: the publisher's frames
+  that one read made ready are separate tasks of one turn, so they share a
+  frame. In a 2,000-message run, single-message frames fell from 433k to
+  11k and server CPU per delivery from 5.2–5.6 to 2.96 µs. Over 5
+  repetitions: 3.85 µs against Bun's 2.97 (paired 1.28 [1.20–1.66], was
+  1.64 [1.53–1.69]). With 4 messages in flight a frame carries at most 4, so
+  each delivery still pays a quarter of Deno's per-frame cost above; Bun
+  writes one pre-encoded frame per subscriber from native code. The same
+  runtime change would close it.
+- **Connection setup.** Server CPU per connection in the 10,000-connection
+  storm: 187 µs against bare Deno's 137 µs (paired 1.36 [1.29–1.52]; 1.42
+  before an upgrade without a token was made synchronous and the
+  \`welcome\` frame's fixed part serialized once), so connections/s can reach
+  at most ≈ 0.74× bare Deno on a saturated server core. Both servers pay
+  Deno's \`abortRequest\` (\`ext/fetch/23_request.js\`), which builds a new
+  \`DOMException\` for every upgraded request although neither server reads
+  \`request.signal\`: 17 % of bare Deno's JavaScript time in a storm, and
+  about as many milliseconds in roomcast (a build of that file that reuses
+  one frozen \`DOMException\` would not pay it). roomcast's own share is spread thin: the hono
+  router and context, the RFC 6455 checks, the per-IP limiter, four event
+  listeners, the hub's \`Connection\` and \`ConnectionGuard\`, the
+  \`welcome\` frame (one more frame written per connection, which bare Deno
+  does not send) and the garbage collector for those objects (279 against
+  186 ms per 6,000 connections in the profiles). No single item is more than a few percent.
+- **Memory per connection** holds: RSS per connection at 10,000
+  connections is 1.02 [0.98–1.09]× bare Deno, whose WebSocket costs about
+  22 KB; roomcast's objects per connection are small next to it.
+
+Profiles and per-delivery CPU as above:
+
+\`\`\`sh
+# server CPU per delivery / connection, paired (the "÷ bare Deno" columns):
+deno task bench --reps 5 --only roomcast,roomcast-batch,deno-bare,bun \\
+  --case fanout-100,fanout-1000,fixed-1000,storm-10000 --fixed-rate 50 --no-report
+# a profile: start roomcast with the bench's settings (tests/bench/contestants.ts)
+# under \`deno run -A --cpu-prof --cpu-prof-dir=prof main.ts\`, run
+# tests/bench/.peers/bin/loadgen --mode window --subs 1000 --msgs 2000 --window 4
+# (or --mode storm --subs 6000), then SIGINT the server: prof/*.cpuprofile
+\`\`\`
+`;
