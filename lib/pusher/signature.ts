@@ -7,12 +7,10 @@
  * @module
  */
 
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
+import { hmacHex } from "../support/hmac.ts";
 
-/** Hex HMAC-SHA256 of `text` under `secret`. */
-export function hmacHex(secret: string, text: string): string {
-  return createHmac("sha256", secret).update(text, "utf8").digest("hex");
-}
+export { hmacHex };
 
 /** Hex MD5 of `body` (the HTTP API's `body_md5`). */
 export function md5Hex(body: string | Uint8Array): string {

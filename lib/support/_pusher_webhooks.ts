@@ -17,7 +17,7 @@ export interface PusherWebhook {
 }
 
 /** The webhook event names (Pusher's). */
-export const WEBHOOK_EVENT_TYPES: readonly string[] = [
+export const WEBHOOK_EVENT_TYPES = [
   "channel_occupied",
   "channel_vacated",
   "member_added",
@@ -25,7 +25,7 @@ export const WEBHOOK_EVENT_TYPES: readonly string[] = [
   "client_event",
   "cache_miss",
   "subscription_count",
-];
+] as const;
 
 /** The `webhooks` field of a `PUSHER_APPS` entry, checked (absent: none). */
 export function parseWebhooks(where: string, value: unknown): PusherWebhook[] {
@@ -62,7 +62,8 @@ export function parseWebhook(where: string, hook: unknown): PusherWebhook {
   if (
     !Array.isArray(types) ||
     !types.every((t) =>
-      typeof t === "string" && WEBHOOK_EVENT_TYPES.includes(t)
+      typeof t === "string" &&
+      (WEBHOOK_EVENT_TYPES as readonly string[]).includes(t)
     )
   ) {
     throw new RangeError(

@@ -7,17 +7,10 @@
  */
 
 import { isRecord } from "../protocol/mod.ts";
+import { WEBHOOK_EVENT_TYPES } from "../support/pusher_apps.ts";
 
 /** The event names Pusher defines, in its documentation's order. */
-export const WEBHOOK_EVENT_NAMES = [
-  "channel_occupied",
-  "channel_vacated",
-  "member_added",
-  "member_removed",
-  "client_event",
-  "cache_miss",
-  "subscription_count",
-] as const;
+export const WEBHOOK_EVENT_NAMES = WEBHOOK_EVENT_TYPES;
 
 /** One of {@linkcode WEBHOOK_EVENT_NAMES}. */
 export type WebhookEventName = typeof WEBHOOK_EVENT_NAMES[number];

@@ -200,7 +200,7 @@ export class WebhookSender {
       "time_ms": this.#now(),
       events: group.map((entry) => entry.event),
     });
-    const headers = await webhookHeaders(signer.key, signer.secret, body);
+    const headers = webhookHeaders(signer.key, signer.secret, body);
     const timer = setTimeout(() => controller.abort(), timeoutMs);
     let failure: string | undefined;
     try {
