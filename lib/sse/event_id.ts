@@ -36,63 +36,134 @@ export interface ParsedEventId {
   positions: Map<string, StreamPosition>;
 }
 
-/** The positions of one stream's rooms, kept from the frames it sends. */
+/**
+ * What one frame does to a stream's id: `set` a room's segment (`segment`
+ * is `room|epoch|offset`, `bytes` its UTF-8 with a leading space, shared by
+ * every stream the frame goes to) or remove a room that was `left`.
+ */
+export type PositionChange =
+  | { kind: "set"; room: string; segment: string; bytes: Uint8Array }
+  | { kind: "left"; room: string };
+
+const encoder = new TextEncoder();
+
+/**
+ * Reads the position change `frame` makes (null: none). Pure, so a
+ * broadcast reads it once for all its members.
+ */
+export function readPosition(frame: string): PositionChange | null {
+  if (frame.startsWith(MESSAGE_PREFIX)) {
+    return fromMessage(frame, MESSAGE_PREFIX.length);
+  }
+  if (frame.startsWith(BATCH_PREFIX)) {
+    return fromMessage(frame, BATCH_PREFIX.length);
+  }
+  if (frame.startsWith('{"type":"joined"')) {
+    const joined: unknown = JSON.parse(frame);
+    if (!isRecord(joined)) return null;
+    const { room, epoch, offset } = joined;
+    return typeof room === "string" && typeof epoch === "string" &&
+        typeof offset === "number"
+      ? setChange(room, epoch, offset)
+      : null;
+  }
+  if (frame.startsWith('{"type":"left"')) {
+    const left: unknown = JSON.parse(frame);
+    if (!isRecord(left) || typeof left.room !== "string") return null;
+    return { kind: "left", room: left.room };
+  }
+  return null;
+}
+
+/** Room names have no quote; the last `,"offset":` is the frame's own. */
+function fromMessage(frame: string, start: number): PositionChange | null {
+  const room = frame.slice(start, frame.indexOf('"', start));
+  const at = frame.lastIndexOf(',"offset":');
+  const tail = at < 0 ? null : TAIL.exec(frame.slice(at, at + 100));
+  if (tail === null) return null;
+  return setChange(room, tail[2]!, Number(tail[1]));
+}
+
+function setChange(
+  room: string,
+  epoch: string,
+  offset: number,
+): PositionChange | null {
+  if (!isValidRoomName(room) || !EPOCH.test(epoch)) return null;
+  const segment = `${room}|${epoch}|${offset}`;
+  return { kind: "set", room, segment, bytes: encoder.encode(` ${segment}`) };
+}
+
+/**
+ * The positions of one stream's rooms, kept from the frames it sends. The
+ * id line is written from bytes: a per-stream prefix and each room's
+ * segment bytes, which are the frame's own (shared by every recipient), so
+ * a recipient costs no encoding and no string building.
+ */
 export class StreamPositions {
   readonly #session: string;
-  /** Room → its segment `room|epoch|offset`. */
-  readonly #segments = new Map<string, string>();
+  /** `id: 1 <session>` as bytes. */
+  readonly #prefix: Uint8Array;
+  /** Room → its latest change (segment `room|epoch|offset` and its bytes). */
+  readonly #segments = new Map<
+    string,
+    { segment: string; bytes: Uint8Array }
+  >();
   #id: string | undefined;
+  #lineLength: number;
 
   /** Positions of the stream of `session` (`-` for the plain feed). */
   constructor(session: string) {
     this.#session = session;
+    this.#prefix = encoder.encode(`id: ${EVENT_ID_VERSION} ${session}`);
+    this.#lineLength = this.#prefix.length + 1;
   }
 
   /** The current SSE id. */
   get id(): string {
-    this.#id ??= [EVENT_ID_VERSION, this.#session, ...this.#segments.values()]
-      .join(" ");
+    this.#id ??= [
+      EVENT_ID_VERSION,
+      this.#session,
+      ...[...this.#segments.values()].map((s) => s.segment),
+    ].join(" ");
     return this.#id;
+  }
+
+  /** Bytes of the line `id: <id>\n` (see {@linkcode writeIdLine}). */
+  get idLineLength(): number {
+    return this.#lineLength;
+  }
+
+  /** Writes `id: <id>\n` into `out` at `at`; returns the index after it. */
+  writeIdLine(out: Uint8Array, at: number): number {
+    out.set(this.#prefix, at);
+    let end = at + this.#prefix.length;
+    for (const { bytes } of this.#segments.values()) {
+      out.set(bytes, end);
+      end += bytes.length;
+    }
+    out[end] = 0x0a;
+    return end + 1;
   }
 
   /** Notes what `frame` (about to be sent) says; true when the id changed. */
   observe(frame: string): boolean {
-    if (frame.startsWith(MESSAGE_PREFIX)) {
-      return this.#fromMessage(frame, MESSAGE_PREFIX.length);
-    }
-    if (frame.startsWith(BATCH_PREFIX)) {
-      return this.#fromMessage(frame, BATCH_PREFIX.length);
-    }
-    if (frame.startsWith('{"type":"joined"')) {
-      const joined: unknown = JSON.parse(frame);
-      if (!isRecord(joined)) return false;
-      const { room, epoch, offset } = joined;
-      return typeof room === "string" && typeof epoch === "string" &&
-        typeof offset === "number" && this.#set(room, epoch, offset);
-    }
-    if (frame.startsWith('{"type":"left"')) {
-      const left: unknown = JSON.parse(frame);
-      if (!isRecord(left) || typeof left.room !== "string") return false;
-      this.#id = undefined;
-      return this.#segments.delete(left.room);
-    }
-    return false;
+    const change = readPosition(frame);
+    return change !== null && this.apply(change);
   }
 
-  /** Room names have no quote; the last `,"offset":` is the frame's own. */
-  #fromMessage(frame: string, start: number): boolean {
-    const room = frame.slice(start, frame.indexOf('"', start));
-    const at = frame.lastIndexOf(',"offset":');
-    const tail = at < 0 ? null : TAIL.exec(frame.slice(at, at + 100));
-    if (tail === null) return false;
-    return this.#set(room, tail[2]!, Number(tail[1]));
-  }
-
-  #set(room: string, epoch: string, offset: number): boolean {
-    if (!isValidRoomName(room) || !EPOCH.test(epoch)) return false;
-    const segment = `${room}|${epoch}|${offset}`;
-    if (this.#segments.get(room) === segment) return false;
-    this.#segments.set(room, segment);
+  /** Applies a change read by {@linkcode readPosition}; true when the id changed. */
+  apply(change: PositionChange): boolean {
+    const old = this.#segments.get(change.room);
+    if (change.kind === "left") {
+      if (old === undefined) return false;
+      this.#segments.delete(change.room);
+      this.#lineLength -= old.bytes.length;
+    } else {
+      if (old !== undefined && old.segment === change.segment) return false;
+      this.#segments.set(change.room, change);
+      this.#lineLength += change.bytes.length - (old?.bytes.length ?? 0);
+    }
     this.#id = undefined;
     return true;
   }

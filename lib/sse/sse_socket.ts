@@ -13,6 +13,7 @@
 import type { SocketLike } from "../rooms/connection.ts";
 import { CLOSE_CODE } from "../protocol/mod.ts";
 import type { StreamPositions } from "./event_id.ts";
+import { encodedFrame } from "./sse_frame.ts";
 
 /**
  * What a stream carries: `frames` (the bidirectional session: every server
@@ -99,14 +100,22 @@ export class SseSocket extends EventTarget implements SocketLike {
       return;
     }
     const { mode, positions } = this.#options;
-    let event = "";
-    if (mode === "feed") {
-      if (frame.startsWith('{"type":"joined"')) event = "event: joined\n";
-      else if (frame.startsWith('{"type":"error"')) event = "event: refused\n";
-      else if (!frame.startsWith('{"type":"message"')) return;
+    // Read and encoded once per broadcast: every member gets the same string.
+    const encoded = encodedFrame(frame);
+    const event = mode === "feed" ? encoded.feedEvent : undefined;
+    if (event === null) return;
+    const { data, change } = encoded;
+    const withId = change !== null && positions.apply(change);
+    const head = (withId ? positions.idLineLength : 0) + (event?.length ?? 0);
+    // One chunk per recipient: its id line, then the shared bytes.
+    const chunk = new Uint8Array(head + data.length);
+    let at = withId ? positions.writeIdLine(chunk, 0) : 0;
+    if (event !== undefined) {
+      chunk.set(event, at);
+      at += event.length;
     }
-    const id = positions.observe(frame) ? `id: ${positions.id}\n` : "";
-    this.#write(`${id}${event}data: ${frame}\n\n`);
+    chunk.set(data, at);
+    this.#enqueue(chunk);
   }
 
   /** Writes a named event with the current id (the session's first event). */
@@ -143,8 +152,12 @@ export class SseSocket extends EventTarget implements SocketLike {
   }
 
   #write(text: string): void {
+    this.#enqueue(encoder.encode(text));
+  }
+
+  #enqueue(chunk: Uint8Array): void {
     try {
-      this.#controller.enqueue(encoder.encode(text));
+      this.#controller.enqueue(chunk);
     } catch {
       this.#gone(); // the body was cancelled under us
     }
