@@ -11,6 +11,8 @@
  */
 
 import { SUBPROTOCOL_BATCH } from "../protocol/mod.ts";
+import { PostBudget } from "./_sse_budget.ts";
+import { closeOf, sessionOf, welcomeLimits } from "./_sse_events.ts";
 import { ABNORMAL_CLOSURE } from "./_socket.ts";
 import { TOKEN_PROTOCOL_PREFIX } from "./_token.ts";
 import type { WebSocketConstructor, WebSocketLike } from "./types.ts";
@@ -32,6 +34,8 @@ export const MAX_QUEUED_CHARS = 1024 * 1024;
 export interface SseLinkDeps {
   EventSource: EventSourceConstructor;
   fetch: typeof fetch;
+  /** Clock of the POST budget, ms. @default {Date.now} */
+  now?: () => number;
 }
 
 /**
@@ -79,6 +83,9 @@ export class SseSocket implements WebSocketLike {
   #posting = false;
   /** The server's `maxMessageBytes`, read from its `welcome`: what one POST may carry. */
   #maxBytes: number | undefined;
+  /** The server's rate limit as the POSTs meet it, once the `welcome` announced one. */
+  #budget: PostBudget | undefined;
+  #welcomed = false;
 
   /** Opens the stream for the WebSocket endpoint `url`, offering `protocols`. */
   constructor(url: string, protocols: string[], deps: SseLinkDeps) {
@@ -143,8 +150,22 @@ export class SseSocket implements WebSocketLike {
     if (this.#readyState !== 1 || !(event instanceof MessageEvent)) return;
     const data: unknown = event.data;
     if (typeof data !== "string") return;
-    if (this.#maxBytes === undefined) this.#maxBytes = welcomeMaxBytes(data);
+    if (!this.#welcomed) this.#onWelcome(data);
     this.onmessage?.(new MessageEvent("message", { data }));
+  }
+
+  /** The first frame: the server's limits, which the POSTs keep to. */
+  #onWelcome(data: string): void {
+    const welcome = welcomeLimits(data);
+    if (welcome === undefined) return;
+    this.#welcomed = true;
+    this.#maxBytes = welcome.maxBytes;
+    const limit = welcome.rateLimit;
+    if (limit !== undefined) this.#budget = new PostBudget(limit, this.#now());
+  }
+
+  #now(): number {
+    return (this.#deps.now ?? Date.now)();
   }
 
   /** The server's `event: close`: the code a WebSocket would have closed with. */
@@ -161,7 +182,15 @@ export class SseSocket implements WebSocketLike {
     this.#posting = true;
     try {
       while (this.#queue.length > 0 && this.#readyState === 1) {
-        const frames = this.#take();
+        const budget = this.#budget;
+        const wanted = Math.min(this.#queue.length, MAX_FRAMES_PER_POST);
+        const wait = budget?.waitMs(wanted, this.#now()) ?? 0;
+        if (wait > 0) {
+          await this.#delay(wait);
+          continue;
+        }
+        const frames = this.#take(budget?.available(this.#now()));
+        budget?.sent(frames.length, this.#now());
         const response = await this.#deps.fetch(this.#postUrl(), {
           method: "POST",
           headers: {
@@ -174,6 +203,7 @@ export class SseSocket implements WebSocketLike {
           credentials: "include",
           signal: this.#abort.signal,
         });
+        budget?.answered(this.#now());
         await response.body?.cancel();
         if (!response.ok) {
           // The session is gone, or refused this: the link is broken.
@@ -190,12 +220,30 @@ export class SseSocket implements WebSocketLike {
     }
   }
 
-  /** The next frames for one POST: in order, within the server's size limit. */
-  #take(): string[] {
+  /** Waits `ms`, or less when the link ends meanwhile. */
+  #delay(ms: number): Promise<void> {
+    const signal = this.#abort.signal;
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener("abort", done);
+    });
+  }
+
+  /**
+   * The next frames for one POST: in order, within the server's size limit
+   * and at most `allowed` (what the rate budget lets one POST carry).
+   */
+  #take(allowed = MAX_FRAMES_PER_POST): string[] {
     const max = this.#maxBytes;
     const frames: string[] = [];
+    const count = Math.min(MAX_FRAMES_PER_POST, allowed);
     let bytes = 2;
-    while (frames.length < MAX_FRAMES_PER_POST) {
+    while (frames.length < count) {
       const next = this.#queue[0];
       if (next === undefined) break;
       // UTF-8 takes at most 3 bytes per UTF-16 unit.
@@ -226,36 +274,4 @@ export class SseSocket implements WebSocketLike {
     this.#abort.abort();
     if (report) this.onclose?.(new CloseEvent("close", { code, reason }));
   }
-}
-
-function parse(data: unknown): Record<string, unknown> | undefined {
-  if (typeof data !== "string") return undefined;
-  try {
-    const value: unknown = JSON.parse(data);
-    return typeof value === "object" && value !== null && !Array.isArray(value)
-      ? Object.fromEntries(Object.entries(value))
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function sessionOf(data: unknown): string | undefined {
-  const session = parse(data)?.session;
-  return typeof session === "string" && session !== "" ? session : undefined;
-}
-
-function closeOf(data: unknown): { code: number; reason: string } | undefined {
-  const value = parse(data);
-  const code = value?.code;
-  if (typeof code !== "number" || !Number.isInteger(code)) return undefined;
-  const reason = value?.reason;
-  return { code, reason: typeof reason === "string" ? reason : "" };
-}
-
-/** `maxMessageBytes` of a `welcome` frame (checked cheaply before parsing). */
-function welcomeMaxBytes(data: string): number | undefined {
-  if (!data.startsWith('{"type":"welcome"')) return undefined;
-  const max = parse(data)?.maxMessageBytes;
-  return typeof max === "number" && max > 0 ? max : undefined;
 }

@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
+import { mock } from "node:test";
+import { TokenBucket } from "../support/rate_limit.ts";
 import { FakeEventSource, fakeFetch } from "./_test_utils_sse.ts";
 import { MAX_QUEUED_FRAMES, SseSocket, toSseUrl } from "./_sse_socket.ts";
 
 /** Lets the link's awaits run. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** Lets the link's awaits run while timers are mocked (microtasks only). */
+async function drain(): Promise<void> {
+  for (let i = 0; i < 50; i++) await Promise.resolve();
+}
 
 Deno.test("toSseUrl() maps the WebSocket endpoint to /sse and keeps the query", () => {
   assert.equal(
@@ -131,4 +138,69 @@ Deno.test("SseSocket closes the link when more frames wait for a POST than it ke
   posts[0]?.answer();
   await settle();
   assert.equal(posts.length, 1); // Nothing more was sent.
+});
+
+Deno.test("SseSocket never POSTs more frames than the server's bucket holds on arrival, however long a POST took", async () => {
+  // The server measures its rate limit on arrival, and a POST's frames
+  // arrive at once: frames paced by the outbox while one POST hung arrived
+  // together with the next and were refused (rate_limited, no ack).
+  mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
+  try {
+    const { fetch, posts } = fakeFetch();
+    const link = new SseSocket("ws://h/ws", ["roomcast.v1"], {
+      EventSource: FakeEventSource,
+      fetch,
+      now: () => Date.now(),
+    });
+    const source = FakeEventSource.last;
+    source.emit("session", { session: "n1.s1" });
+    source.emit("message", {
+      type: "welcome",
+      connectionId: "c1",
+      heartbeatMs: 25_000,
+      protocol: 1,
+      memberId: "c1",
+      maxMessageBytes: 65_536,
+      rateLimit: { perSecond: 100, burst: 40 },
+    });
+    // The server's bucket, as the hub's guard keeps it.
+    const server = new TokenBucket(100, 40, Date.now());
+    const arrived: unknown[] = [];
+    let refused = 0;
+    /** POST `index` reaches the server now, which answers it at once. */
+    const arrive = async (index: number) => {
+      for (const frame of posts[index]?.frames ?? []) {
+        if (server.take(Date.now())) arrived.push(frame);
+        else refused++;
+      }
+      posts[index]?.answer();
+      await drain();
+    };
+    link.send(JSON.stringify({ n: 0 }));
+    await drain();
+    assert.equal(posts.length, 1);
+    // The first POST hangs for a second, while the outbox (90% of 100/s,
+    // burst 36) hands the link 80 more frames.
+    for (let n = 1; n <= 80; n++) link.send(JSON.stringify({ n }));
+    mock.timers.tick(1_000);
+    await arrive(0);
+    // Each later POST arrives as soon as it is sent; the link waits for
+    // tokens in between (10 ms ticks, bounded).
+    let answered = 1;
+    for (let ticks = 0; answered < posts.length || ticks < 1_000; ticks++) {
+      if (answered < posts.length) await arrive(answered++);
+      else if (arrived.length + refused < 81) {
+        mock.timers.tick(10);
+        await drain();
+      } else break;
+    }
+    assert.equal(refused, 0);
+    assert.deepEqual(
+      arrived,
+      Array.from({ length: 81 }, (_, n) => ({ n })),
+    );
+    link.close();
+  } finally {
+    mock.timers.reset();
+  }
 });

@@ -11,6 +11,7 @@ import { exceedsUtf8Bytes } from "../support/utf8.ts";
 import { CLOSE_CODE, ERROR_CODE, type ErrorCode } from "../protocol/mod.ts";
 import {
   type ClientMessage,
+  isMessageId,
   type MessageId,
   parseClientMessage,
   ProtocolError,
@@ -87,11 +88,13 @@ export class ConnectionGuard {
       };
     }
     if (admission === "refuse") {
+      const ref = refOf(data, this.#options.maxMessageBytes);
       return {
         kind: "error",
         code: ERROR_CODE.RATE_LIMITED,
         text:
           `Over ${this.#options.perSecond} messages per second: message dropped`,
+        ...(ref === undefined ? {} : { ref }),
       };
     }
     const max = this.#options.maxMessageBytes;
@@ -133,5 +136,24 @@ export class ConnectionGuard {
   /** Disarms the expiry timer. */
   close(): void {
     this.#expiry?.clear();
+  }
+}
+
+/**
+ * The `id` of a frame refused for rate, so that its sender can tell which
+ * request failed (a publish waiting for its `ack` would otherwise wait for
+ * its timeout). Read only from a frame within the size limit; the strikes
+ * bound how many refused frames a connection gets parsed.
+ */
+function refOf(data: string, maxBytes: number): MessageId | undefined {
+  if (exceedsUtf8Bytes(data, maxBytes)) return undefined;
+  try {
+    const value: unknown = JSON.parse(data);
+    if (typeof value !== "object" || value === null || !("id" in value)) {
+      return undefined;
+    }
+    return isMessageId(value.id) ? value.id : undefined;
+  } catch {
+    return undefined;
   }
 }

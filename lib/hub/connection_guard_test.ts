@@ -44,3 +44,30 @@ Deno.test("ConnectionGuard.close() disarms a far expiry", () => {
     mock.timers.reset();
   }
 });
+
+Deno.test("ConnectionGuard names the refused frame's id in its rate_limited error, so that its request fails at once", () => {
+  const limited = new ConnectionGuard({
+    perSecond: 1,
+    burst: 1,
+    strikes: 10,
+    maxMessageBytes: 1_024,
+    onExpire: () => {},
+    now: () => 0,
+  });
+  const publish = (id: unknown) =>
+    JSON.stringify({ type: "publish", room: "r", data: 1, id });
+  assert.equal(limited.inspect(publish(1)).kind, "message");
+  assert.deepEqual(limited.inspect(publish(2)), {
+    kind: "error",
+    code: "rate_limited",
+    text: "Over 1 messages per second: message dropped",
+    ref: 2,
+  });
+  const refs = [publish("p-3"), publish({ bad: 1 }), "not json", "{}"].map(
+    (frame) => {
+      const verdict = limited.inspect(frame);
+      return verdict.kind === "error" ? verdict.ref : verdict.kind;
+    },
+  );
+  assert.deepEqual(refs, ["p-3", undefined, undefined, undefined]);
+});
