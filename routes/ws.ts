@@ -22,7 +22,7 @@ import {
   offeredProtocols,
   upgradeWebSocket,
 } from "./_handshake.ts";
-import { identify, TOKEN_PROTOCOL_PREFIX } from "./_identity.ts";
+import { identifyRequest, TOKEN_PROTOCOL_PREFIX } from "./_identity.ts";
 import { OpenSockets } from "./_open_sockets.ts";
 
 export { OpenSockets, TOKEN_PROTOCOL_PREFIX };
@@ -146,7 +146,12 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     };
     let who: ConnectOptions | Promise<ConnectOptions>;
     try {
-      who = identify(c, offered, deps.verifier, config.allowAnonymous);
+      who = identifyRequest(
+        req,
+        offered,
+        deps.verifier,
+        config.allowAnonymous,
+      );
     } catch (error) {
       return badToken(error);
     }
