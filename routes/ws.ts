@@ -43,8 +43,22 @@ export interface WsDeps {
   now?: () => number;
 }
 
-/** Mounts `GET /ws`. */
-export function mountWs(app: Hono, deps: WsDeps): void {
+/**
+ * The `/ws` handler for a bare request: `ip` is the peer address. What
+ * {@linkcode mountWs} returns, so the server can answer `GET /ws` before
+ * hono's routing.
+ */
+export type WsHandler = (
+  req: Request,
+  ip: string,
+) => Response | Promise<Response>;
+
+/**
+ * Mounts `GET /ws` and returns its handler, which the server calls directly
+ * for `GET /ws` (see {@linkcode isWsPath}); the hono route serves the rest
+ * (`app.request()`, `HEAD`, percent-encoded paths).
+ */
+export function mountWs(app: Hono, deps: WsDeps): WsHandler {
   const { config, metrics, hub, sockets } = deps;
   const now = deps.now ?? Date.now;
   const upgrades = new KeyedLimiter(
@@ -69,8 +83,7 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     return jsonError(status, reason, message, headers);
   };
 
-  app.get("/ws", (c) => {
-    const req = c.req.raw;
+  const handle: WsHandler = (req, ip) => {
     const refusal = handshakeRefusal(req.headers);
     if (refusal?.code === "upgrade_required") {
       return jsonError(426, refusal.code, refusal.message, refusal.headers);
@@ -98,7 +111,6 @@ export function mountWs(app: Hono, deps: WsDeps): void {
         },
       );
     }
-    const ip = remoteIp(c);
     if (!originAllowed(req, config.allowedOrigins)) {
       return refuse(
         403,
@@ -160,7 +172,8 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       return who.then((w) => admit(req, ip, offered, w), badToken);
     }
     return admit(req, ip, offered, who);
-  });
+  };
+  app.get("/ws", (c) => handle(c.req.raw, remoteIp(c)));
 
   /** Upgrades an identified request and hands the socket to the hub. */
   const admit = (
@@ -211,6 +224,19 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     });
     return response;
   };
+  return handle;
+}
+
+/**
+ * Whether `url` (a request's absolute URL) has the path `/ws` exactly, with
+ * or without a query: the requests the server hands to the `/ws` handler
+ * without hono's routing.
+ */
+export function isWsPath(url: string): boolean {
+  const path = url.indexOf("/", url.indexOf("//") + 2);
+  if (path === -1 || !url.startsWith("/ws", path)) return false;
+  const next = url.charCodeAt(path + 3);
+  return Number.isNaN(next) || next === 63 /* ? */ || next === 35 /* # */;
 }
 
 /**
