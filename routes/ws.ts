@@ -16,7 +16,7 @@ import type { RefusalLog } from "../lib/support/refusal_log.ts";
 import type { LogFields } from "../lib/support/log.ts";
 import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../lib/protocol/mod.ts";
 import { KeyedLimiter } from "../lib/support/rate_limit.ts";
-import { remoteIp } from "./_remote_ip.ts";
+import { remoteIpOf } from "./_remote_ip.ts";
 import {
   handshakeRefusal,
   offeredProtocols,
@@ -44,13 +44,13 @@ export interface WsDeps {
 }
 
 /**
- * The `/ws` handler for a bare request: `ip` is the peer address. What
- * {@linkcode mountWs} returns, so the server can answer `GET /ws` before
- * hono's routing.
+ * The `/ws` handler for a bare request and `Deno.serve`'s handler info (the
+ * peer address is read from it). What {@linkcode mountWs} returns, so the
+ * server can answer `GET /ws` before hono's routing.
  */
 export type WsHandler = (
   req: Request,
-  ip: string,
+  info: unknown,
 ) => Response | Promise<Response>;
 
 /**
@@ -83,7 +83,8 @@ export function mountWs(app: Hono, deps: WsDeps): WsHandler {
     return jsonError(status, reason, message, headers);
   };
 
-  const handle: WsHandler = (req, ip) => {
+  const handle: WsHandler = (req, info) => {
+    const ip = remoteIpOf(info);
     const refusal = handshakeRefusal(req.headers);
     if (refusal?.code === "upgrade_required") {
       return jsonError(426, refusal.code, refusal.message, refusal.headers);
@@ -173,7 +174,7 @@ export function mountWs(app: Hono, deps: WsDeps): WsHandler {
     }
     return admit(req, ip, offered, who);
   };
-  app.get("/ws", (c) => handle(c.req.raw, remoteIp(c)));
+  app.get("/ws", (c) => handle(c.req.raw, c.env));
 
   /** Upgrades an identified request and hands the socket to the hub. */
   const admit = (

@@ -18,7 +18,6 @@ import { mountMetrics } from "../../routes/metrics.ts";
 import { mountPusher } from "../../routes/pusher.ts";
 import { mountToken } from "../../routes/token.ts";
 import { isWsPath, mountWs, OpenSockets } from "../../routes/ws.ts";
-import { remoteIpOf } from "../../routes/_remote_ip.ts";
 import { mountSse, type SseTransport } from "../../routes/sse.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Verifier } from "../support/auth.ts";
@@ -196,7 +195,7 @@ export function createApp(deps: AppDeps): App {
   const fetch = (req: Request, info: Deno.ServeHandlerInfo) => {
     if (req.method !== "GET" || !isWsPath(req.url)) return app.fetch(req, info);
     try {
-      const answer = ws(req, remoteIpOf(info));
+      const answer = ws(req, info);
       return answer instanceof Promise ? answer.catch(failed) : answer;
     } catch (error) {
       return failed(error);
