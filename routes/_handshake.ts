@@ -80,10 +80,17 @@ export function upgradeWebSocket(
   options: { protocol?: string; idleTimeout: number },
 ): { socket: WebSocket; response: Response } | Response {
   let upgraded: { socket: WebSocket; response: Response };
+  // Deno sets the header itself (no Headers object built) when the list is
+  // in its ", " form; any other form is negotiated on the response below.
+  const { protocol, idleTimeout } = options;
+  const native = protocol !== undefined &&
+    (request.headers.get("sec-websocket-protocol") ?? "").split(", ")
+      .includes(protocol);
   try {
-    upgraded = Deno.upgradeWebSocket(request, {
-      idleTimeout: options.idleTimeout,
-    });
+    upgraded = Deno.upgradeWebSocket(
+      request,
+      native ? { idleTimeout, protocol } : { idleTimeout },
+    );
   } catch (error) {
     return jsonError(
       400,
@@ -93,8 +100,8 @@ export function upgradeWebSocket(
       }`,
     );
   }
-  if (options.protocol !== undefined) {
-    upgraded.response.headers.set("sec-websocket-protocol", options.protocol);
+  if (protocol !== undefined && !native) {
+    upgraded.response.headers.set("sec-websocket-protocol", protocol);
   }
   return upgraded;
 }

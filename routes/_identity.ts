@@ -8,7 +8,7 @@
  */
 
 import type { Context } from "hono";
-import { getCookie } from "hono/cookie";
+import { parse as parseCookie } from "hono/utils/cookie";
 import {
   ANONYMOUS_PREFIX,
   AuthError,
@@ -39,9 +39,25 @@ export function identify(
   verifier: Verifier | undefined,
   allowAnonymous: boolean,
 ): ConnectOptions | Promise<ConnectOptions> {
+  return identifyRequest(c.req.raw, offered, verifier, allowAnonymous);
+}
+
+/**
+ * {@linkcode identify} for a bare `Request` (the `/ws` route runs before
+ * hono). The query is scanned only when it names `token` or `user`.
+ *
+ * @throws {AuthError} as {@linkcode identify} does.
+ */
+export function identifyRequest(
+  req: Request,
+  offered: string[],
+  verifier: Verifier | undefined,
+  allowAnonymous: boolean,
+): ConnectOptions | Promise<ConnectOptions> {
+  const url = req.url;
   const token = offered.find((p) => p.startsWith(TOKEN_PROTOCOL_PREFIX))
     ?.slice(TOKEN_PROTOCOL_PREFIX.length) ??
-    c.req.query("token") ?? getCookie(c, "roomcast_token");
+    queryParam(url, "token") ?? cookie(req, "roomcast_token");
   if (token !== undefined && token !== "") {
     if (verifier === undefined) {
       throw new AuthError("signature", "This server does not accept tokens");
@@ -49,7 +65,21 @@ export function identify(
     return verifier(token).then(fromPrincipal);
   }
   if (!allowAnonymous) return {};
-  return { memberId: anonymousMemberId(c.req.query("user"), verifier) };
+  return { memberId: anonymousMemberId(queryParam(url, "user"), verifier) };
+}
+
+/** The first `name` parameter of `url`'s query, decoded; undefined without one. */
+export function queryParam(url: string, name: string): string | undefined {
+  const start = url.indexOf("?");
+  if (start === -1 || !url.includes(name, start)) return undefined;
+  const hash = url.indexOf("#", start);
+  const query = url.slice(start + 1, hash === -1 ? undefined : hash);
+  return new URLSearchParams(query).get(name) ?? undefined;
+}
+
+function cookie(req: Request, name: string): string | undefined {
+  const header = req.headers.get("cookie");
+  return header === null ? undefined : parseCookie(header, name)[name];
 }
 
 /**

@@ -12,7 +12,14 @@ import type { Context } from "hono";
  * none (e.g. `app.request()` in tests). Behind a proxy this is the proxy.
  */
 export function remoteIp(c: Context): string {
-  const env: unknown = c.env;
+  return remoteIpOf(c.env);
+}
+
+/**
+ * The peer address in `Deno.serve`'s handler info (or anything else), or
+ * `"unknown"` when it carries none.
+ */
+export function remoteIpOf(env: unknown): string {
   if (typeof env !== "object" || env === null) return "unknown";
   const addr: unknown = Reflect.get(env, "remoteAddr");
   if (typeof addr !== "object" || addr === null) return "unknown";

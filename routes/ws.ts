@@ -16,13 +16,13 @@ import type { RefusalLog } from "../lib/support/refusal_log.ts";
 import type { LogFields } from "../lib/support/log.ts";
 import { SUBPROTOCOL, SUBPROTOCOL_BATCH } from "../lib/protocol/mod.ts";
 import { KeyedLimiter } from "../lib/support/rate_limit.ts";
-import { remoteIp } from "./_remote_ip.ts";
+import { remoteIpOf } from "./_remote_ip.ts";
 import {
   handshakeRefusal,
   offeredProtocols,
   upgradeWebSocket,
 } from "./_handshake.ts";
-import { identify, TOKEN_PROTOCOL_PREFIX } from "./_identity.ts";
+import { identifyRequest, TOKEN_PROTOCOL_PREFIX } from "./_identity.ts";
 import { OpenSockets } from "./_open_sockets.ts";
 
 export { OpenSockets, TOKEN_PROTOCOL_PREFIX };
@@ -43,8 +43,22 @@ export interface WsDeps {
   now?: () => number;
 }
 
-/** Mounts `GET /ws`. */
-export function mountWs(app: Hono, deps: WsDeps): void {
+/**
+ * The `/ws` handler for a bare request and `Deno.serve`'s handler info (the
+ * peer address is read from it). What {@linkcode mountWs} returns, so the
+ * server can answer `GET /ws` before hono's routing.
+ */
+export type WsHandler = (
+  req: Request,
+  info: unknown,
+) => Response | Promise<Response>;
+
+/**
+ * Mounts `GET /ws` and returns its handler, which the server calls directly
+ * for `GET /ws` (see {@linkcode isWsPath}); the hono route serves the rest
+ * (`app.request()`, `HEAD`, percent-encoded paths).
+ */
+export function mountWs(app: Hono, deps: WsDeps): WsHandler {
   const { config, metrics, hub, sockets } = deps;
   const now = deps.now ?? Date.now;
   const upgrades = new KeyedLimiter(
@@ -69,8 +83,8 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     return jsonError(status, reason, message, headers);
   };
 
-  app.get("/ws", (c) => {
-    const req = c.req.raw;
+  const handle: WsHandler = (req, info) => {
+    const ip = remoteIpOf(info);
     const refusal = handshakeRefusal(req.headers);
     if (refusal?.code === "upgrade_required") {
       return jsonError(426, refusal.code, refusal.message, refusal.headers);
@@ -98,7 +112,6 @@ export function mountWs(app: Hono, deps: WsDeps): void {
         },
       );
     }
-    const ip = remoteIp(c);
     if (!originAllowed(req, config.allowedOrigins)) {
       return refuse(
         403,
@@ -146,7 +159,12 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     };
     let who: ConnectOptions | Promise<ConnectOptions>;
     try {
-      who = identify(c, offered, deps.verifier, config.allowAnonymous);
+      who = identifyRequest(
+        req,
+        offered,
+        deps.verifier,
+        config.allowAnonymous,
+      );
     } catch (error) {
       return badToken(error);
     }
@@ -155,7 +173,8 @@ export function mountWs(app: Hono, deps: WsDeps): void {
       return who.then((w) => admit(req, ip, offered, w), badToken);
     }
     return admit(req, ip, offered, who);
-  });
+  };
+  app.get("/ws", (c) => handle(c.req.raw, c.env));
 
   /** Upgrades an identified request and hands the socket to the hub. */
   const admit = (
@@ -206,6 +225,19 @@ export function mountWs(app: Hono, deps: WsDeps): void {
     });
     return response;
   };
+  return handle;
+}
+
+/**
+ * Whether `url` (a request's absolute URL) has the path `/ws` exactly, with
+ * or without a query: the requests the server hands to the `/ws` handler
+ * without hono's routing.
+ */
+export function isWsPath(url: string): boolean {
+  const path = url.indexOf("/", url.indexOf("//") + 2);
+  if (path === -1 || !url.startsWith("/ws", path)) return false;
+  const next = url.charCodeAt(path + 3);
+  return Number.isNaN(next) || next === 63 /* ? */ || next === 35 /* # */;
 }
 
 /**

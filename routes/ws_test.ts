@@ -12,6 +12,7 @@ import { MemoryLog } from "../lib/room_log/memory.ts";
 import { Hub } from "../lib/hub/hub.ts";
 import { silentLogger } from "../lib/support/log.ts";
 import { Metrics } from "../lib/support/metrics.ts";
+import { isWsPath } from "./ws.ts";
 
 const SECRET = "a-secret-of-at-least-16-chars";
 
@@ -33,7 +34,7 @@ async function makeApp(
     limits: { ...config },
   });
   const verifier = await createVerifier({ algorithm: "HS256", key: SECRET });
-  const { app } = createApp({
+  const { app, fetch } = createApp({
     hub,
     log: silentLogger,
     metrics,
@@ -44,6 +45,7 @@ async function makeApp(
   });
   return {
     app,
+    fetch,
     hub,
     metrics,
     async [Symbol.asyncDispose]() {
@@ -156,4 +158,44 @@ Deno.test("GET /ws answers 503 while the engine is not ready and while draining"
   assert.equal(draining.status, 503);
   assert.equal(draining.headers.get("retry-after"), "1");
   assert.equal(await errorCode(draining), "draining");
+});
+
+/** Handler info as `Deno.serve` passes it, from 127.0.0.1. */
+const INFO: Deno.ServeHandlerInfo<Deno.NetAddr> = {
+  remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 40000 },
+  completed: Promise.resolve(),
+};
+
+Deno.test("the server's fetch answers GET /ws as the hono route does, and leaves other paths to hono", async () => {
+  await using t = await makeApp({ ALLOW_ANONYMOUS: "0" });
+  const cases: [string, RequestInit][] = [
+    ["/ws", {}],
+    ["/ws?room=a", upgrade({ "sec-websocket-key": "short" })],
+    ["/ws", upgrade()],
+    ["/ws?token=not.a.jwt", upgrade()],
+    ["/ws", upgrade({ origin: "https://evil.example" })],
+  ];
+  for (const [path, init] of cases) {
+    const viaHono = await t.app.request(path, init);
+    const direct = await t.fetch(
+      new Request(`http://rooms.example${path}`, init),
+      INFO,
+    );
+    assert.equal(direct.status, viaHono.status, path);
+    assert.deepEqual(await direct.json(), await viaHono.json(), path);
+  }
+  assert.equal(t.metrics.get("upgrades_refused_total", "forbidden_origin"), 2);
+  const other = await t.fetch(new Request("http://rooms.example/wsx"), INFO);
+  assert.equal(other.status, 404);
+});
+
+Deno.test("isWsPath matches /ws with or without a query, nothing else", () => {
+  for (const url of ["http://h/ws", "http://h:1/ws?room=a", "https://h/ws#x"]) {
+    assert.equal(isWsPath(url), true, url);
+  }
+  for (
+    const url of ["http://h/", "http://h/wsx", "http://h/ws/", "http://h/a/ws"]
+  ) {
+    assert.equal(isWsPath(url), false, url);
+  }
 });

@@ -17,7 +17,7 @@ import { mountClientConfig } from "../../routes/client_config.ts";
 import { mountMetrics } from "../../routes/metrics.ts";
 import { mountPusher } from "../../routes/pusher.ts";
 import { mountToken } from "../../routes/token.ts";
-import { mountWs, OpenSockets } from "../../routes/ws.ts";
+import { isWsPath, mountWs, OpenSockets } from "../../routes/ws.ts";
 import { mountSse, type SseTransport } from "../../routes/sse.ts";
 import type { Bus } from "../bus/bus.ts";
 import type { Verifier } from "../support/auth.ts";
@@ -66,6 +66,14 @@ export function createRefusalLog(
 /** The application and the sockets it opened. */
 export interface App {
   app: Hono;
+  /**
+   * What `Deno.serve` calls: `GET /ws` goes straight to its handler (the
+   * same checks, without hono's routing and context), the rest to `app`.
+   */
+  fetch: (
+    req: Request,
+    info: Deno.ServeHandlerInfo,
+  ) => Response | Promise<Response>;
   sockets: OpenSockets;
   /** Where refusals are logged; `close()` it on shutdown (pending summaries). */
   refusals: RefusalLog;
@@ -84,15 +92,15 @@ export const STATIC_ROOT: string = decodeURIComponent(
  *
  * @example Usage
  * ```ts ignore
- * const { app } = createApp({ hub, log, metrics, config, nodeId: "n1" });
- * Deno.serve({ port: 0 }, app.fetch);
+ * const { fetch } = createApp({ hub, log, metrics, config, nodeId: "n1" });
+ * Deno.serve({ port: 0 }, fetch);
  * ```
  */
 export function createApp(deps: AppDeps): App {
   const app = new Hono();
   const sockets = new OpenSockets();
   const refusals = createRefusalLog(deps.config, deps.log, deps.metrics);
-  mountWs(app, {
+  const ws = mountWs(app, {
     hub: deps.hub,
     sockets,
     config: {
@@ -179,9 +187,25 @@ export function createApp(deps: AppDeps): App {
   app.use("/*", etag());
   app.use("/*", serveStatic({ root: deps.staticRoot ?? STATIC_ROOT }));
   app.notFound(() => jsonError(404, "not_found", "No such resource"));
-  app.onError((error) => {
+  const failed = (error: unknown) => {
     deps.log.error("Request failed", { error: String(error) });
     return jsonError(500, "internal", "Internal server error");
-  });
-  return { app, sockets, refusals, ...(sse === undefined ? {} : { sse }) };
+  };
+  app.onError(failed);
+  const fetch = (req: Request, info: Deno.ServeHandlerInfo) => {
+    if (req.method !== "GET" || !isWsPath(req.url)) return app.fetch(req, info);
+    try {
+      const answer = ws(req, info);
+      return answer instanceof Promise ? answer.catch(failed) : answer;
+    } catch (error) {
+      return failed(error);
+    }
+  };
+  return {
+    app,
+    fetch,
+    sockets,
+    refusals,
+    ...(sse === undefined ? {} : { sse }),
+  };
 }

@@ -161,7 +161,7 @@ export async function startServer(
   });
   admin?.start(hub, bus);
   const verifier = await verifierFor(config);
-  const { app, sockets, refusals, sse } = createApp({
+  const { fetch, sockets, refusals, sse } = createApp({
     hub,
     bus,
     log,
@@ -186,7 +186,7 @@ export async function startServer(
       reusePort: options.reusePort ?? false,
       onListen() {},
       ...tls,
-    }, app.fetch);
+    }, fetch);
   } catch (error) {
     // Could not listen (address in use, bad certificate): release what we opened.
     admin?.close();
