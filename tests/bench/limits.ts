@@ -44,20 +44,22 @@ better than deliveries/s when the machine is shared.
   writes one pre-encoded frame per subscriber from native code. The same
   runtime change would close it.
 - **Connection setup.** Server CPU per connection in the 10,000-connection
-  storm: 187 µs against bare Deno's 137 µs (paired 1.36 [1.29–1.52]; 1.42
-  before an upgrade without a token was made synchronous and the
-  \`welcome\` frame's fixed part serialized once), so connections/s can reach
-  at most ≈ 0.74× bare Deno on a saturated server core. Both servers pay
+  storm: 175 µs against bare Deno's 143 µs (paired 1.24 [1.09–1.50] over 12
+  repetitions; connections/s 0.81×). It was 1.42 before an upgrade without a
+  token was made synchronous and the \`welcome\` frame's fixed part
+  serialized once, and 1.37 before \`GET /ws\` was answered ahead of hono's
+  router, the identity read the query once, and Deno was left to set
+  \`Sec-WebSocket-Protocol\` for the common offer form. Both servers pay
   Deno's \`abortRequest\` (\`ext/fetch/23_request.js\`), which builds a new
   \`DOMException\` for every upgraded request although neither server reads
-  \`request.signal\`: 17 % of bare Deno's JavaScript time in a storm, and
-  about as many milliseconds in roomcast (a build of that file that reuses
-  one frozen \`DOMException\` would not pay it). roomcast's own share is spread thin: the hono
-  router and context, the RFC 6455 checks, the per-IP limiter, four event
-  listeners, the hub's \`Connection\` and \`ConnectionGuard\`, the
-  \`welcome\` frame (one more frame written per connection, which bare Deno
-  does not send) and the garbage collector for those objects (279 against
-  186 ms per 6,000 connections in the profiles). No single item is more than a few percent.
+  \`request.signal\`: 17 % of bare Deno's JavaScript time in a storm (a build
+  of that file that reuses one frozen \`DOMException\` would not pay it).
+  What is left of roomcast's own share is spread thin: about 13 µs in the
+  \`/ws\` handler (RFC 6455 checks, Origin, the per-IP limiter, identity,
+  subprotocols, open-socket tracking), about 10 µs when the socket opens
+  (\`hub.connect\`, listeners, the \`welcome\` frame: one more write per
+  connection, which bare Deno does not send), and the garbage collector for
+  those objects. No single item is more than a few percent.
 - **Memory per connection** holds: RSS per connection at 10,000
   connections is 1.02 [0.98–1.09]× bare Deno, whose WebSocket costs about
   22 KB; roomcast's objects per connection are small next to it.
@@ -68,6 +70,8 @@ Profiles and per-delivery CPU as above:
 # server CPU per delivery / connection, paired (the "÷ bare Deno" columns):
 deno task bench --reps 5 --only roomcast,roomcast-batch,deno-bare,bun \\
   --case fanout-100,fanout-1000,fixed-1000,storm-10000 --fixed-rate 50 --no-report
+# CPU per connection alone (serverCpu × cpuWindowS ÷ connected, paired):
+deno task bench --reps 12 --only roomcast,deno-bare --case storm-10000 --no-report
 # a profile: start roomcast with the bench's settings (tests/bench/contestants.ts)
 # under \`deno run -A --cpu-prof --cpu-prof-dir=prof main.ts\`, run
 # tests/bench/.peers/bin/loadgen --mode window --subs 1000 --msgs 2000 --window 4
