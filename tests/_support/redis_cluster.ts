@@ -52,7 +52,7 @@ export async function startRedisCluster(
   }
   const dir = await Deno.makeTempDir({ prefix: "roomcast-cluster-" });
   const size = 3 * (1 + replicas);
-  const ports = Array.from({ length: size }, () => freePort());
+  const ports = Array.from({ length: size }, () => clusterPort());
   if (new Set(ports).size !== size) return await retry(dir, options);
   const start = (port: number) =>
     spawnRedisServer(path, port, [
@@ -111,6 +111,23 @@ export async function startRedisCluster(
     },
     [Symbol.asyncDispose]: stopAll,
   };
+}
+
+/**
+ * A free port whose cluster bus port (port + 10000) is free too: a node
+ * whose bus port is taken aborts at start.
+ */
+function clusterPort(): number {
+  for (;;) {
+    const port = freePort();
+    if (port > 55_535) continue;
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port: port + 10_000 }).close();
+      return port;
+    } catch {
+      // Taken: another one.
+    }
+  }
 }
 
 async function retry(

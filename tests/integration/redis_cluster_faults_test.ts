@@ -7,7 +7,12 @@
  * after `cluster-node-timeout`, 1 s here). Each time: 0 lost and 0 duplicated
  * among acknowledged messages, or `recovered:false` told, and order kept, for
  * a watcher on the publishing node and one on another node; messages
- * published after the fault arrive live.
+ * published after the fault arrive live. After a killed master the other
+ * node's view is read through a node started after the fault; with
+ * `ROOMCAST_TEST_STUCK_NODE=1` the node connected through the fault (it only
+ * listens to the room) is checked instead: it must hear the room again, with
+ * the gap filled from the log, and a join on it must work (the open problem
+ * of docs/scaling.md: fails in about a third of the runs).
  */
 import assert from "node:assert/strict";
 import type { RoomMessage } from "../../lib/protocol/mod.ts";
@@ -131,11 +136,39 @@ async function verify(
 }
 
 /**
+ * The node that was connected during the fault (`far`'s, which only
+ * subscribes to the room and sends no command to its shard): its live
+ * delivery resumes after the failover with the gap filled from history (or
+ * the loss told), and a fresh join on it works and is followed live.
+ */
+async function verifyConnected(
+  url: string,
+  far: TestClient,
+  acked: readonly number[],
+  last: number,
+  publisher: TestClient,
+  errors: { count: number },
+): Promise<string> {
+  const line = await verify("far", far, acked, last);
+  await using late = await TestClient.open(`${url}?user=late`);
+  await late.join("busy");
+  await publish(publisher, last + 1, errors);
+  const got = await late.next("message", { timeoutMs: 20_000 });
+  assert.equal(got.data, last + 1, "a join on far's node follows live");
+  assert.equal(
+    (await far.next("message", { timeoutMs: 20_000 })).data,
+    last + 1,
+  );
+  return `${line}; a join on its node works and is live`;
+}
+
+/**
  * What the cluster kept, read through a node started after the fault: a
  * client there resumes from the first message `far` saw and must get every
- * acknowledged message once, in order, or be told. (`far`'s own node is not
- * asked: after a killed master, a node that sent no command to that shard
- * meanwhile may keep routing to the dead master; see docs/scaling.md.)
+ * acknowledged message once, in order, or be told. (`far`'s own node is
+ * asked only with `ROOMCAST_TEST_STUCK_NODE=1`: after a killed master, a node
+ * that only listens to the room stops hearing it in about a third of the
+ * runs; see docs/scaling.md.)
  */
 async function verifyResumed(
   url: string,
@@ -158,6 +191,14 @@ async function verifyResumed(
     await resumed.close();
   }
 }
+
+/**
+ * Opt-in (`ROOMCAST_TEST_STUCK_NODE=1`): check `far`'s own node, connected
+ * through the fault, instead of a node started after it. Known to fail in
+ * about a third of the runs (docs/scaling.md, "A node connected through a
+ * killed master").
+ */
+const checkStuckNode = Deno.env.get("ROOMCAST_TEST_STUCK_NODE") === "1";
 
 Deno.test({
   name:
@@ -277,12 +318,16 @@ Deno.test({
       await publish(publisher, i, errors);
       acked.push(i);
     }
-    // A node started after the fault reads what the cluster kept.
-    await using c = await startRedisNode(url, env);
-    const lines = [
-      await verify("near", near, acked, 350),
-      await verifyResumed(c.wsUrl, far, acked, 350),
-    ];
+    const lines = [await verify("near", near, acked, 350)];
+    if (checkStuckNode) {
+      lines.push(
+        await verifyConnected(b.wsUrl, far, acked, 350, publisher, errors),
+      );
+    } else {
+      // A node started after the fault reads what the cluster kept.
+      await using c = await startRedisNode(url, env);
+      lines.push(await verifyResumed(c.wsUrl, far, acked, 350));
+    }
     report(
       `cluster failover then master killed: acked ${acked.length}, publish errors during the faults ${errors.count}; ${
         lines.join("; ")
@@ -356,12 +401,16 @@ Deno.test({
       await publish(publisher, i, errors);
       acked.push(i);
     }
-    // A node started after the fault reads what the cluster kept.
-    await using c = await startRedisNode(url, env);
-    const lines = [
-      await verify("near", near, acked, 130),
-      await verifyResumed(c.wsUrl, far, acked, 130),
-    ];
+    const lines = [await verify("near", near, acked, 130)];
+    if (checkStuckNode) {
+      lines.push(
+        await verifyConnected(b.wsUrl, far, acked, 130, publisher, errors),
+      );
+    } else {
+      // A node started after the fault reads what the cluster kept.
+      await using c = await startRedisNode(url, env);
+      lines.push(await verifyResumed(c.wsUrl, far, acked, 130));
+    }
     report(
       `cluster master killed ahead of its replica: acked ${acked.length}, publish errors ${errors.count}; ${
         lines.join("; ")
