@@ -16,6 +16,23 @@ commands below) of roomcast and of the bare-Deno server under the same load,
 and from the bench's server CPU per delivery or connection, which holds up
 better than deliveries/s when the machine is shared.
 
+The targets of issue #16 in one quiet run (2026-12-02, nothing else
+running; \`deno task bench --reps 5 --only roomcast,roomcast-batch,deno-bare,bun
+--case fanout-100,fanout-1000,fixed-1000,storm-10000 --fixed-rate 50
+--no-report\`; paired medians [min–max]):
+
+| target | measured | |
+| --- | --- | --- |
+| batch 1→1000 ≥ 1.0× Bun deliveries/s | 0.93 [0.72–1.04] | not met |
+| batch 1→100 ≥ 1.0× bare Deno | 1.82 [1.41–2.13] | met |
+| one frame 1→1000 ≥ 0.95× bare Deno | 0.96 [0.82–1.08] | met |
+| 50 msg/s to 1000: batch p50 within 0.3 ms of one-frame p50 | 6.96 against 6.95 ms | met |
+| same: batch p99 ≤ 1.1× bare Deno | 1.14 [0.57–2.08] (CV 33 %) | not met |
+| connections/s ≥ 0.9× bare Deno | 0.86 [0.77–0.97] | not met |
+| RSS per connection ≤ 1.1× bare Deno | 1.00 [0.97–1.03] | met |
+
+The bullets below say what the profiles show for each.
+
 - **One frame per message, 1→1000** (plain clients). A delivery costs the
   same server CPU as in bare Deno: 10.9 against 10.6 µs, paired ratio
   1.01 [0.90–1.21] over 5 repetitions. In both servers the JavaScript thread
