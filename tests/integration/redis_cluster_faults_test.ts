@@ -19,7 +19,11 @@ import type { RoomMessage } from "../../lib/protocol/mod.ts";
 import { busChannel, roomKeys } from "../../lib/redis/keys.ts";
 import { report, TestClient } from "../_support/harness.ts";
 import { skipWithoutRedis, startRedisNode } from "../_support/redis.ts";
-import { cli, startRedisCluster } from "../_support/redis_cluster.ts";
+import {
+  cli,
+  startRedisCluster,
+  type TestRedisCluster,
+} from "../_support/redis_cluster.ts";
 import {
   clusterNodes,
   keySlot,
@@ -200,6 +204,72 @@ async function verifyResumed(
  */
 const checkStuckNode = Deno.env.get("ROOMCAST_TEST_STUCK_NODE") === "1";
 
+/**
+ * Room "busy" on a cluster with replicas: the master serving its slot, that
+ * master's replica, a seed master that stays up, two roomcast nodes on the
+ * seed, and a publisher and a watcher on the first node and a watcher on the
+ * second, all joined. The whole run stays in history, so a resume can
+ * replay all of it.
+ */
+async function busyRoom(cluster: TestRedisCluster, tag: string) {
+  const prefix = await sharedShardPrefix(cluster.ports[0]!, tag);
+  const slot = await keySlot(cluster.ports[0]!, roomKeys(prefix, "busy").head);
+  const master = await ownerOfSlot(cluster.ports[0]!, slot);
+  const nodes = await clusterNodes(master.port);
+  const replica = nodes.find((n) => n.masterId === master.id)!;
+  const seed = nodes.find((n) => n.master && n.id !== master.id)!;
+  const env = {
+    REDIS_CLUSTER: "1",
+    REDIS_PREFIX: prefix,
+    HISTORY_SIZE: "1000",
+  };
+  const url = `redis://127.0.0.1:${seed.port}`;
+  const stack = new AsyncDisposableStack();
+  try {
+    const a = stack.use(await startRedisNode(url, env));
+    const b = stack.use(await startRedisNode(url, env));
+    const publisher = stack.use(await TestClient.open(`${a.wsUrl}?user=pub`));
+    const near = stack.use(await TestClient.open(`${a.wsUrl}?user=near`));
+    const far = stack.use(await TestClient.open(`${b.wsUrl}?user=far`));
+    for (const c of [publisher, near, far]) await c.join("busy");
+    const moved = stack.move();
+    return {
+      slot,
+      master,
+      replica,
+      seed,
+      b,
+      publisher,
+      near,
+      far,
+      /** The far watcher's view after a killed master (see the module doc). */
+      async verifyFar(
+        acked: number[],
+        total: number,
+        errors: { count: number },
+      ) {
+        if (checkStuckNode) {
+          return await verifyConnected(
+            b.wsUrl,
+            far,
+            acked,
+            total,
+            publisher,
+            errors,
+          );
+        }
+        // A node started after the fault reads what the cluster kept.
+        await using c = await startRedisNode(url, env);
+        return await verifyResumed(c.wsUrl, far, acked, total);
+      },
+      [Symbol.asyncDispose]: () => moved.disposeAsync(),
+    };
+  } catch (error) {
+    await stack.disposeAsync();
+    throw error;
+  }
+}
+
 Deno.test({
   name:
     "Redis Cluster: a busy room's slot migrated to another master while publishing (ASK, then MOVED): 0 lost, 0 duplicated, in order; live delivery follows the slot",
@@ -264,27 +334,8 @@ Deno.test({
       replicas: 1,
       nodeTimeoutMs: 1_000,
     });
-    const prefix = await sharedShardPrefix(cluster.ports[0]!, "f");
-    const head = roomKeys(prefix, "busy").head;
-    const slot = await keySlot(cluster.ports[0]!, head);
-    const first = await ownerOfSlot(cluster.ports[0]!, slot);
-    const nodes = await clusterNodes(first.port);
-    const replica = nodes.find((n) => n.masterId === first.id)!;
-    // The seed: a master that stays up.
-    const seed = nodes.find((n) => n.master && n.id !== first.id)!;
-    // The whole run stays in history, so a resume can replay all of it.
-    const env = {
-      REDIS_CLUSTER: "1",
-      REDIS_PREFIX: prefix,
-      HISTORY_SIZE: "1000",
-    };
-    const url = `redis://127.0.0.1:${seed.port}`;
-    await using a = await startRedisNode(url, env);
-    await using b = await startRedisNode(url, env);
-    await using publisher = await TestClient.open(`${a.wsUrl}?user=pub`);
-    await using near = await TestClient.open(`${a.wsUrl}?user=near`);
-    await using far = await TestClient.open(`${b.wsUrl}?user=far`);
-    for (const c of [publisher, near, far]) await c.join("busy");
+    await using room = await busyRoom(cluster, "f");
+    const { slot, master: first, replica, seed, publisher, near } = room;
     const acked: number[] = [];
     const errors = { count: 0 };
     let fault: Promise<void> | undefined;
@@ -319,15 +370,7 @@ Deno.test({
       acked.push(i);
     }
     const lines = [await verify("near", near, acked, 350)];
-    if (checkStuckNode) {
-      lines.push(
-        await verifyConnected(b.wsUrl, far, acked, 350, publisher, errors),
-      );
-    } else {
-      // A node started after the fault reads what the cluster kept.
-      await using c = await startRedisNode(url, env);
-      lines.push(await verifyResumed(c.wsUrl, far, acked, 350));
-    }
+    lines.push(await room.verifyFar(acked, 350, errors));
     report(
       `cluster failover then master killed: acked ${acked.length}, publish errors during the faults ${errors.count}; ${
         lines.join("; ")
@@ -347,28 +390,8 @@ Deno.test({
       replicas: 1,
       nodeTimeoutMs: 1_000,
     });
-    const prefix = await sharedShardPrefix(cluster.ports[0]!, "s");
-    const slot = await keySlot(
-      cluster.ports[0]!,
-      roomKeys(prefix, "busy").head,
-    );
-    const master = await ownerOfSlot(cluster.ports[0]!, slot);
-    const nodes = await clusterNodes(master.port);
-    const replica = nodes.find((n) => n.masterId === master.id)!;
-    const seed = nodes.find((n) => n.master && n.id !== master.id)!;
-    // The whole run stays in history, so a resume can replay all of it.
-    const env = {
-      REDIS_CLUSTER: "1",
-      REDIS_PREFIX: prefix,
-      HISTORY_SIZE: "1000",
-    };
-    const url = `redis://127.0.0.1:${seed.port}`;
-    await using a = await startRedisNode(url, env);
-    await using b = await startRedisNode(url, env);
-    await using publisher = await TestClient.open(`${a.wsUrl}?user=pub`);
-    await using near = await TestClient.open(`${a.wsUrl}?user=near`);
-    await using far = await TestClient.open(`${b.wsUrl}?user=far`);
-    for (const c of [publisher, near, far]) await c.join("busy");
+    await using room = await busyRoom(cluster, "s");
+    const { slot, master, replica, publisher, near } = room;
     const acked: number[] = [];
     const errors = { count: 0 };
     for (let i = 1; i <= 50; i++) {
@@ -402,15 +425,7 @@ Deno.test({
       acked.push(i);
     }
     const lines = [await verify("near", near, acked, 130)];
-    if (checkStuckNode) {
-      lines.push(
-        await verifyConnected(b.wsUrl, far, acked, 130, publisher, errors),
-      );
-    } else {
-      // A node started after the fault reads what the cluster kept.
-      await using c = await startRedisNode(url, env);
-      lines.push(await verifyResumed(c.wsUrl, far, acked, 130));
-    }
+    lines.push(await room.verifyFar(acked, 130, errors));
     report(
       `cluster master killed ahead of its replica: acked ${acked.length}, publish errors ${errors.count}; ${
         lines.join("; ")
