@@ -28,9 +28,8 @@ import {
   type NodeState,
   type PresenceChange,
   put,
-  sorted,
 } from "./_presence_state.ts";
-import { PresenceHolders } from "./_presence_holders.ts";
+import { PresenceNodes } from "./_presence_nodes.ts";
 import {
   isValidMemberId,
   type PresenceEntry,
@@ -89,22 +88,14 @@ export interface PresenceTableOptions {
 export class PresenceTable {
   readonly #nodeId: string;
   readonly #timeoutMs: number;
-  /** Every node, this one included; only remote ones expire. */
-  readonly #nodes = new Map<string, NodeState>();
-  /** Room → member id → ids of the nodes holding it. */
-  readonly #holders = new PresenceHolders((node, room, id) =>
-    this.#nodes.get(node)?.rooms.get(room)?.get(id)
-  );
+  /** Every node, this one included, and the global view. */
+  readonly #nodes: PresenceNodes;
 
   /** Creates an empty table. */
   constructor(options: PresenceTableOptions) {
     this.#nodeId = options.nodeId;
     this.#timeoutMs = options.timeoutMs;
-    this.#nodes.set(this.#nodeId, {
-      heard: Infinity,
-      rooms: new Map(),
-      roomHeard: new Map(),
-    });
+    this.#nodes = new PresenceNodes(this.#nodeId);
   }
 
   /**
@@ -196,13 +187,13 @@ export class PresenceTable {
 
   /** Applies an update from another node. */
   applyUpdate(update: PresenceUpdate, now: number): PresenceChange[] {
-    const state = this.#heard(update.node, now, [update.room]);
+    const state = this.#nodes.heard(update.node, now, [update.room]);
     if (state === undefined) return [];
     const { room, member, metaAt, connections } = update;
     const entry = connections > 0
       ? { meta: member.meta, metaAt, connections }
       : undefined;
-    return this.#set(update.node, room, member.id, entry);
+    return this.#nodes.set(update.node, room, member.id, entry);
   }
 
   /**
@@ -212,7 +203,7 @@ export class PresenceTable {
    */
   applySnapshot(snapshot: PresenceSnapshot, now: number): PresenceChange[] {
     const listed = Object.keys(snapshot.rooms);
-    const state = this.#heard(snapshot.node, now, listed);
+    const state = this.#nodes.heard(snapshot.node, now, listed);
     if (state === undefined) return [];
     if (snapshot.partial !== true) {
       for (const room of [...state.roomHeard.keys()]) {
@@ -225,7 +216,7 @@ export class PresenceTable {
         if (connections > 0) put(next, room, id, { meta, metaAt, connections });
       }
     }
-    return this.#replace(
+    return this.#nodes.replace(
       snapshot.node,
       next,
       snapshot.partial === true ? listed : undefined,
@@ -237,61 +228,42 @@ export class PresenceTable {
    * node holds in a room it has not spoken of for that long.
    */
   expire(now: number): PresenceChange[] {
-    const changes: PresenceChange[] = [];
-    for (const [node, state] of this.#nodes) {
-      if (node === this.#nodeId) continue;
-      if (now - state.heard > this.#timeoutMs) {
-        changes.push(...this.forgetNode(node));
-        continue;
-      }
-      const stale: string[] = [];
-      for (const [room, at] of state.roomHeard) {
-        if (now - at > this.#timeoutMs) stale.push(room);
-      }
-      for (const room of stale) state.roomHeard.delete(room);
-      if (stale.length > 0) {
-        changes.push(...this.#replace(node, new Map(), stale));
-      }
-    }
-    return sorted(changes);
+    return this.#nodes.expire(now, this.#timeoutMs);
   }
 
   /** Drops a node at once, e.g. when it announces its shutdown. */
   forgetNode(node: string): PresenceChange[] {
-    if (node === this.#nodeId || !this.#nodes.has(node)) return [];
-    const changes = this.#replace(node, new Map());
-    this.#nodes.delete(node);
-    return changes;
+    return this.#nodes.forget(node);
   }
 
   /** The members of `room` across all nodes, sorted by id. Do not mutate. */
   members(room: string): PresenceMember[] {
-    return this.#holders.members(room);
+    return this.#nodes.holders.members(room);
   }
 
   /** The number of members of `room` across all nodes. */
   memberCount(room: string): number {
-    return this.#holders.count(room);
+    return this.#nodes.holders.count(room);
   }
 
   /** The rooms with at least one member on any node, sorted. */
   rooms(): string[] {
-    return this.#holders.rooms();
+    return this.#nodes.holders.rooms();
   }
 
   /** This node and the remote nodes not yet expired or forgotten, sorted. */
   nodes(): string[] {
-    return [...this.#nodes.keys()].sort(compare);
+    return [...this.#nodes.ids()].sort(compare);
   }
 
   get #self(): NodeState {
-    return this.#nodes.get(this.#nodeId)!;
+    return this.#nodes.self;
   }
 
   #local(room: string, id: string, entry: Entry): LocalResult {
     const { meta, metaAt, connections } = entry;
     return {
-      changes: this.#set(
+      changes: this.#nodes.set(
         this.#nodeId,
         room,
         id,
@@ -305,65 +277,5 @@ export class PresenceTable {
         connections,
       },
     };
-  }
-
-  /**
-   * Makes `next` all that `node` holds (in `only`, when given); returns the
-   * global changes, sorted.
-   */
-  #replace(
-    node: string,
-    next: Map<string, Map<string, Entry>>,
-    only?: readonly string[],
-  ): PresenceChange[] {
-    const changes: PresenceChange[] = [];
-    const held = this.#nodes.get(node)?.rooms ?? new Map();
-    const rooms = only === undefined ? [...held.keys()] : only;
-    for (const room of rooms) {
-      const members: Map<string, Entry> = held.get(room) ?? new Map();
-      for (const id of [...members.keys()]) {
-        if (!next.get(room)?.has(id)) {
-          changes.push(...this.#set(node, room, id, undefined));
-        }
-      }
-    }
-    for (const [room, members] of next) {
-      for (const [id, entry] of members) {
-        changes.push(...this.#set(node, room, id, entry));
-      }
-    }
-    return sorted(changes);
-  }
-
-  /**
-   * Marks `node`, and its `rooms`, as heard at `now`; `undefined` for this
-   * node's own messages.
-   */
-  #heard(
-    node: string,
-    now: number,
-    rooms: readonly string[],
-  ): NodeState | undefined {
-    if (node === this.#nodeId) return undefined;
-    let state = this.#nodes.get(node);
-    if (state === undefined) {
-      state = { heard: now, rooms: new Map(), roomHeard: new Map() };
-      this.#nodes.set(node, state);
-    }
-    state.heard = Math.max(state.heard, now);
-    for (const room of rooms) {
-      state.roomHeard.set(room, Math.max(state.roomHeard.get(room) ?? 0, now));
-    }
-    return state;
-  }
-
-  /** Sets (`undefined`: removes) what `node` holds; returns the global change. */
-  #set(
-    node: string,
-    room: string,
-    id: string,
-    entry: Entry | undefined,
-  ): PresenceChange[] {
-    return this.#holders.set(this.#nodes.get(node)!, { node, room, id }, entry);
   }
 }

@@ -30,20 +30,18 @@
 
 import type { StreamPosition } from "../protocol/mod.ts";
 import type { Logger } from "../support/log.ts";
-import { parseHead, readMessages, roomKey } from "./_kv_layout.ts";
 import { Backlog } from "./_backlog.ts";
 import { ChunkIndex } from "./_chunk_index.ts";
 import { KvBehindFlusher } from "./_kv_behind_flusher.ts";
 import { KvBehindLease } from "./_kv_behind_lease.ts";
-import {
-  type HistoryLimits,
-  newEpoch,
-  type NewMessage,
-  type RoomLog,
-  type SinceResult,
-  type StoredMessage,
+import { KvBehindRooms } from "./_kv_behind_rooms.ts";
+import type {
+  HistoryLimits,
+  NewMessage,
+  RoomLog,
+  SinceResult,
+  StoredMessage,
 } from "./room_log.ts";
-import { genKey } from "./kv_lease.ts";
 import { type MemoryBudgetOptions, MemoryLog } from "./memory.ts";
 
 /** Options for {@linkcode KvBehindLog}. */
@@ -93,14 +91,11 @@ export class KvBehindLog implements RoomLog {
   #now: () => number;
   #memory: MemoryLog;
   #lease: KvBehindLease;
-  #loading = new Map<string, Promise<void>>();
   /** Part counts of chunked messages still in the database's window: what a trim must delete. */
   #chunks = new ChunkIndex();
-  /** Rooms whose generation index is written. */
-  #indexed = new Set<string>();
-  #indexing = new Map<string, Promise<void>>();
   #backlog: Backlog;
   #flusher: KvBehindFlusher;
+  #rooms: KvBehindRooms;
   #closed = false;
   #renewal: ReturnType<typeof setInterval> | undefined;
 
@@ -133,6 +128,15 @@ export class KvBehindLog implements RoomLog {
       flushMs: options.flushMs ?? 10,
       log: options.log,
       onFlush: () => this.#options.onFlush?.(this.stats),
+    });
+    this.#rooms = new KvBehindRooms({
+      kv,
+      memory: this.#memory,
+      lease: this.#lease,
+      flusher: this.#flusher,
+      chunks: this.#chunks,
+      limits: options,
+      now: this.#now,
     });
   }
 
@@ -170,10 +174,10 @@ export class KvBehindLog implements RoomLog {
       this.#backlog.refusal(items.length);
     if (refused !== undefined) return Promise.reject(refused);
     if (!this.#memory.has(room)) {
-      return this.#load(room).then(() => this.append(room, items));
+      return this.#rooms.load(room).then(() => this.append(room, items));
     }
-    if (!this.#indexed.has(room)) {
-      return this.#index(room).then(() => this.append(room, items));
+    if (!this.#rooms.isIndexed(room)) {
+      return this.#rooms.index(room).then(() => this.append(room, items));
     }
     return this.#memory.append(room, items).then((stored) => {
       const last = stored.at(-1)!;
@@ -187,12 +191,12 @@ export class KvBehindLog implements RoomLog {
   }
 
   async head(room: string): Promise<StreamPosition> {
-    if (!this.#memory.has(room)) await this.#load(room);
+    if (!this.#memory.has(room)) await this.#rooms.load(room);
     return this.#memory.head(room);
   }
 
   async since(room: string, position: StreamPosition): Promise<SinceResult> {
-    if (!this.#memory.has(room)) await this.#load(room);
+    if (!this.#memory.has(room)) await this.#rooms.load(room);
     return this.#memory.since(room, position);
   }
 
@@ -217,7 +221,7 @@ export class KvBehindLog implements RoomLog {
     const refused = this.#flusher.fenced ??
       (this.#closed ? new Error("The room log is closed") : undefined);
     if (refused !== undefined) throw refused;
-    if (!this.#memory.has(room)) await this.#load(room);
+    if (!this.#memory.has(room)) await this.#rooms.load(room);
     // Both calls act before they return: no append comes between them.
     const head = this.#memory.head(room);
     const inMemory = this.#memory.dropHistory(room);
@@ -242,7 +246,7 @@ export class KvBehindLog implements RoomLog {
     try {
       await this.#flusher.final();
       if (this.#flusher.fenced === undefined && this.#flusher.pending === 0) {
-        await this.#lease.release([...this.#indexed]);
+        await this.#lease.release(this.#rooms.indexed());
       }
     } catch (error) {
       this.#options.log?.error("Final history flush failed", {
@@ -278,7 +282,7 @@ export class KvBehindLog implements RoomLog {
   #tick(): void {
     if (this.#flusher.due) return;
     this.flush().then(() => {
-      if (this.#flusher.pending === 0 && this.#loading.size === 0) {
+      if (this.#flusher.pending === 0 && !this.#rooms.loading) {
         for (const room of this.#memory.sweep()) this.#chunks.delete(room);
       }
     });
@@ -287,58 +291,5 @@ export class KvBehindLog implements RoomLog {
   #leaseMs(): number {
     return this.#options.leaseMs ??
       Math.max(5_000, 4 * (this.#options.flushMs ?? 10));
-  }
-
-  #load(room: string): Promise<void> {
-    let loading = this.#loading.get(room);
-    if (loading === undefined) {
-      loading = this.#read(room).finally(() => this.#loading.delete(room));
-      this.#loading.set(room, loading);
-    }
-    return loading;
-  }
-
-  async #read(room: string): Promise<void> {
-    const stored = parseHead((await this.#kv.get(roomKey(room, "head"))).value);
-    if (this.#memory.has(room)) return;
-    if (stored === undefined) {
-      const head = { epoch: newEpoch(), offset: 0 };
-      this.#memory.seed(room, head, []);
-      this.#flusher.mark(room, head, []); // so the epoch a joiner sees is kept
-      return;
-    }
-    const head = stored;
-    const from = Math.max(1, head.offset - this.#options.maxMessages + 1);
-    const oldest = this.#now() - this.#options.ttlMs;
-    const found = await readMessages(this.#kv, room, head, from, oldest);
-    // Keep the contiguous tail ending at the head (the memory log's shape).
-    let start = found.length;
-    while (
-      start > 0 &&
-      found[start - 1]!.offset === head.offset - (found.length - start)
-    ) {
-      start -= 1;
-    }
-    if (!this.#memory.has(room)) {
-      this.#memory.seed(room, head, found.slice(start));
-      this.#chunks.delete(room);
-      this.#chunks.note(room, found);
-    }
-  }
-
-  /**
-   * Records, before the room's first offset of this generation is handed
-   * out, that this generation writes it: after a crash, the next opener
-   * finds it and moves it to a new epoch. A plain idempotent write.
-   */
-  #index(room: string): Promise<void> {
-    let indexing = this.#indexing.get(room);
-    if (indexing === undefined) {
-      indexing = this.#kv.set(genKey(this.#lease.gen, room), true)
-        .then(() => void this.#indexed.add(room))
-        .finally(() => this.#indexing.delete(room));
-      this.#indexing.set(room, indexing);
-    }
-    return indexing;
   }
 }

@@ -3,14 +3,18 @@
  * bounds, group and one line of meaning. `config.ts` derives the `Config`
  * type, the defaults, the parser and the README's configuration table from
  * this table (`deno task docs:config` rewrites the README; a test fails when
- * they disagree). The rows of the edge (security, limits, Pusher) are in
- * `_settings_edge.ts`, spread in below. To add a setting, add a row to one of
- * the two and run that task.
+ * they disagree). The rows of the edge (security, limits) are in
+ * `_settings_edge.ts`, those of the Pusher protocol, the dashboard, the SSE
+ * fallback and webhooks in `_settings_pusher.ts`, `_settings_admin.ts`,
+ * `_settings_sse.ts` and `_settings_webhooks.ts`, spread in below. To add a
+ * setting, add a row to one of them and run that task.
  *
  * @module
  */
 
+import { ADMIN_SETTINGS } from "./_settings_admin.ts";
 import { EDGE_SETTINGS } from "./_settings_edge.ts";
+import { PUSHER_SETTINGS } from "./_settings_pusher.ts";
 import {
   bool,
   type ConfigGroupName,
@@ -285,6 +289,8 @@ export const SETTINGS = {
     { nonEmpty: true },
   ),
   ...EDGE_SETTINGS,
+  ...PUSHER_SETTINGS,
+  ...ADMIN_SETTINGS,
   ...SSE_SETTINGS,
   ...WEBHOOK_SETTINGS,
 } as const;
