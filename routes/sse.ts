@@ -255,9 +255,11 @@ function answer(
   routed = false,
 ): Response {
   if (result.status === 200) {
-    return Response.json({ applied: result.applied, routed }, {
-      headers: edge.cors(c),
-    });
+    const { applied, tokens } = result;
+    return Response.json(
+      tokens === undefined ? { applied, routed } : { applied, routed, tokens },
+      { headers: edge.cors(c) },
+    );
   }
   return edge.refuse(c, result.status, result.code, result.message);
 }

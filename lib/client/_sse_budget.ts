@@ -12,10 +12,20 @@
  * So the link keeps a copy of the server's bucket and lets a POST carry only
  * what that copy holds. It cannot know when a POST arrived, only that it was
  * between its send and its answer: the copy takes the frames at the send and
- * refills from the answer on (the flight's time does not count), so it never
- * holds more than the server's bucket does on the POST's arrival. It also
- * starts refilling {@linkcode CLOCK_SLACK_MS} after each answer, for the
- * millisecond clocks of both sides.
+ * refills from the answer on, so it never holds more than the server's
+ * bucket does on the POST's arrival. It also starts refilling
+ * {@linkcode CLOCK_SLACK_MS} after each answer, for the millisecond clocks
+ * of both sides.
+ *
+ * The server's answer reports its bucket as it stood right after the POST's
+ * frames were taken (`tokens`; docs/protocol.md "Fallback transport"). The
+ * copy takes that figure at the answer: the refill of the flight up to the
+ * POST's arrival is counted, and the copy lags the server only by the
+ * answer's way back. Without the figure (an older server) the flight's time
+ * is lost to the copy: under sustained full-rate publishing with a long
+ * round trip the link fell below the outbox's pace, its queue filled and it
+ * closed with 1006. With it, a POST may also leave as soon as one frame is
+ * covered (a flight refills, so waiting to fill a POST only idles the link).
  *
  * @module
  */
@@ -32,6 +42,8 @@ export class PostBudget {
   #tokens: number;
   #last: number;
   #inFlight = false;
+  /** The last answer reported the server's bucket (its flight counted). */
+  #reported = false;
 
   /** Full at `now` (ms), as the server's bucket is when the stream opens. */
   constructor(limit: RateLimit, now: number) {
@@ -49,13 +61,17 @@ export class PostBudget {
 
   /**
    * Milliseconds to wait before a POST of `wanted` frames (at most the
-   * burst) may leave: 0 when it may leave at `now`. Waiting until a POST can
-   * carry what is queued, instead of sending each token as it comes, keeps
-   * the flights (which refill nothing) few.
+   * burst) may leave: 0 when it may leave at `now`. Without the server's
+   * figure, waiting until a POST can carry what is queued, instead of
+   * sending each token as it comes, keeps the flights (which refill nothing
+   * then) few; with it, one frame is enough.
    */
   waitMs(wanted: number, now: number): number {
     this.#refill(now);
-    const missing = Math.min(wanted, Math.floor(this.#burst)) - this.#tokens;
+    const target = this.#reported
+      ? 1
+      : Math.min(wanted, Math.floor(this.#burst));
+    const missing = target - this.#tokens;
     return missing <= 0 ? 0 : Math.max(1, Math.ceil(missing / this.#perMs));
   }
 
@@ -66,10 +82,18 @@ export class PostBudget {
     this.#inFlight = true;
   }
 
-  /** Its answer came at `now`: refilling resumes (after the slack). */
-  answered(now: number): void {
+  /**
+   * Its answer came at `now`, reporting the server's bucket right after the
+   * POST's frames were taken (`tokens`, when the server says): the copy takes
+   * that figure, and refilling resumes (after the slack).
+   */
+  answered(now: number, tokens?: number): void {
     this.#inFlight = false;
     this.#last = now + CLOCK_SLACK_MS;
+    this.#reported = tokens !== undefined;
+    if (tokens !== undefined) {
+      this.#tokens = Math.min(this.#burst, Math.max(0, tokens));
+    }
   }
 
   #refill(now: number): void {

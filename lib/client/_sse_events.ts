@@ -1,6 +1,7 @@
 /**
  * Reading the SSE link's events (internal): the session the stream names,
- * the server's `event: close`, and the limits of its `welcome` frame.
+ * the server's `event: close`, the limits of its `welcome` frame, and the
+ * bucket a POST's answer reports.
  *
  * @module
  */
@@ -59,4 +60,42 @@ export function welcomeLimits(
       ? { rateLimit: { perSecond, burst } }
       : {}),
   };
+}
+
+/** Longest POST answer read for its `tokens`; a longer one reports none. */
+const MAX_ANSWER_BYTES = 1024;
+
+/**
+ * The server's bucket a POST's answer reports (`{"applied","routed","tokens"}`:
+ * its tokens right after the POST's frames were taken), or undefined when it
+ * names none (an older server), not as a finite number ≥ 0, or the body is
+ * longer than an answer (it is read no further).
+ */
+export async function answerTokens(
+  response: Response,
+): Promise<number | undefined> {
+  const reader = response.body?.getReader();
+  if (reader === undefined) return undefined;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_ANSWER_BYTES) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(value);
+  }
+  const bytes = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  const tokens = parse(new TextDecoder().decode(bytes))?.tokens;
+  return typeof tokens === "number" && Number.isFinite(tokens) && tokens >= 0
+    ? tokens
+    : undefined;
 }

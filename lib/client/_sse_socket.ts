@@ -12,7 +12,12 @@
 
 import { SUBPROTOCOL_BATCH } from "../protocol/mod.ts";
 import { PostBudget } from "./_sse_budget.ts";
-import { closeOf, sessionOf, welcomeLimits } from "./_sse_events.ts";
+import {
+  answerTokens,
+  closeOf,
+  sessionOf,
+  welcomeLimits,
+} from "./_sse_events.ts";
 import { ABNORMAL_CLOSURE } from "./_socket.ts";
 import { TOKEN_PROTOCOL_PREFIX } from "./_token.ts";
 import type { WebSocketConstructor, WebSocketLike } from "./types.ts";
@@ -203,15 +208,16 @@ export class SseSocket implements WebSocketLike {
           credentials: "include",
           signal: this.#abort.signal,
         });
-        budget?.answered(this.#now());
-        await response.body?.cancel();
         if (!response.ok) {
+          await response.body?.cancel();
           // The session is gone, or refused this: the link is broken.
           return this.#finish(
             ABNORMAL_CLOSURE,
             `SSE POST refused: ${response.status}`,
           );
         }
+        // The server's bucket after these frames (an older server: none).
+        budget?.answered(this.#now(), await answerTokens(response));
       }
     } catch {
       this.#finish(ABNORMAL_CLOSURE, "SSE POST failed");

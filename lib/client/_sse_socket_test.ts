@@ -204,3 +204,95 @@ Deno.test("SseSocket never POSTs more frames than the server's bucket holds on a
     mock.timers.reset();
   }
 });
+
+/**
+ * Plays a server 10 ms away each way behind a link fed 0.9 frames a ms (90%
+ * of 1,000/s, burst 64) for `ms`, then until every frame arrived; the
+ * server answers with its bucket when `report`. Returns what arrived, what
+ * it refused, and how the link ended.
+ */
+async function sustained(ms: number, report: boolean) {
+  mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
+  try {
+    const { fetch, posts } = fakeFetch();
+    const link = new SseSocket("ws://h/ws", ["roomcast.v1"], {
+      EventSource: FakeEventSource,
+      fetch,
+      now: () => Date.now(),
+    });
+    const ends: number[] = [];
+    link.onclose = (event) => ends.push(event.code);
+    const source = FakeEventSource.last;
+    source.emit("session", { session: "n1.s1" });
+    source.emit("message", {
+      type: "welcome",
+      connectionId: "c1",
+      heartbeatMs: 25_000,
+      protocol: 1,
+      memberId: "c1",
+      maxMessageBytes: 65_536,
+      rateLimit: { perSecond: 1_000, burst: 64 },
+    });
+    const server = new TokenBucket(1_000, 64, 0);
+    const arrived: number[] = [];
+    let refused = 0;
+    /** When each POST reaches the server, and when its answer the client. */
+    const arrivals = new Map<number, number>();
+    const answers = new Map<number, [number, number]>();
+    let written = 0;
+    let seen = 0;
+    for (let t = 0; ends.length === 0; t++) {
+      while (t < ms && written < Math.floor(t * 0.9)) {
+        link.send(JSON.stringify({ n: written++ }));
+      }
+      if (t >= ms && arrived.length + refused === written) break;
+      while (seen < posts.length) arrivals.set(seen++, t + 10);
+      for (const [i, at] of arrivals) {
+        if (at !== t || answers.has(i)) continue;
+        for (const frame of posts[i]?.frames ?? []) {
+          if (!server.take(t)) refused++;
+          else if (
+            typeof frame === "object" && frame !== null && "n" in frame
+          ) {
+            arrived.push(Number(frame.n));
+          }
+        }
+        answers.set(i, [t + 10, server.tokens(t)]);
+      }
+      for (const [i, [at, tokens]] of answers) {
+        if (at !== t) continue;
+        posts[i]?.answer(200, report ? { applied: 1, tokens } : { applied: 1 });
+        answers.delete(i);
+        arrivals.delete(i);
+      }
+      await drain();
+      mock.timers.tick(1);
+      await drain();
+    }
+    link.close();
+    return { arrived, refused, ends, written };
+  } finally {
+    mock.timers.reset();
+  }
+}
+
+Deno.test("SseSocket keeps up with 90% of the rate limit over a 20 ms round trip when the server reports its bucket", async () => {
+  // Without the figure the link's copy lost each flight's refill: it fell
+  // to ~75% of the rate, its queue filled and it closed with 1006.
+  const { arrived, refused, ends, written } = await sustained(8_000, true);
+  assert.deepEqual(ends, []);
+  assert.equal(refused, 0);
+  assert.equal(written, 7_199);
+  assert.deepEqual(arrived, Array.from({ length: written }, (_, n) => n));
+});
+
+Deno.test("SseSocket without the server's figure (an older server) never has a frame refused, but falls behind 90% of the rate over a 20 ms round trip", async () => {
+  // The limit the figure lifts: each flight's refill is lost to the copy.
+  const { refused, ends, arrived } = await sustained(8_000, false);
+  assert.equal(refused, 0);
+  assert.deepEqual(ends, [1006]);
+  assert.deepEqual(
+    arrived,
+    Array.from({ length: arrived.length }, (_, n) => n),
+  );
+});

@@ -68,7 +68,8 @@ export interface FakePost {
   headers: Record<string, string>;
   /** The frames, parsed. */
   frames: unknown[];
-  answer(status?: number): void;
+  /** Answers with `status` and JSON `body` (an older server's: no `tokens`). */
+  answer(status?: number, body?: unknown): void;
 }
 
 /** A `fetch` that records POSTs and leaves them open until answered. */
@@ -82,8 +83,8 @@ export function fakeFetch(): { fetch: typeof fetch; posts: FakePost[] } {
       url: String(input),
       headers,
       frames: JSON.parse(body),
-      answer: (status = 200) =>
-        resolve(new Response(JSON.stringify({ applied: 1 }), { status })),
+      answer: (status = 200, answer: unknown = { applied: 1 }) =>
+        resolve(new Response(JSON.stringify(answer), { status })),
     });
     return promise;
   };

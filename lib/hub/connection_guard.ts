@@ -133,6 +133,11 @@ export class ConnectionGuard {
     return this.#strikes >= this.#options.strikes ? "close" : "refuse";
   }
 
+  /** The tokens (fractional) the rate limit's bucket holds now. */
+  tokens(): number {
+    return this.#bucket.tokens(this.#options.now());
+  }
+
   /** Disarms the expiry timer. */
   close(): void {
     this.#expiry?.clear();

@@ -71,3 +71,19 @@ Deno.test("ConnectionGuard names the refused frame's id in its rate_limited erro
   );
   assert.deepEqual(refs, ["p-3", undefined, undefined, undefined]);
 });
+
+Deno.test("ConnectionGuard.tokens() is its bucket after the frames it took", () => {
+  let now = 0;
+  const guard = new ConnectionGuard({
+    perSecond: 1_000,
+    burst: 10,
+    strikes: 3,
+    maxMessageBytes: 1_000,
+    onExpire() {},
+    now: () => now,
+  });
+  for (let i = 0; i < 4; i++) guard.admit();
+  assert.equal(guard.tokens(), 6);
+  now = 2;
+  assert.equal(guard.tokens(), 8);
+});

@@ -303,6 +303,14 @@ export class Hub {
   }
 
   /**
+   * The tokens (fractional) left in `connection`'s rate-limit bucket now, or
+   * undefined once it is gone (the SSE POST's answer reports them).
+   */
+  tokensOf(connection: Connection): number | undefined {
+    return this.#connections.get(connection)?.tokens();
+  }
+
+  /**
    * Closes every connection of `member` on every node with 4500 (terminal:
    * clients do not reconnect), e.g. after a logout or a ban. Returns how
    * many were closed on this node.

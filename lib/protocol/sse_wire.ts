@@ -46,6 +46,8 @@ export interface SsePostReply {
   message: string;
   /** Frames handed to the hub. */
   applied: number;
+  /** When applied: the tokens left in the connection's bucket (see lib/sse). */
+  tokens?: number;
 }
 
 const safeId = (v: unknown): v is number =>
@@ -78,10 +80,17 @@ export function parseSsePost(value: unknown): SsePostRequest | string {
 /** Validates the fields of an `sse-reply` event; returns it, or what is wrong. */
 export function parseSseReply(value: unknown): SsePostReply | string {
   if (!isRecord(value)) return "bad sse-reply event";
-  const { to, id, status, code, message, applied } = value;
-  return shortText(to, 128) && safeId(id) && safeId(status) &&
-      status >= 100 && status <= 599 && shortText(code, 64) &&
-      shortText(message, 512) && safeId(applied)
-    ? { to, id, status, code, message, applied }
+  const { to, id, status, code, message, applied, tokens } = value;
+  if (
+    !shortText(to, 128) || !safeId(id) || !safeId(status) ||
+    status < 100 || status > 599 || !shortText(code, 64) ||
+    !shortText(message, 512) || !safeId(applied)
+  ) {
+    return "bad sse-reply event";
+  }
+  const reply = { to, id, status, code, message, applied };
+  if (tokens === undefined) return reply;
+  return typeof tokens === "number" && Number.isFinite(tokens) && tokens >= 0
+    ? { ...reply, tokens }
     : "bad sse-reply event";
 }

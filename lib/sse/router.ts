@@ -49,8 +49,12 @@ export class SseRouter {
           ...result,
         });
       } else if (event.kind === "sse-reply" && event.to === sessions.key) {
-        const { status, code, message, applied } = event;
-        this.#pending.get(event.id)?.({ status, code, message, applied });
+        const { status, code, message, applied, tokens } = event;
+        this.#pending.get(event.id)?.(
+          tokens === undefined
+            ? { status, code, message, applied }
+            : { status, code, message, applied, tokens },
+        );
       }
     });
   }

@@ -20,6 +20,12 @@ export interface PostResult {
   message: string;
   /** Frames handed to the hub, in order. */
   applied: number;
+  /**
+   * When applied: the tokens left in the connection's rate-limit bucket right
+   * after its frames were taken, rounded down to a thousandth (the client's
+   * copy of the bucket takes it; docs/protocol.md "Fallback transport").
+   */
+  tokens?: number;
 }
 
 /** One session. */
@@ -184,9 +190,14 @@ export class SseSessions {
     if (connection === undefined) {
       return result(409, "no_stream", "The session's stream ended");
     }
-    for (const frame of frames) this.#options.hub.receive(connection, frame);
-    this.#options.metrics.inc("sse_frames_in_total", frames.length);
-    return result(200, "ok", "", frames.length);
+    const { hub, metrics } = this.#options;
+    for (const frame of frames) hub.receive(connection, frame);
+    metrics.inc("sse_frames_in_total", frames.length);
+    const applied = result(200, "ok", "", frames.length);
+    const tokens = hub.tokensOf(connection);
+    // A bad frame may have closed the connection: then there is no bucket.
+    if (tokens !== undefined) applied.tokens = Math.floor(tokens * 1000) / 1000;
+    return applied;
   }
 
   /** {@linkcode SseSessions.begin}, apply and end, for a POST routed here. */

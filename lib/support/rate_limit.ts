@@ -37,6 +37,12 @@ export class TokenBucket {
       : Math.max(1, Math.ceil((1 - this.#tokens) / this.#rate));
   }
 
+  /** The tokens (fractional) the bucket holds at `now`. */
+  tokens(now: number): number {
+    this.#refill(now);
+    return this.#tokens;
+  }
+
   /** Whether the bucket would be full at `now` (an idle key can be forgotten). */
   full(now: number): boolean {
     return this.#tokens + (now - this.#last) * this.#rate >= this.#burst;

@@ -45,3 +45,13 @@ Deno.test("TokenBucket gives a burst, then tokens at its rate, and says how long
     [true, true, true, false],
   );
 });
+
+Deno.test("TokenBucket.tokens() is what it holds, fractions and refill included, at most the burst", () => {
+  const bucket = new TokenBucket(10, 3, 0);
+  assert.equal(bucket.tokens(0), 3);
+  bucket.take(0);
+  bucket.take(0);
+  assert.equal(bucket.tokens(0), 1);
+  assert.equal(bucket.tokens(50), 1.5);
+  assert.equal(bucket.tokens(10_000), 3);
+});

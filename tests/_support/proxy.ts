@@ -4,7 +4,9 @@
  * without a WebSocket close frame (the client reports 1006). It can also play
  * a middlebox that blocks WebSocket: every request asking for
  * `Upgrade: websocket` is answered with 400 (`refuse`) or its connection
- * dropped (`drop`); plain HTTP (the SSE fallback) passes.
+ * dropped (`drop`); plain HTTP (the SSE fallback) passes. And it can play a
+ * long link: what the server sends reaches the client `answerDelayMs` later
+ * (in order, at the same throughput), so every answer takes that much longer.
  *
  * @module
  */
@@ -33,9 +35,11 @@ export type UpgradePolicy = "pass" | "refuse" | "drop";
 /** Starts a proxy on 127.0.0.1, port `port` (0: any), to `127.0.0.1:targetPort`. */
 export function startProxy(
   targetPort: number,
-  { upgrades = "pass", port: listenPort = 0 }: {
+  { upgrades = "pass", port: listenPort = 0, answerDelayMs = 0 }: {
     upgrades?: UpgradePolicy;
     port?: number;
+    /** How much later the server's bytes reach the client. @default {0} */
+    answerDelayMs?: number;
   } = {},
 ): CuttableProxy {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: listenPort });
@@ -83,7 +87,9 @@ export function startProxy(
     pairs.add(pair);
     await Promise.all([
       pipe(inbound, outbound, admit),
-      pipe(outbound, inbound),
+      answerDelayMs > 0
+        ? delayedPipe(outbound, inbound, answerDelayMs)
+        : pipe(outbound, inbound),
     ]);
     pairs.delete(pair);
     closeQuietly(inbound);
@@ -135,6 +141,46 @@ async function pipe(
   } catch {
     // Cut or reset: the other direction ends too once both are closed.
   }
+  closeQuietly(from);
+  closeQuietly(to);
+}
+
+/**
+ * Copies `from` to `to` as {@linkcode pipe} does, each chunk written
+ * `delayMs` after it was read (in order; reading goes on meanwhile, so what
+ * is held is at most `delayMs` worth of the link's traffic).
+ */
+async function delayedPipe(
+  from: Deno.Conn,
+  to: Deno.Conn,
+  delayMs: number,
+): Promise<void> {
+  let writes = Promise.resolve();
+  let failed = false;
+  const write = async (chunk: Uint8Array, at: number) => {
+    const wait = at - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    let written = 0;
+    while (written < chunk.length) {
+      written += await to.write(chunk.subarray(written));
+    }
+  };
+  try {
+    while (!failed) {
+      const buffer = new Uint8Array(64 * 1024);
+      const n = await from.read(buffer);
+      if (n === null) break;
+      const at = performance.now() + delayMs;
+      writes = writes.then(() => write(buffer.subarray(0, n), at)).catch(
+        () => {
+          failed = true;
+        },
+      );
+    }
+  } catch {
+    // Cut or reset.
+  }
+  await writes;
   closeQuietly(from);
   closeQuietly(to);
 }

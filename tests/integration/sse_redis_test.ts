@@ -41,7 +41,10 @@ Deno.test({
         body: JSON.stringify(body),
       });
       assert.equal(res.status, 200, await res.clone().text());
-      return await res.json();
+      // The holder reports its bucket, routed or not (TEST_ENV: a huge one).
+      const { tokens, ...answer } = await res.json();
+      assert.ok(tokens > 0 && tokens <= 1_000_000, String(tokens));
+      return answer;
     };
     assert.deepEqual(await post(other, { type: "join", room: "x" }), {
       applied: 1,
