@@ -88,6 +88,7 @@ export class PusherSession {
     });
     this.#hubSocket = new HubSocket({
       socket: deps.socket,
+      socketId: this.socketId,
       translator: deps.translator,
       output: this.#out,
       close: (code, reason) => this.close(hubToPusherClose(code), reason ?? ""),

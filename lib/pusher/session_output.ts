@@ -69,7 +69,7 @@ export class SessionOutput {
     const { channels, socketId, metrics } = this.#deps;
     switch (out.kind) {
       case "message":
-        if (out.from !== socketId) this.#sendOpen(out.frame);
+        if (out.from !== socketId) this.send(out.frame);
         return;
       case "presence":
         if (channels.get(out.channel)?.subscribed === true) {
@@ -166,21 +166,17 @@ export class SessionOutput {
 
   /** Sends one frame while the socket is open. */
   send(frame: string): void {
-    if (this.#deps.socket.readyState !== 1) return;
-    this.#sendOpen(frame);
+    const { socket } = this.#deps;
+    if (this.#deps.closed() || socket.readyState !== 1) return;
+    try {
+      socket.send(frame);
+    } catch {
+      this.sendFailed();
+    }
   }
 
-  /**
-   * Sends a room message, once per recipient: the hub's `Connection.send`
-   * read the socket's `readyState` just before (synchronously), so it is not
-   * read again; a socket that closed anyway throws, which closes the session.
-   */
-  #sendOpen(frame: string): void {
-    if (this.#deps.closed()) return;
-    try {
-      this.#deps.socket.send(frame);
-    } catch {
-      this.#deps.close(CLOSE_CODE.INTERNAL_ERROR, "Send failed");
-    }
+  /** A send threw: the session closes with 1011. */
+  sendFailed(): void {
+    this.#deps.close(CLOSE_CODE.INTERNAL_ERROR, "Send failed");
   }
 }
