@@ -15,7 +15,7 @@
  * @module
  */
 
-import type { Connection, SocketLike } from "../rooms/connection.ts";
+import type { Connection } from "../rooms/connection.ts";
 import type { Json } from "../protocol/mod.ts";
 import { TokenBucket } from "../support/rate_limit.ts";
 import { FrameGuard } from "./frame_guard.ts";
@@ -31,6 +31,7 @@ import { checkSignin } from "./signin.ts";
 import type { SessionDeps } from "./session_deps.ts";
 import { encodeFrame, type PusherClientFrame, toRoomcast } from "./wire.ts";
 import { clientEventHook } from "./webhook_feed.ts";
+import { HubSocket } from "./hub_socket.ts";
 
 const RATE_TEXT = "Client event rejected due to rate limit";
 
@@ -48,6 +49,8 @@ export class PusherSession {
   readonly #clientEvents: TokenBucket;
   readonly #out: SessionOutput;
   readonly #sink: CountSink;
+  /** The socket of every hub connection of this session (one per session). */
+  readonly #hubSocket: HubSocket;
   /** The signed-in user and its hub connection (member id = user id). */
   #user: { id: string; connection: Connection } | undefined;
   #nextJoin = 0;
@@ -83,7 +86,14 @@ export class PusherSession {
       closed: () => this.#closed,
       ...(deps.webhooks === undefined ? {} : { webhooks: deps.webhooks }),
     });
-    this.#shared = deps.hub.connect(this.#adapter());
+    this.#hubSocket = new HubSocket({
+      socket: deps.socket,
+      socketId: this.socketId,
+      translator: deps.translator,
+      output: this.#out,
+      close: (code, reason) => this.close(hubToPusherClose(code), reason ?? ""),
+    });
+    this.#shared = deps.hub.connect(this.#hubSocket);
     deps.metrics.inc("pusher_connections_total");
     this.#out.send(encodeFrame("pusher:connection_established", {
       "socket_id": this.socketId,
@@ -192,7 +202,7 @@ export class PusherSession {
     // The user's own hub connection: `terminate(id)` finds it on any node.
     this.#user ??= {
       id: verdict.userId,
-      connection: this.#deps.hub.connect(this.#adapter(), {
+      connection: this.#deps.hub.connect(this.#hubSocket, {
         memberId: verdict.userId,
       }),
     };
@@ -232,7 +242,7 @@ export class PusherSession {
       return;
     }
     const connection = verdict.kind === "presence"
-      ? hub.connect(this.#adapter(), { memberId: verdict.userId ?? "" })
+      ? hub.connect(this.#hubSocket, { memberId: verdict.userId ?? "" })
       : verdict.kind === "user"
       ? this.#user!.connection
       : this.#shared;
@@ -313,22 +323,5 @@ export class PusherSession {
       });
       this.#out.error("internal", null, "Client event could not be published");
     });
-  }
-
-  /** A hub connection's socket: frames go through the translator, closes close the socket. */
-  #adapter(): SocketLike {
-    const socket = this.#deps.socket;
-    return {
-      get readyState() {
-        return socket.readyState;
-      },
-      get bufferedAmount() {
-        return socket.bufferedAmount;
-      },
-      send: (frame: string) =>
-        this.#out.fromHub(this.#deps.translator.translate(frame)),
-      close: (code?: number, reason?: string) =>
-        this.close(hubToPusherClose(code), reason ?? ""),
-    };
   }
 }

@@ -171,7 +171,12 @@ export class SessionOutput {
     try {
       socket.send(frame);
     } catch {
-      this.#deps.close(CLOSE_CODE.INTERNAL_ERROR, "Send failed");
+      this.sendFailed();
     }
+  }
+
+  /** A send threw: the session closes with 1011. */
+  sendFailed(): void {
+    this.#deps.close(CLOSE_CODE.INTERNAL_ERROR, "Send failed");
   }
 }

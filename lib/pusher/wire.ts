@@ -82,7 +82,7 @@ export function encodeFrame(
  * as an object) is already that value.
  */
 export function dataValue(data: Json): Json {
-  if (typeof data !== "string") return data;
+  if (typeof data !== "string" || !mayBeJson(data)) return data;
   try {
     const parsed: unknown = JSON.parse(data);
     return isJson(parsed) ? parsed : data;
@@ -108,6 +108,7 @@ export function dataValue(data: Json): Json {
  */
 export function dataString(value: Json): string {
   if (typeof value === "string") {
+    if (!mayBeJson(value)) return value;
     try {
       JSON.parse(value);
     } catch {
@@ -115,6 +116,23 @@ export function dataString(value: Json): string {
     }
   }
   return JSON.stringify(value);
+}
+
+/**
+ * Whether `text` can be JSON at all: its first non-blank character starts a
+ * JSON value. A string that cannot be JSON (plain text `data`) skips
+ * `JSON.parse`, whose thrown `SyntaxError` costs tens of µs per publish.
+ */
+function mayBeJson(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // Blanks JSON allows before a value: space, tab, line feed, return.
+    if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) continue;
+    // { [ " - 0-9 t(rue) f(alse) n(ull)
+    return c === 0x7b || c === 0x5b || c === 0x22 || c === 0x2d ||
+      (c >= 0x30 && c <= 0x39) || c === 0x74 || c === 0x66 || c === 0x6e;
+  }
+  return false;
 }
 
 /** The roomcast message `data` for a Pusher event. */

@@ -59,6 +59,23 @@ Deno.test("dataString(dataValue(s)) gives pusher-js the value s gave it", () => 
   assert.deepEqual(dataValue({ a: 1 }), { a: 1 });
 });
 
+Deno.test("dataValue() parses JSON after blanks and leaves text that only starts like JSON", () => {
+  assert.deepEqual(dataValue(' \t\r\n{"a":1}'), { a: 1 });
+  assert.deepEqual(dataValue("\n[1]"), [1]);
+  assert.equal(dataValue("-5"), -5);
+  assert.equal(dataValue("true"), true);
+  assert.equal(dataValue("false"), false);
+  assert.equal(dataValue("null"), null);
+  assert.equal(dataValue('"s"'), "s");
+  for (
+    const text of ["~s=1 pad", "tomato", "nope", "fa", "-", "{x", "   ", "x{}"]
+  ) {
+    assert.equal(dataValue(text), text, text);
+    assert.equal(dataString(text), text, text);
+  }
+  assert.equal(dataString(" 1"), '" 1"');
+});
+
 Deno.test("toRoomcast() and fromRoomcast() map an event to message data and back", () => {
   const data = toRoomcast("order-shipped", '{"id":7}');
   assert.deepEqual(data, { event: "order-shipped", data: { id: 7 } });

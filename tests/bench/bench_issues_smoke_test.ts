@@ -1,7 +1,7 @@
 /**
  * Smoke test of the issue #12–#14 contestants (part of `deno task test`):
- * with tiny counts, the C generator drives roomcast's Pusher endpoint and
- * Soketi through Pusher subscribers and the signed HTTP API, roomcast's SSE
+ * with tiny counts, the C generator drives roomcast's Pusher endpoint, the
+ * bare-Deno Pusher ceiling and Soketi through Pusher subscribers and the signed HTTP API, roomcast's SSE
  * stream, and roomcast on 2 processes joined by a redis-server (also the
  * per-node scaling case). It checks that every message arrived and what
  * each node's bus received, never a speed. Without `cc`, `redis-server` or
@@ -100,7 +100,7 @@ function assertComplete(record: RunRecord, deliveries: number): void {
 
 Deno.test({
   name:
-    "bench issues: Pusher subscribers and signed HTTP API publishes reach every subscriber (roomcast Pusher, Soketi, roomcast's own HTTP API)",
+    "bench issues: Pusher subscribers and signed HTTP API publishes reach every subscriber (roomcast Pusher, the bare-Deno Pusher ceiling, Soketi)",
   ignore: !ccFound && !inCi,
   async fn() {
     assert.ok(ccFound, "cc is required under CI=true");
@@ -111,9 +111,8 @@ Deno.test({
     }
     await withContext(async (ctx) => {
       const c = benchCase("pusher-fanout-500");
-      for (
-        const id of soketi ? ["roomcast-pusher", "soketi"] : ["roomcast-pusher"]
-      ) {
+      const ids = ["roomcast-pusher", "deno-bare-pusher"];
+      for (const id of soketi ? [...ids, "soketi"] : ids) {
         const record = await runOnce(ctx, findContestant(id), c, TINY, 1);
         assertComplete(record, 20 * 100);
         // One signed request per message (warm-up and probes included).

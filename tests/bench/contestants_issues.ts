@@ -1,7 +1,8 @@
 /**
  * The contestants of issues #12 (Pusher), #13 (Redis engine) and #14 (SSE
- * fallback): roomcast's Pusher endpoint and Soketi 1.6.1, both driven by
- * Pusher subscribers and the signed HTTP API; roomcast on 1, 2 or 4
+ * fallback): roomcast's Pusher endpoint, Soketi 1.6.1 and the bare-Deno
+ * Pusher ceiling (servers/bare_pusher.ts), all driven by Pusher subscribers
+ * and the signed HTTP API; roomcast on 1, 2 or 4
  * processes joined by one redis-server (runner_nodes.ts); roomcast's SSE
  * stream (`GET /sse`). `roster.ts` puts them after the main ones.
  *
@@ -101,6 +102,23 @@ export const ISSUE_CONTESTANTS: readonly Contestant[] = [
         SOKETI_DEFAULT_APP_KEY: PUSHER_APP.key,
         SOKETI_DEFAULT_APP_SECRET: PUSHER_APP.secret,
       },
+    }),
+  },
+  {
+    id: "deno-bare-pusher",
+    group: "deno-bare-pusher",
+    short: "bare Deno Pusher",
+    label:
+      "bare Deno speaking just enough Pusher: a Set per channel, `POST /apps/:id/events` unsigned, one `JSON.stringify` per event and one `send` per subscriber (servers/bare_pusher.ts)",
+    proto: "pusher",
+    path: `/app/${PUSHER_APP.key}?protocol=7`,
+    peer: false,
+    genArgs: PUSHER_GEN_ARGS,
+    ready: /^ready (\d+)$/,
+    launch: (ctx) => ({
+      cmd: ctx.deno,
+      args: ["run", "-A", `${ctx.benchDir}servers/bare_pusher.ts`],
+      env: { PORT: "0", HOST: "127.0.0.1" },
     }),
   },
   {

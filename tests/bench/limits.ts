@@ -77,6 +77,22 @@ The bullets below say what the profiles show for each.
   (\`hub.connect\`, listeners, the \`welcome\` frame: one more write per
   connection, which bare Deno does not send), and the garbage collector for
   those objects. No single item is more than a few percent.
+- **Pusher fan-out, 1→1000 through the HTTP API (issue #12).** Pusher has
+  no batch frame, so every delivery is one \`ws.send\`. Its Deno ceiling is
+  \`deno-bare-pusher\` (servers/bare_pusher.ts: unsigned publish, one
+  \`JSON.stringify\` per event, one \`send\` per subscriber). On a shared
+  machine (2026-12-02, \`--reps 3 --scenario pusher --roomcast-env
+  HISTORY=memory\`), server CPU per delivery: bare 9.4 [9.1–10.1] µs, Soketi
+  11.6 [11.0–12.9], roomcast Pusher 11.2 [10.1–13.0]; paired, bare ÷ Soketi
+  0.81 [0.78–0.83] and roomcast ÷ bare 1.22 [1.07–1.28]. Deliveries/s, bare
+  ÷ Soketi: 1.34 [1.08–1.55] and 1.39 [0.97–1.69] in two such runs. So 1.5×
+  Soketi is not reachable on Deno with one frame per delivery: even the
+  bare server pays \`op_ws_send_text\` per recipient (above). What roomcast
+  adds per recipient in JavaScript (Connection.send, the session's
+  HubSocket, the shared translator's cache hit, the echo check) was 1.3 µs
+  and is about 0.5 µs (native \`/ws\`: 0.2 µs); per publish the signature
+  check (MD5 + HMAC, ~20 µs), the body read, the history append and the bus
+  post are about 0.1–0.3 µs per delivery at N = 1000.
 - **Memory per connection** holds: RSS per connection at 10,000
   connections is 1.02 [0.98–1.09]× bare Deno, whose WebSocket costs about
   22 KB; roomcast's objects per connection are small next to it.

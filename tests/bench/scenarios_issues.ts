@@ -42,7 +42,13 @@ export function issueCases(quick: boolean): BenchCase[] {
       scenario: "pusher",
       title: `Pusher fan-out 1→${n}, HTTP API publishes (4 in flight)`,
       kind: "throughput",
-      contestants: ["roomcast-pusher", "soketi", "roomcast-http", "roomcast"],
+      contestants: [
+        "roomcast-pusher",
+        "soketi",
+        "deno-bare-pusher",
+        "roomcast-http",
+        "roomcast",
+      ],
       baseline: "soketi",
       params: fanout(q(1000, 100)),
       pairs: [
@@ -52,6 +58,12 @@ export function issueCases(quick: boolean): BenchCase[] {
           metric: "deliveriesPerS",
           target: "≥ 1.5",
         },
+        {
+          a: "roomcast-pusher",
+          b: "deno-bare-pusher",
+          metric: "deliveriesPerS",
+        },
+        { a: "deno-bare-pusher", b: "soketi", metric: "deliveriesPerS" },
         {
           a: "roomcast-pusher",
           b: "roomcast-http",
