@@ -153,16 +153,7 @@ Deno.test("SseSocket never POSTs more frames than the server's bucket holds on a
       now: () => Date.now(),
     });
     const source = FakeEventSource.last;
-    source.emit("session", { session: "n1.s1" });
-    source.emit("message", {
-      type: "welcome",
-      connectionId: "c1",
-      heartbeatMs: 25_000,
-      protocol: 1,
-      memberId: "c1",
-      maxMessageBytes: 65_536,
-      rateLimit: { perSecond: 100, burst: 40 },
-    });
+    source.welcome("n1.s1", 65_536, { perSecond: 100, burst: 40 });
     // The server's bucket, as the hub's guard keeps it.
     const server = new TokenBucket(100, 40, Date.now());
     const arrived: unknown[] = [];
@@ -223,16 +214,7 @@ async function sustained(ms: number, report: boolean) {
     const ends: number[] = [];
     link.onclose = (event) => ends.push(event.code);
     const source = FakeEventSource.last;
-    source.emit("session", { session: "n1.s1" });
-    source.emit("message", {
-      type: "welcome",
-      connectionId: "c1",
-      heartbeatMs: 25_000,
-      protocol: 1,
-      memberId: "c1",
-      maxMessageBytes: 65_536,
-      rateLimit: { perSecond: 1_000, burst: 64 },
-    });
+    source.welcome("n1.s1", 65_536, { perSecond: 1_000, burst: 64 });
     const server = new TokenBucket(1_000, 64, 0);
     const arrived: number[] = [];
     let refused = 0;

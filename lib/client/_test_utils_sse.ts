@@ -41,8 +41,15 @@ export class FakeEventSource implements EventSourceLike {
     for (const listener of this.#listeners.get(type) ?? []) listener(event);
   }
 
-  /** The server names the session and welcomes (as `GET /sse` does). */
-  welcome(session = "n1.s1", maxMessageBytes = 65_536): void {
+  /**
+   * The server names the session and welcomes (as `GET /sse` does), with
+   * its rate limit when `rateLimit` is given.
+   */
+  welcome(
+    session = "n1.s1",
+    maxMessageBytes = 65_536,
+    rateLimit?: { perSecond: number; burst: number },
+  ): void {
     this.emit("session", { session });
     this.emit("message", {
       type: "welcome",
@@ -51,6 +58,7 @@ export class FakeEventSource implements EventSourceLike {
       protocol: 1,
       memberId: "c1",
       maxMessageBytes,
+      ...(rateLimit === undefined ? {} : { rateLimit }),
     });
   }
 
