@@ -1,7 +1,8 @@
 /**
- * roomcast entry point. `deno task dev` runs one isolate; `deno task start`
- * passes `--parallel` to run one isolate per core on the same port. SIGINT
- * and SIGTERM drain every client with a retryable close (1012) first.
+ * roomcast entry point. `deno task dev` runs one isolate (which has no bus to
+ * post to: `BUS` counts as `none`); `deno task start` passes `--parallel` to
+ * run one isolate per core on the same port. SIGINT and SIGTERM drain every
+ * client with a retryable close (1012) first.
  *
  * A startup failure (bad setting, port in use, unresolvable host, database
  * held by another process) is one error line naming the cause and the fix,
@@ -87,7 +88,9 @@ export async function main(args: string[]): Promise<void> {
       stop = group.shutdown;
       port = group.port;
     } else {
-      const server = await startServer(config, { log });
+      // One isolate has nobody to reach over BroadcastChannel: posting every
+      // publish there would cost a clone per message for no listener.
+      const server = await startServer({ ...config, bus: "none" }, { log });
       stop = () => server.shutdown();
       port = server.addr.port;
     }

@@ -18,6 +18,7 @@ export const MAX_PROTOCOL_HEADER = 4096;
  */
 export function checkHandshake(
   headers: Headers,
+  protocols: string | null = headers.get("sec-websocket-protocol"),
 ): { status: number; message: string } | undefined {
   if (headers.get("sec-websocket-version") !== "13") {
     return { status: 426, message: "Sec-WebSocket-Version must be 13" };
@@ -28,7 +29,6 @@ export function checkHandshake(
       message: "Sec-WebSocket-Key must be 16 bytes in base64",
     };
   }
-  const protocols = headers.get("sec-websocket-protocol");
   if (
     protocols !== null &&
     (protocols.length > MAX_PROTOCOL_HEADER ||
@@ -58,9 +58,43 @@ export function checkHandshake(
  * ```
  */
 export function offeredProtocols(headers: Headers): string[] {
-  const list = headers.get("sec-websocket-protocol") ?? "";
-  return list.split(",").map((p) => p.replace(/^[ \t]+|[ \t]+$/g, ""))
-    .filter((p) => p !== "");
+  return protocolList(headers.get("sec-websocket-protocol"));
+}
+
+/**
+ * The names in one `Sec-WebSocket-Protocol` value (`null`: no header), as
+ * {@linkcode offeredProtocols} reads them: split on commas, optional
+ * whitespace (spaces, tabs) trimmed, empty entries dropped.
+ *
+ * @example Usage
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { protocolList } from "./_handshake.ts";
+ *
+ * assert.deepEqual(protocolList("a,b ,\tc,,"), ["a", "b", "c"]);
+ * assert.deepEqual(protocolList(null), []);
+ * ```
+ */
+export function protocolList(value: string | null): string[] {
+  const names: string[] = [];
+  if (value === null || value === "") return names;
+  let start = 0;
+  while (start <= value.length) {
+    let end = value.indexOf(",", start);
+    if (end === -1) end = value.length;
+    let a = start;
+    let b = end;
+    while (a < b && isOws(value.charCodeAt(a))) a++;
+    while (b > a && isOws(value.charCodeAt(b - 1))) b--;
+    if (b > a) names.push(value.slice(a, b));
+    start = end + 1;
+  }
+  return names;
+}
+
+/** Space or tab: RFC 7230 optional whitespace. */
+function isOws(code: number): boolean {
+  return code === 32 || code === 9;
 }
 
 /**
@@ -77,15 +111,22 @@ export function offeredProtocols(headers: Headers): string[] {
  */
 export function upgradeWebSocket(
   request: Request,
-  options: { protocol?: string; idleTimeout: number },
+  options: {
+    protocol?: string;
+    idleTimeout: number;
+    /** The request's `Sec-WebSocket-Protocol`, when the caller read it already. */
+    offered?: string | null;
+  },
 ): { socket: WebSocket; response: Response } | Response {
   let upgraded: { socket: WebSocket; response: Response };
   // Deno sets the header itself (no Headers object built) when the list is
   // in its ", " form; any other form is negotiated on the response below.
   const { protocol, idleTimeout } = options;
-  const native = protocol !== undefined &&
-    (request.headers.get("sec-websocket-protocol") ?? "").split(", ")
-      .includes(protocol);
+  const offered = options.offered === undefined
+    ? request.headers.get("sec-websocket-protocol")
+    : options.offered;
+  const native = protocol !== undefined && offered !== null &&
+    offered.split(", ").includes(protocol);
   try {
     upgraded = Deno.upgradeWebSocket(
       request,
@@ -122,6 +163,7 @@ export interface HandshakeRefusal {
  */
 export function handshakeRefusal(
   headers: Headers,
+  protocols: string | null = headers.get("sec-websocket-protocol"),
 ): HandshakeRefusal | undefined {
   if (headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return {
@@ -132,7 +174,7 @@ export function handshakeRefusal(
       headers: { upgrade: "websocket" },
     };
   }
-  const malformed = checkHandshake(headers);
+  const malformed = checkHandshake(headers, protocols);
   if (malformed === undefined) return undefined;
   return {
     status: malformed.status,

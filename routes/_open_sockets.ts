@@ -12,7 +12,7 @@ export interface ClosingTarget {
 
 /** Open sockets (and SSE streams) by client IP. */
 export class OpenSockets {
-  #sockets = new Map<ClosingTarget, string>();
+  #sockets = new Map<object, string>();
   #perIp = new Map<string, number>();
   #waiters = new Set<() => void>();
 
@@ -28,9 +28,18 @@ export class OpenSockets {
 
   /** Tracks `socket` from `ip` until its `close` event. */
   add(socket: ClosingTarget, ip: string): void {
+    this.hold(socket, ip);
+    socket.addEventListener("close", () => this.release(socket));
+  }
+
+  /**
+   * Tracks `socket` from `ip` until {@linkcode OpenSockets.release}: for a
+   * caller that has a `close` listener of its own (one listener per socket,
+   * not two).
+   */
+  hold(socket: object, ip: string): void {
     this.#sockets.set(socket, ip);
     this.#perIp.set(ip, this.countFrom(ip) + 1);
-    socket.addEventListener("close", () => this.#remove(socket));
   }
 
   /** Resolves true once every socket closed, or false after `timeoutMs`. */
@@ -48,7 +57,8 @@ export class OpenSockets {
     });
   }
 
-  #remove(socket: ClosingTarget): void {
+  /** Stops tracking `socket` (closed). Idempotent: `close` can fire twice. */
+  release(socket: object): void {
     const ip = this.#sockets.get(socket);
     if (ip === undefined) return; // close can fire twice
     this.#sockets.delete(socket);

@@ -10,6 +10,7 @@ import type { Hono } from "hono";
 import { AuthError, type Verifier } from "../lib/support/auth.ts";
 import type { ConfigGroup } from "../lib/support/config.ts";
 import type { ConnectOptions, Hub } from "../lib/hub/hub.ts";
+import type { Connection } from "../lib/rooms/connection.ts";
 import { jsonError } from "../lib/support/http_error.ts";
 import type { Metrics } from "../lib/support/metrics.ts";
 import type { RefusalLog } from "../lib/support/refusal_log.ts";
@@ -19,7 +20,7 @@ import { KeyedLimiter } from "../lib/support/rate_limit.ts";
 import { remoteIpOf } from "./_remote_ip.ts";
 import {
   handshakeRefusal,
-  offeredProtocols,
+  protocolList,
   upgradeWebSocket,
 } from "./_handshake.ts";
 import { identifyRequest, TOKEN_PROTOCOL_PREFIX } from "./_identity.ts";
@@ -85,7 +86,9 @@ export function mountWs(app: Hono, deps: WsDeps): WsHandler {
 
   const handle: WsHandler = (req, info) => {
     const ip = remoteIpOf(info);
-    const refusal = handshakeRefusal(req.headers);
+    // Read once: the checks, the offer and the answer all need it.
+    const protocols = req.headers.get("sec-websocket-protocol");
+    const refusal = handshakeRefusal(req.headers, protocols);
     if (refusal?.code === "upgrade_required") {
       return jsonError(426, refusal.code, refusal.message, refusal.headers);
     }
@@ -143,7 +146,7 @@ export function mountWs(app: Hono, deps: WsDeps): WsHandler {
       }, { ip });
     }
 
-    const offered = offeredProtocols(req.headers);
+    const offered = protocolList(protocols);
     const badToken = (error: unknown): Response => {
       if (!(error instanceof AuthError)) throw error;
       metrics.inc("auth_failures_total", 1, error.reason);
@@ -170,9 +173,9 @@ export function mountWs(app: Hono, deps: WsDeps): WsHandler {
     }
     // Without a token the upgrade completes in this task (no await).
     if (who instanceof Promise) {
-      return who.then((w) => admit(req, ip, offered, w), badToken);
+      return who.then((w) => admit(req, ip, protocols, offered, w), badToken);
     }
-    return admit(req, ip, offered, who);
+    return admit(req, ip, protocols, offered, who);
   };
   app.get("/ws", (c) => handle(c.req.raw, c.env));
 
@@ -180,6 +183,7 @@ export function mountWs(app: Hono, deps: WsDeps): WsHandler {
   const admit = (
     req: Request,
     ip: string,
+    protocols: string | null,
     offered: string[],
     who: ConnectOptions,
   ): Response => {
@@ -206,22 +210,26 @@ export function mountWs(app: Hono, deps: WsDeps): WsHandler {
       : undefined;
     const upgraded = upgradeWebSocket(req, {
       idleTimeout: config.idleTimeoutS,
+      offered: protocols,
       ...(protocol === undefined ? {} : { protocol }),
     });
     if (upgraded instanceof Response) return upgraded;
     const { socket, response } = upgraded;
-    sockets.add(socket, ip);
+    sockets.hold(socket, ip);
+    let connection: Connection | undefined;
     socket.addEventListener("open", () => {
-      const connection = hub.connect(socket, { ...who, batch });
+      const opened = hub.connect(socket, { ...who, batch });
+      connection = opened;
       socket.addEventListener(
         "message",
-        (event) => hub.receive(connection, event.data),
+        (event) => hub.receive(opened, event.data),
       );
-      // `close` can fire twice on Deno; the hub's disconnect is idempotent.
-      socket.addEventListener(
-        "close",
-        (event) => hub.disconnect(connection, event.code),
-      );
+    });
+    // One listener for both: the socket's slot, and the hub once it opened.
+    // `close` can fire twice on Deno; both are idempotent.
+    socket.addEventListener("close", (event) => {
+      sockets.release(socket);
+      if (connection !== undefined) hub.disconnect(connection, event.code);
     });
     return response;
   };

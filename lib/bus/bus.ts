@@ -18,6 +18,9 @@
  *   topic (BroadcastChannel has a 256-slot ring per process, so fewer,
  *   larger posts lose less); subscribes and unsubscribes of one tick go to
  *   the transport as one call.
+ * - **Lone isolates.** A transport that reaches nobody
+ *   ({@linkcode BusTransport.lone}) gets no posts at all: publishing is a
+ *   no-op, not an encoded post dropped on the floor.
  * - **Numbering.** Posts are numbered per sender and topic; receivers count
  *   the posts that never arrived as gaps (metric + warning). Repair of those
  *   gaps from history is the job of the room streams, not of the bus.
@@ -113,6 +116,8 @@ export function createBus(
   let subscribed: PromiseWithResolvers<void> | undefined;
   let toUnsubscribe: string[] = [];
   let closed = false;
+  /** Nobody to post to: publishing is free (one isolate alone). */
+  const lone = transport.lone === true;
 
   function send(topic: string, events: BusEvent[]): void {
     if (sent.size >= MAX_SENDER_TOPICS && !sent.has(topic)) sent.clear();
@@ -223,7 +228,7 @@ export function createBus(
   return {
     nodeId,
     publish(event) {
-      if (closed) return;
+      if (closed || lone) return;
       const topic = topicOf(event);
       const queue = queues.get(topic);
       if (queue === undefined) queues.set(topic, [event]);

@@ -200,6 +200,11 @@ export interface BusPost {
 
 /** Raw delivery of encoded posts between isolates. */
 export interface BusTransport {
+  /**
+   * No other isolate can hear this transport (a lone isolate): the bus
+   * skips encoding and posting what is published. @default {false}
+   */
+  readonly lone?: boolean;
   /** Sends one encoded post on `topic` (a room, or {@linkcode NODE_TOPIC}). */
   post(topic: string, text: string): void;
   /** Registers the receiver of posts from other isolates (`text` is untrusted). */

@@ -5,6 +5,7 @@ import {
   MAX_SENDERS_PER_TOPIC,
   parseBusPost,
 } from "./bus.ts";
+import { loneTransport } from "./lone.ts";
 import { MemoryNetwork } from "./memory.ts";
 
 function event(offset: number, room = "r"): BusEvent {
@@ -321,4 +322,33 @@ Deno.test("createBus() remembers post numbers of at most MAX_SENDERS_PER_TOPIC s
   assert.deepEqual(gaps, ["n1"]);
   await a.close();
   raw.close();
+});
+
+Deno.test("createBus() over a lone transport neither encodes nor posts what is published", async () => {
+  const posts: string[] = [];
+  const bus = createBus({
+    ...loneTransport(),
+    post: (_, text) => posts.push(text),
+  });
+  await bus.join("r"); // joins still resolve: the hub waits for them
+  for (let i = 1; i <= 10; i++) bus.publish(event(i));
+  bus.publish({ kind: "node-down", node: "n" });
+  await new Promise((resolve) => setTimeout(resolve, 0)); // past the tick's flush
+  await bus.close(); // close flushes what is queued
+  assert.deepEqual(posts, []);
+  assert.equal(bus.stats().postsSent, 0);
+  assert.equal(bus.stats().bytesSent, 0);
+});
+
+Deno.test("createBus() over a transport that is not lone posts a tick's events", async () => {
+  const posts: string[] = [];
+  const bus = createBus({
+    ...loneTransport(),
+    lone: false,
+    post: (_, text) => posts.push(text),
+  });
+  bus.publish(event(1));
+  await bus.close();
+  assert.equal(posts.length, 1);
+  assert.equal(bus.stats().postsSent, 1);
 });

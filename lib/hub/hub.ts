@@ -12,9 +12,13 @@ import { CLOSE_CODE, type ErrorCode } from "../protocol/mod.ts";
 import {
   type Access,
   Connection,
+  type ConnectionOptions,
   type SocketLike,
 } from "../rooms/connection.ts";
-import { ConnectionGuard } from "./connection_guard.ts";
+import {
+  ConnectionGuard,
+  type ConnectionGuardOptions,
+} from "./connection_guard.ts";
 import { dispatch, type DispatchParts } from "./_dispatch.ts";
 import type {
   HistorySize,
@@ -115,6 +119,13 @@ export class Hub {
   readonly #onShutdown: Array<() => void> = [];
   /** The `welcome` frame, its fixed part serialized once. */
   readonly #welcome: WelcomeEncoder;
+  /** Connection ids: this node's first 8 characters, a dash, a counter. */
+  readonly #idPrefix: string;
+  /** Every connection's `onClose` (one function, not one per connection). */
+  readonly #onConnectionClose = (connection: Connection, code: number) =>
+    this.disconnect(connection, code);
+  /** The per-connection guard settings every connection shares. */
+  readonly #guardOptions: Omit<ConnectionGuardOptions, "onExpire">;
   #nextId = 0;
   #draining = false;
 
@@ -123,6 +134,17 @@ export class Hub {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     const { bus, history, metrics, log, limits } = options;
+    this.#idPrefix = `${bus.nodeId.slice(0, 8)}-`;
+    this.#guardOptions = {
+      perSecond: limits.rateLimitPerS,
+      burst: limits.rateLimitBurst,
+      strikes: limits.rateLimitStrikes,
+      maxMessageBytes: limits.maxMessageBytes,
+      ...(limits.maxJsonDepth === undefined
+        ? {}
+        : { maxJsonDepth: limits.maxJsonDepth }),
+      now: this.#now,
+    };
     this.#rooms = new Rooms({
       bus,
       history,
@@ -234,36 +256,28 @@ export class Hub {
    * `close` event to {@linkcode Hub.disconnect}.
    */
   connect(socket: SocketLike, options: ConnectOptions = {}): Connection {
-    const { metrics, bus, limits } = this.#options;
-    const id = `${bus.nodeId.slice(0, 8)}-${(++this.#nextId).toString(36)}`;
-    const connection = new Connection(id, socket, {
+    const { metrics, limits } = this.#options;
+    const id = this.#idPrefix + (++this.#nextId).toString(36);
+    // One object shape per connection (no conditional spreads: each one
+    // copied property by property), the shared parts made once.
+    const own: ConnectionOptions = {
       maxBufferedBytes: limits.maxBufferedBytes,
       metrics,
-      onClose: (c, code) => this.disconnect(c, code),
-      ...(options.memberId === undefined ? {} : { memberId: options.memberId }),
-      ...(options.access === undefined ? {} : { access: options.access }),
-      ...(options.batch === undefined ? {} : { batch: options.batch }),
-    });
-    this.#connections.set(
-      connection,
-      new ConnectionGuard({
-        perSecond: limits.rateLimitPerS,
-        burst: limits.rateLimitBurst,
-        strikes: limits.rateLimitStrikes,
-        maxMessageBytes: limits.maxMessageBytes,
-        ...(limits.maxJsonDepth === undefined
-          ? {}
-          : { maxJsonDepth: limits.maxJsonDepth }),
-        ...(options.expiresAt === undefined
-          ? {}
-          : { expiresAt: options.expiresAt }),
-        onExpire: () => {
-          metrics.inc("token_expiries_total");
-          connection.close(CLOSE_CODE.TOKEN_EXPIRED, "Token expired");
-        },
-        now: this.#now,
-      }),
-    );
+      onClose: this.#onConnectionClose,
+    };
+    if (options.memberId !== undefined) own.memberId = options.memberId;
+    if (options.access !== undefined) own.access = options.access;
+    if (options.batch !== undefined) own.batch = options.batch;
+    const connection = new Connection(id, socket, own);
+    const guard: ConnectionGuardOptions = {
+      ...this.#guardOptions,
+      onExpire: () => {
+        metrics.inc("token_expiries_total");
+        connection.close(CLOSE_CODE.TOKEN_EXPIRED, "Token expired");
+      },
+    };
+    if (options.expiresAt !== undefined) guard.expiresAt = options.expiresAt;
+    this.#connections.set(connection, new ConnectionGuard(guard));
     metrics.inc("connections_opened_total");
     metrics.set("connections", this.#connections.size);
     this.#options.log.debug("Client connected", {

@@ -11,7 +11,7 @@ import { createApp } from "./app.ts";
 import { createVerifier, type Verifier } from "../support/auth.ts";
 import { broadcastChannelTransport } from "../bus/broadcast_channel.ts";
 import { type Bus, type BusTransport, createBus } from "../bus/bus.ts";
-import { MemoryNetwork } from "../bus/memory.ts";
+import { loneTransport } from "../bus/lone.ts";
 import { CLOSE_CODE } from "../protocol/mod.ts";
 import { type Config, configGroup } from "../support/config.ts";
 import { Hub } from "../hub/hub.ts";
@@ -117,7 +117,7 @@ export async function startServer(
   const transport = options.transport ?? engine?.transport ??
     (config.bus === "broadcast-channel"
       ? broadcastChannelTransport(config.busChannel)
-      : new MemoryNetwork().connect());
+      : loneTransport());
   const bus = createBus(transport, {
     nodeId,
     unsubscribeGraceMs: config.busUnsubscribeGraceMs,

@@ -231,7 +231,7 @@ export const SETTINGS = {
     "BUS",
     "broadcast-channel",
     ["broadcast-channel", "none"],
-    "bus between the isolates of one process (`none` for a lone isolate)",
+    "bus between the isolates of one process (`none` for a lone isolate; `main.ts` with one isolate always uses `none`)",
   ),
   busChannel: text(
     "engine",

@@ -76,7 +76,16 @@ The bullets below say what the profiles show for each.
   subprotocols, open-socket tracking), about 10 µs when the socket opens
   (\`hub.connect\`, listeners, the \`welcome\` frame: one more write per
   connection, which bare Deno does not send), and the garbage collector for
-  those objects. No single item is more than a few percent.
+  those objects. No single item is more than a few percent. Reading
+  \`Sec-WebSocket-Protocol\` once, one \`close\` listener per socket instead
+  of two and no per-connection closures or spreads in \`hub.connect\` moved
+  the paired ratio from 1.29 to 1.23 in back-to-back 5-repetition runs
+  (157 → 155 µs against 124 / 121 µs), within the run-to-run spread of this
+  shared machine. The \`welcome\` write alone is worth about 7 % of bare
+  Deno's cost: bare Deno sending one 130-byte frame on \`open\` paid a median
+  1.07× plain bare Deno over 10 interleaved storms (server user + system
+  CPU per connection, from \`/proc\`), so about a third of the gap is that
+  frame, which the protocol requires.
 - **Pusher fan-out, 1→1000 through the HTTP API (issue #12).** Pusher has
   no batch frame, so every delivery is one \`ws.send\`. Its Deno ceiling is
   \`deno-bare-pusher\` (servers/bare_pusher.ts: unsigned publish, one

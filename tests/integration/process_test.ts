@@ -26,6 +26,27 @@ Deno.test("main.ts: SIGTERM closes every client with 1012, then exits 0", async 
   assert.match(server.output(), /"msg":"Stopped"/);
 });
 
+Deno.test("main.ts with one isolate delivers without posting to the inter-isolate bus", async () => {
+  // BUS=broadcast-channel is the default: one isolate has nobody to post to.
+  await using server = await spawnServer({ METRICS_TOKEN: "m" });
+  const a = await TestClient.open(server.wsUrl);
+  const b = await TestClient.open(server.wsUrl);
+  await a.join("r");
+  await b.join("r");
+  for (let i = 1; i <= 5; i++) a.send({ type: "publish", room: "r", data: i });
+  for (let i = 1; i <= 5; i++) assert.equal((await b.next("message")).data, i);
+  const res = await fetch(`http://127.0.0.1:${server.port}/metrics`, {
+    headers: { authorization: "Bearer m" },
+  });
+  const text = await res.text();
+  assert.equal(res.status, 200);
+  assert.match(text, /^roomcast_messages_in_total\{[^}]*\} [1-9]/m);
+  const sent = text.match(/^roomcast_bus_posts_sent_total\{[^}]*\} (\d+)$/m);
+  assert.equal(sent?.[1], "0", "bus_posts_sent_total");
+  await a.close();
+  await b.close();
+});
+
 Deno.test("main.ts --parallel spreads clients over isolates; all get every message", async () => {
   await using server = await spawnServer({ WORKERS: "2" }, ["--parallel"]);
   assert.match(server.output(), /"isolates":2/);
