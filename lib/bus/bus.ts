@@ -88,6 +88,7 @@ export function createBus(
   const maxEvents = options.maxEventsPerPost ?? 512;
   const graceMs = options.unsubscribeGraceMs ?? 1_000;
   const handlers = new Set<(event: BusEvent) => void>();
+  const resumed = new Set<() => void>();
   /** Last post number heard, per topic and sender. */
   const heard = new Map<string, Map<string, number>>();
   /** Post numbers sent, per topic. */
@@ -220,6 +221,11 @@ export function createBus(
     }
   });
 
+  transport.onResume?.(() => {
+    if (closed) return;
+    for (const fn of resumed) fn();
+  });
+
   return {
     nodeId,
     publish(event) {
@@ -276,6 +282,10 @@ export function createBus(
         schedule();
       }, graceMs);
     },
+    onResume(fn) {
+      resumed.add(fn);
+      return () => resumed.delete(fn);
+    },
     stats: () => ({
       postsSent: stats.postsSent.value,
       postsReceived: stats.postsReceived.value,
@@ -296,6 +306,7 @@ export function createBus(
         closed = true;
         rooms.clear();
         handlers.clear();
+        resumed.clear();
         transport.close();
       }
       return Promise.resolve();

@@ -322,3 +322,24 @@ Deno.test("createBus() remembers post numbers of at most MAX_SENDERS_PER_TOPIC s
   await a.close();
   raw.close();
 });
+
+Deno.test("createBus: a transport's resume reaches onResume handlers until they stop, and none after close", async () => {
+  let resume = () => {};
+  const bus = createBus({
+    post: () => {},
+    onPost: () => {},
+    onResume: (h) => (resume = h),
+    close: () => {},
+  });
+  let heard = 0;
+  const stop = bus.onResume(() => heard++);
+  resume();
+  assert.equal(heard, 1);
+  stop();
+  resume();
+  assert.equal(heard, 1, "stopped");
+  bus.onResume(() => heard++);
+  await bus.close();
+  resume();
+  assert.equal(heard, 1, "closed");
+});

@@ -60,6 +60,37 @@ Deno.test("RoomStream fills a hole from the log", async () => {
   stream.close();
 });
 
+Deno.test("RoomStream.resync reads what the bus lost at the end of a burst (no later message reveals the hole)", async () => {
+  const log = new MemoryLog({ maxMessages: 100, ttlMs: 60_000 });
+  const delivered: number[] = [];
+  let repaired = 0;
+  const done = Promise.withResolvers<void>();
+  const stream = new RoomStream({
+    room: "r",
+    log,
+    repairDelayMs: 60_000, // no hole repair: only resync can find them
+    deliver: (m) => {
+      delivered.push(m.offset);
+      if (m.offset === 3) done.resolve();
+    },
+    onRepair: (count) => (repaired += count),
+  });
+  await stream.ready;
+  const stored = await log.append(
+    "r",
+    [1, 2, 3].map((i) => ({ data: i, ts: Date.now(), from: "x" })),
+  );
+  stream.offer(stored[0]!); // 2 and 3 were lost on the bus, nothing follows
+  assert.deepEqual(delivered, [1]);
+  await stream.resync(); // the bus resumed
+  await done.promise;
+  assert.deepEqual(delivered, [1, 2, 3]);
+  assert.equal(repaired, 2);
+  await stream.resync(); // nothing new: nothing delivered twice
+  assert.deepEqual(delivered, [1, 2, 3]);
+  stream.close();
+});
+
 Deno.test("RoomStream waits for a hole the log cannot fill, then skips it and says so", async () => {
   const delivered: number[] = [];
   const losses: Array<[number, number]> = [];
