@@ -89,11 +89,21 @@ export async function openRedisCluster(
       for (let attempt = 0; !closed; attempt++) {
         renewAgain = false;
         try {
-          await Promise.all(
-            [...channels].map(([channel, listener]) =>
-              cluster.sSubscribe(channel, listener)
+          // Bounded: a subscribe routed to a dead master may never settle.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([
+            Promise.all(
+              [...channels].map(([channel, listener]) =>
+                cluster.sSubscribe(channel, listener)
+              ),
             ),
-          );
+            new Promise((_, reject) => {
+              timer = setTimeout(
+                () => reject(new Error("re-subscribe timed out")),
+                timeout,
+              );
+            }),
+          ]).finally(() => clearTimeout(timer));
           if (renewAgain) continue;
           for (const fn of resubscribed) fn();
           return;

@@ -119,21 +119,30 @@ export class RoomStream {
   async resync(settled?: () => Promise<void>): Promise<void> {
     if (this.#closed || !this.#ready) return; // not ready: the head comes later
     try {
-      const own = settled?.();
-      const result = await this.#options.log.since(
-        this.#options.room,
-        this.position,
-      );
+      const { room, log } = this.#options;
+      let own = settled?.();
+      let result = await log.since(room, this.position);
       await own;
-      if (this.#closed || !result.recovered) return;
+      if (this.#closed) return;
+      if (
+        !result.recovered && result.head.epoch !== this.#epoch &&
+        !this.#retired.has(result.head.epoch)
+      ) {
+        // The room started a new sequence meanwhile (a failover lost
+        // messages): read it from its start; the epoch change tells members.
+        own = settled?.();
+        result = await log.since(room, { epoch: result.head.epoch, offset: 0 });
+        await own;
+        if (this.#closed) return;
+      }
+      // Beyond what the log holds: the next message opens a hole, and the
+      // repair skips it and says so.
+      if (!result.recovered) return;
       let repaired = 0;
       for (const stored of result.messages) {
-        if (stored.epoch !== this.#epoch) break;
-        if (
-          stored.offset <= this.#delivered || this.#buffer.has(stored.offset)
-        ) {
-          continue;
-        }
+        const known = stored.epoch === this.#epoch &&
+          (stored.offset <= this.#delivered || this.#buffer.has(stored.offset));
+        if (known || this.#retired.has(stored.epoch)) continue;
         repaired += 1;
         this.offer(stored);
       }

@@ -91,6 +91,33 @@ Deno.test("RoomStream.resync reads what the bus lost at the end of a burst (no l
   stream.close();
 });
 
+Deno.test("RoomStream.resync follows a sequence the room started while the bus was cut off (the epoch change tells the loss)", async () => {
+  const head = { offset: 2, epoch: "e2" };
+  const stored = [1, 2].map((offset) => ({ ...msg(offset, "e2"), ts: 0 }));
+  const log: RoomLog = {
+    ...amnesicLog({ offset: 0, epoch: "e" }),
+    since: (_room, position): Promise<SinceResult> =>
+      Promise.resolve(
+        position.epoch === "e2"
+          ? { recovered: true, messages: stored, head }
+          : { recovered: false, head },
+      ),
+  };
+  const delivered: string[] = [];
+  const stream = new RoomStream({
+    room: "r",
+    log,
+    repairDelayMs: 60_000,
+    deliver: (m) => delivered.push(`${m.epoch}:${m.offset}`),
+  });
+  await stream.ready;
+  stream.offer(msg(1)); // then the failover: e's tail gone, e2 begun
+  await stream.resync();
+  assert.deepEqual(delivered, ["e:1", "e2:1", "e2:2"]);
+  assert.deepEqual(stream.position, head);
+  stream.close();
+});
+
 Deno.test("RoomStream waits for a hole the log cannot fill, then skips it and says so", async () => {
   const delivered: number[] = [];
   const losses: Array<[number, number]> = [];
