@@ -90,6 +90,7 @@ export class RoomTap {
       subscribe: (handler) => bus.subscribe(handler),
       join: (room) => bus.join(room),
       leave: (room) => bus.leave(room),
+      onResume: (fn) => bus.onResume(fn),
       stats: () => bus.stats(),
       close: () => bus.close(),
     };

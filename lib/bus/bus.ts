@@ -91,6 +91,7 @@ export function createBus(
   const maxEvents = options.maxEventsPerPost ?? 512;
   const graceMs = options.unsubscribeGraceMs ?? 1_000;
   const handlers = new Set<(event: BusEvent) => void>();
+  const resumed = new Set<() => void>();
   /** Last post number heard, per topic and sender. */
   const heard = new Map<string, Map<string, number>>();
   /** Post numbers sent, per topic. */
@@ -225,6 +226,11 @@ export function createBus(
     }
   });
 
+  transport.onResume?.(() => {
+    if (closed) return;
+    for (const fn of resumed) fn();
+  });
+
   return {
     nodeId,
     publish(event) {
@@ -281,6 +287,10 @@ export function createBus(
         schedule();
       }, graceMs);
     },
+    onResume(fn) {
+      resumed.add(fn);
+      return () => resumed.delete(fn);
+    },
     stats: () => ({
       postsSent: stats.postsSent.value,
       postsReceived: stats.postsReceived.value,
@@ -301,6 +311,7 @@ export function createBus(
         closed = true;
         rooms.clear();
         handlers.clear();
+        resumed.clear();
         transport.close();
       }
       return Promise.resolve();

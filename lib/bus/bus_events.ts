@@ -216,6 +216,12 @@ export interface BusTransport {
   subscribe?(rooms: readonly string[]): Promise<void>;
   /** Stops delivery of these rooms' topics. */
   unsubscribe?(rooms: readonly string[]): void;
+  /**
+   * Registers what to call when delivery resumed after an interruption (a
+   * reconnect, a failover): posts sent meanwhile were lost, and the ones of
+   * a room's last moments show no gap. Absent: delivery is never interrupted.
+   */
+  onResume?(handler: () => void): void;
   /** Releases the transport. */
   close(): void;
 }
@@ -261,6 +267,12 @@ export interface Bus {
    * period passed, unless joined again meanwhile.
    */
   leave(room: string): void;
+  /**
+   * Calls `fn` each time delivery resumed after an interruption of the
+   * transport: posts sent meanwhile were lost (a room's stream reads what it
+   * missed from the room log). Returns the function that stops it.
+   */
+  onResume(fn: () => void): () => void;
   /** Counters since creation. */
   stats(): BusStats;
   /** Sends what is queued, then releases the transport. */

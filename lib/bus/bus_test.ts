@@ -352,3 +352,24 @@ Deno.test("createBus() over a transport that is not lone posts a tick's events",
   assert.equal(posts.length, 1);
   assert.equal(bus.stats().postsSent, 1);
 });
+
+Deno.test("createBus: a transport's resume reaches onResume handlers until they stop, and none after close", async () => {
+  let resume = () => {};
+  const bus = createBus({
+    post: () => {},
+    onPost: () => {},
+    onResume: (h) => (resume = h),
+    close: () => {},
+  });
+  let heard = 0;
+  const stop = bus.onResume(() => heard++);
+  resume();
+  assert.equal(heard, 1);
+  stop();
+  resume();
+  assert.equal(heard, 1, "stopped");
+  bus.onResume(() => heard++);
+  await bus.close();
+  resume();
+  assert.equal(heard, 1, "closed");
+});

@@ -11,7 +11,10 @@
  * drops its own posts by their prefix, before decoding. Pub/sub keeps
  * nothing for a disconnected subscriber, so posts sent during an outage are
  * lost; {@linkcode createBus} counts them as gaps and the room streams fill
- * the holes from the room log.
+ * the holes from the room log. Once the client renewed the subscriptions
+ * after an interruption, the transport says so ({@linkcode BusTransport.onResume}):
+ * the posts of a room's last moments show no gap, so the room streams read
+ * what they missed.
  *
  * @module
  */
@@ -94,6 +97,11 @@ export function redisTransport(
     },
     onPost(h) {
       handler = h;
+    },
+    onResume(h) {
+      redis.onResubscribed?.(() => {
+        if (!closed) h();
+      });
     },
     async subscribe(list) {
       const channels = list.map((room) => {

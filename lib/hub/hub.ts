@@ -171,10 +171,16 @@ export class Hub {
       sendError: (connection, code, message, ref) =>
         this.#sendError(connection, code, message, ref),
     };
-    this.#unsubscribe = bus.subscribe((event) => {
+    const stopEvents = bus.subscribe((event) => {
       if (event.kind === "terminate") this.#terminateLocal(event.member);
       else this.#rooms.onBusEvent(event);
     });
+    // Posts lost while the bus was interrupted: the rooms read them back.
+    const stopResume = bus.onResume(() => this.#rooms.resync());
+    this.#unsubscribe = () => {
+      stopEvents();
+      stopResume();
+    };
   }
 
   /** The bus to the other isolates, for layers above that share state of their own. */

@@ -53,6 +53,13 @@ export interface RedisClient {
   ): Promise<void>;
   /** Unsubscribes from `channels`. */
   unsubscribe(channels: readonly string[]): Promise<void>;
+  /**
+   * Calls `fn` each time the subscriptions were renewed after an
+   * interruption (a reconnect, a failover, a moved shard): messages published
+   * meanwhile were lost, and every subscription is confirmed again. Absent:
+   * the client never reports it.
+   */
+  onResubscribed?(fn: () => void): void;
   /** Whether the connections (and the first subscription, once asked for) are up. */
   ready(): boolean;
   /** Resolves once {@linkcode RedisClient.ready} is true (or the client is closed). */
@@ -130,6 +137,20 @@ export async function openRedis(
   const main = connect("commands", false);
   let subscriber: ReturnType<typeof connect> | undefined;
   let subscribed = false;
+  const resubscribed = new Set<() => void>();
+
+  /** The subscriber connection; node-redis renews its subscriptions before each `ready`. */
+  function openSubscriber(): ReturnType<typeof connect> {
+    const client = connect("subscriber", true);
+    let readyBefore = false;
+    client.on("ready", () => {
+      if (readyBefore && subscribed && !closed) {
+        for (const fn of resubscribed) fn();
+      }
+      readyBefore = true;
+    });
+    return client;
+  }
 
   function ready(): boolean {
     return !closed && main.isReady &&
@@ -156,7 +177,7 @@ export async function openRedis(
     publish: (channel, message) => command(["PUBLISH", channel, message]),
     run: (script, keys, args) => runScript(command, script, keys, args),
     async subscribe(channels, listener) {
-      subscriber ??= connect("subscriber", true);
+      subscriber ??= openSubscriber();
       try {
         await subscriber.subscribe([...channels], listener);
       } catch (error) {
@@ -177,6 +198,9 @@ export async function openRedis(
       await subscriber.unsubscribe([...channels]).catch(() => {
         // Gone with the connection: a reconnect renews only what is subscribed.
       });
+    },
+    onResubscribed(fn) {
+      resubscribed.add(fn);
     },
     ready,
     whenReady() {

@@ -16,12 +16,20 @@
 
 import type { Logger } from "../support/log.ts";
 import {
+  type ChannelListener,
   describe,
   type OpenRedisOptions,
   type RedisClient,
   runScript,
   socketOptions,
 } from "./client.ts";
+
+/**
+ * The event node-redis emits on the cluster when it moves pub/sub listeners
+ * to other nodes (`RESUBSCRIBE_LISTENERS_EVENT` of its `cluster-slots.js`,
+ * not exported from the package root; the version is pinned).
+ */
+const RESUBSCRIBE_EVENT = "__resubscribeListeners";
 
 /**
  * Loads the client library and starts discovering the cluster from the seed
@@ -57,6 +65,62 @@ export async function openRedisCluster(
       pingInterval: 10_000,
       socket: socketOptions(min, max),
     },
+  });
+  /** Our sharded channels and their listeners, to renew after a topology change. */
+  const channels = new Map<string, ChannelListener>();
+  const resubscribed = new Set<() => void>();
+  let renewing: Promise<void> | undefined;
+  let renewAgain = false;
+
+  /**
+   * After node-redis moved or renewed sharded subscriptions (a failover, a
+   * moved slot, a reconnected shard): messages published meanwhile were
+   * lost, and its own re-subscribe is not awaited. Subscribe every channel
+   * again (a no-op where it is confirmed on the slot's master, else one
+   * `SSUBSCRIBE` each), then tell the listeners, who read what they missed.
+   */
+  function renew(): void {
+    if (closed || !subscribed) return;
+    if (renewing !== undefined) {
+      renewAgain = true;
+      return;
+    }
+    renewing = (async () => {
+      for (let attempt = 0; !closed; attempt++) {
+        renewAgain = false;
+        try {
+          // Bounded: a subscribe routed to a dead master may never settle.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          await Promise.race([
+            Promise.all(
+              [...channels].map(([channel, listener]) =>
+                cluster.sSubscribe(channel, listener)
+              ),
+            ),
+            new Promise((_, reject) => {
+              timer = setTimeout(
+                () => reject(new Error("re-subscribe timed out")),
+                timeout,
+              );
+            }),
+          ]).finally(() => clearTimeout(timer));
+          if (renewAgain) continue;
+          for (const fn of resubscribed) fn();
+          return;
+        } catch (error) {
+          log.debug("Redis Cluster re-subscribe failed, retrying", {
+            redis: where,
+            error: String(error),
+          });
+          const pause = min + Math.random() * Math.min(max, min * 2 ** attempt);
+          await new Promise((resolve) => setTimeout(resolve, pause));
+        }
+      }
+    })().finally(() => renewing = undefined);
+  }
+  cluster.on(RESUBSCRIBE_EVENT, () => queueMicrotask(renew));
+  cluster.on("node-ready", () => {
+    if (connected) queueMicrotask(renew);
   });
   cluster.on("error", (error: unknown) => {
     if (closed) return;
@@ -126,18 +190,19 @@ export async function openRedisCluster(
     publish: (channel, message) =>
       command(["SPUBLISH", channel, message], channel),
     run: (script, keys, args) => runScript(command, script, keys, args),
-    async subscribe(channels, listener) {
+    async subscribe(list, listener) {
       subscribing = true;
       await whenConnected();
       try {
+        for (const channel of list) channels.set(channel, listener);
         await Promise.all(
-          channels.map((channel) => cluster.sSubscribe(channel, listener)),
+          list.map((channel) => cluster.sSubscribe(channel, listener)),
         );
       } catch (error) {
         if (!closed) {
           log.error("Redis Cluster subscribe failed", {
             redis: where,
-            channels: channels.length,
+            channels: list.length,
             error: String(error),
           });
         }
@@ -146,15 +211,19 @@ export async function openRedisCluster(
       subscribed = true;
       wake();
     },
-    async unsubscribe(channels) {
+    async unsubscribe(list) {
+      for (const channel of list) channels.delete(channel);
       if (closed || !connected) return;
       await Promise.all(
-        channels.map((channel) =>
+        list.map((channel) =>
           cluster.sUnsubscribe(channel).catch(() => {
             // Gone with its shard's connection.
           })
         ),
       );
+    },
+    onResubscribed(fn) {
+      resubscribed.add(fn);
     },
     ready,
     whenReady() {

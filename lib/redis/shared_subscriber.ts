@@ -11,9 +11,13 @@
  *
  * Bounded: a Worker that has not confirmed `maxPending` forwarded messages
  * gets no more until it catches up; what it misses it counts as bus gaps and
- * its room streams fill from the room log. Wire between the two sides:
+ * its room streams fill from the room log; it is told how many it missed
+ * (`["dropped", n]`, sent with the next message it gets or when it confirms)
+ * and counts them on its `/metrics`. Wire between the two sides:
  * `["sub", id, channels]`, `["unsub", channels]`, `["ack", n]` from the
- * Worker; `["subbed", id, error]`, `["msg", channel, text]` back.
+ * Worker; `["subbed", id, error]`, `["msg", channel, text]` and `["resumed"]`
+ * (the subscriptions were renewed after an interruption:
+ * {@linkcode RedisClient.onResubscribed}) back.
  *
  * @module
  */
@@ -49,19 +53,34 @@ export function shareSubscriber(
   const subscribed = new Map<string, Promise<void>>();
   /** Port → messages forwarded and not yet confirmed. */
   const pending = new Map<MessagePort, number>();
+  /** Port → messages dropped and not yet told. */
+  const untold = new Map<MessagePort, number>();
   let dropped = 0;
+  redis.onResubscribed?.(() => {
+    for (const port of pending.keys()) port.postMessage(["resumed"]);
+  });
 
   const onMessage: ChannelListener = (text, channel) => {
     for (const port of listeners.get(channel) ?? []) {
       const behind = pending.get(port) ?? 0;
       if (behind >= maxPending) {
         dropped += 1; // the Worker's bus counts it as a gap
+        untold.set(port, (untold.get(port) ?? 0) + 1);
         continue;
       }
+      tell(port);
       pending.set(port, behind + 1);
       port.postMessage(["msg", channel, text]);
     }
   };
+
+  /** Tells the Worker at `port` how many messages it missed since last told. */
+  function tell(port: MessagePort): void {
+    const n = untold.get(port);
+    if (n === undefined) return;
+    untold.delete(port);
+    port.postMessage(["dropped", n]);
+  }
 
   function release(port: MessagePort, channels: readonly string[]): void {
     const gone: string[] = [];
@@ -113,6 +132,7 @@ export function shareSubscriber(
         const [kind, a, b] = data;
         if (kind === "ack" && typeof a === "number") {
           pending.set(port, Math.max(0, (pending.get(port) ?? 0) - a));
+          tell(port);
         } else if (kind === "sub" && typeof a === "number" && isList(b)) {
           subscribe(port, b).then(
             () => port.postMessage(["subbed", a, ""]),
@@ -127,6 +147,7 @@ export function shareSubscriber(
     detach(port) {
       port.onmessage = null;
       pending.delete(port);
+      untold.delete(port);
       const held: string[] = [];
       for (const [channel, ports] of listeners) {
         if (ports.has(port)) held.push(channel);
@@ -145,14 +166,17 @@ function isList(value: unknown): value is string[] {
 
 /**
  * The Worker's side: `redis` (its own command connection) with its
- * subscriptions made through the supervisor at the other end of `port`.
+ * subscriptions made through the supervisor at the other end of `port`;
+ * `onDropped` hears how many messages the supervisor did not forward.
  */
 export function subscribeThrough(
   redis: RedisClient,
   port: MessagePort,
+  onDropped?: (count: number) => void,
 ): RedisClient {
   const listeners = new Map<string, ChannelListener>();
   const waiting = new Map<number, PromiseWithResolvers<void>>();
+  const resubscribed = new Set<() => void>();
   let next = 0;
   let received = 0;
   port.onmessage = (event: MessageEvent<unknown>) => {
@@ -167,6 +191,10 @@ export function subscribeThrough(
       waiting.delete(a);
       if (typeof b === "string" && b !== "") wait?.reject(new Error(b));
       else wait?.resolve();
+    } else if (kind === "dropped" && typeof a === "number") {
+      onDropped?.(a);
+    } else if (kind === "resumed") {
+      for (const fn of resubscribed) fn();
     }
   };
   return {
@@ -178,6 +206,9 @@ export function subscribeThrough(
       waiting.set(id, wait);
       port.postMessage(["sub", id, [...channels]]);
       await wait.promise;
+    },
+    onResubscribed(fn) {
+      resubscribed.add(fn);
     },
     unsubscribe(channels) {
       for (const channel of channels) listeners.delete(channel);

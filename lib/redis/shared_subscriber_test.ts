@@ -6,6 +6,7 @@ import { shareSubscriber, subscribeThrough } from "./shared_subscriber.ts";
 function fakeRedis() {
   const calls: string[] = [];
   let listener: ChannelListener = () => {};
+  const resubscribed: Array<() => void> = [];
   const client: RedisClient = {
     command: () => Promise.resolve(null),
     publish: () => Promise.resolve(0),
@@ -19,6 +20,7 @@ function fakeRedis() {
       calls.push(`unsub ${channels.join(",")}`);
       return Promise.resolve();
     },
+    onResubscribed: (fn) => resubscribed.push(fn),
     ready: () => true,
     whenReady: () => Promise.resolve(),
     close: () => Promise.resolve(),
@@ -27,6 +29,8 @@ function fakeRedis() {
     client,
     calls,
     deliver: (text: string, ch: string) => listener(text, ch),
+    /** Redis renewed the subscriptions after an interruption. */
+    resubscribe: () => resubscribed.forEach((fn) => fn()),
   };
 }
 
@@ -80,7 +84,8 @@ Deno.test("shareSubscriber: a Worker maxPending messages behind misses the next 
   const a = new MessageChannel();
   shared.attach(a.port1);
   const got: string[] = [];
-  const worker = subscribeThrough(redis.client, a.port2);
+  let told = 0;
+  const worker = subscribeThrough(redis.client, a.port2, (n) => told += n);
   await worker.subscribe(["r"], (text) => got.push(text));
   // 100 delivered in one turn: the Worker confirms none of them yet.
   for (let i = 0; i < 100; i++) redis.deliver(String(i), "r");
@@ -92,6 +97,29 @@ Deno.test("shareSubscriber: a Worker maxPending messages behind misses the next 
   await collect(got, 65);
   assert.equal(got.at(-1), "after");
   assert.equal(shared.dropped(), 36);
+  assert.equal(told, 36, "the Worker was told (before the next message)");
   shared.detach(a.port1);
   await worker.close();
+});
+
+Deno.test("shareSubscriber: subscriptions renewed after an interruption are told to every Worker", async () => {
+  const redis = fakeRedis();
+  const shared = shareSubscriber(redis.client, 64);
+  const a = new MessageChannel();
+  const b = new MessageChannel();
+  shared.attach(a.port1);
+  shared.attach(b.port1);
+  const workers = [a.port2, b.port2].map((port) =>
+    subscribeThrough(redis.client, port)
+  );
+  const heard = workers.map((worker) => {
+    const { promise, resolve } = Promise.withResolvers<void>();
+    worker.onResubscribed?.(resolve);
+    return promise;
+  });
+  redis.resubscribe();
+  await Promise.all(heard);
+  shared.detach(a.port1);
+  shared.detach(b.port1);
+  for (const worker of workers) await worker.close();
 });

@@ -38,6 +38,8 @@ export class Publisher {
   #onStored: OnStored;
   #onAppend: ((count: number, ms: number) => void) | undefined;
   #queues = new Map<string, Waiter[]>();
+  /** Room → its append in flight, settled once its messages were handed on. */
+  #flights = new Map<string, Promise<void>>();
 
   /**
    * Appends to `log`; `onStored` delivers each message once it has an
@@ -66,21 +68,37 @@ export class Publisher {
     });
   }
 
+  /**
+   * Settles once the append of `room` in flight now (if any) has handed its
+   * messages to `onStored`: a log read sent after this call on the same
+   * connection sees no later append of this isolate.
+   */
+  settled(room: string): Promise<void> {
+    return this.#flights.get(room) ?? Promise.resolve();
+  }
+
   async #flush(room: string, batch: Waiter[]): Promise<void> {
     while (batch.length > 0) {
-      try {
-        const started = performance.now();
-        const stored = await this.#log.append(room, batch.map((w) => w.item));
-        this.#onAppend?.(batch.length, performance.now() - started);
-        for (let i = 0; i < batch.length; i++) {
-          this.#onStored(room, stored[i]!, batch[i]!.item);
-        }
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve(stored[i]!);
-      } catch (error) {
-        for (const waiter of batch) waiter.reject(error);
-      }
+      const flight = this.#append(room, batch);
+      this.#flights.set(room, flight);
+      await flight;
       batch = this.#queues.get(room)?.splice(0) ?? [];
     }
+    this.#flights.delete(room);
     this.#queues.delete(room);
+  }
+
+  async #append(room: string, batch: Waiter[]): Promise<void> {
+    try {
+      const started = performance.now();
+      const stored = await this.#log.append(room, batch.map((w) => w.item));
+      this.#onAppend?.(batch.length, performance.now() - started);
+      for (let i = 0; i < batch.length; i++) {
+        this.#onStored(room, stored[i]!, batch[i]!.item);
+      }
+      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(stored[i]!);
+    } catch (error) {
+      for (const waiter of batch) waiter.reject(error);
+    }
   }
 }

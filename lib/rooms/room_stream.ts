@@ -62,6 +62,7 @@ export class RoomStream {
   #buffer = new Map<number, StreamMessage>();
   #retired = new Set<string>();
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #resyncTimer: ReturnType<typeof setTimeout> | undefined;
   #repairing = false;
   /** When the current hole was first seen (performance.now ms), or undefined. */
   #holeSince: number | undefined;
@@ -106,10 +107,62 @@ export class RoomStream {
     this.#drain();
   }
 
+  /**
+   * Reads what the log holds after the last delivered position and offers
+   * what is not here yet: the bus was interrupted, and posts lost at the end
+   * of a burst leave no later message to reveal the hole. `settled` (called
+   * before the read) settles once this isolate's own appends in flight were
+   * offered: their replies, not the log, deliver them (they may carry an
+   * `except`). A failed read is reported and retried after the repair
+   * delay. Resolves once what was read is offered.
+   */
+  async resync(settled?: () => Promise<void>): Promise<void> {
+    if (this.#closed || !this.#ready) return; // not ready: the head comes later
+    try {
+      const { room, log } = this.#options;
+      let own = settled?.();
+      let result = await log.since(room, this.position);
+      await own;
+      if (this.#closed) return;
+      if (
+        !result.recovered && result.head.epoch !== this.#epoch &&
+        !this.#retired.has(result.head.epoch)
+      ) {
+        // The room started a new sequence meanwhile (a failover lost
+        // messages): read it from its start; the epoch change tells members.
+        own = settled?.();
+        result = await log.since(room, { epoch: result.head.epoch, offset: 0 });
+        await own;
+        if (this.#closed) return;
+      }
+      // Beyond what the log holds: the next message opens a hole, and the
+      // repair skips it and says so.
+      if (!result.recovered) return;
+      let repaired = 0;
+      for (const stored of result.messages) {
+        const known = stored.epoch === this.#epoch &&
+          (stored.offset <= this.#delivered || this.#buffer.has(stored.offset));
+        if (known || this.#retired.has(stored.epoch)) continue;
+        repaired += 1;
+        this.offer(stored);
+      }
+      if (repaired > 0) this.#options.onRepair?.(repaired);
+    } catch (error) {
+      this.#options.onError?.(error);
+      if (this.#closed) return;
+      clearTimeout(this.#resyncTimer);
+      this.#resyncTimer = setTimeout(
+        () => void this.resync(settled),
+        this.#options.repairDelayMs,
+      );
+    }
+  }
+
   /** Stops delivering and cancels a pending repair. */
   close(): void {
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#resyncTimer);
     this.#buffer.clear();
   }
 

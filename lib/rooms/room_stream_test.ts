@@ -60,6 +60,64 @@ Deno.test("RoomStream fills a hole from the log", async () => {
   stream.close();
 });
 
+Deno.test("RoomStream.resync reads what the bus lost at the end of a burst (no later message reveals the hole)", async () => {
+  const log = new MemoryLog({ maxMessages: 100, ttlMs: 60_000 });
+  const delivered: number[] = [];
+  let repaired = 0;
+  const done = Promise.withResolvers<void>();
+  const stream = new RoomStream({
+    room: "r",
+    log,
+    repairDelayMs: 60_000, // no hole repair: only resync can find them
+    deliver: (m) => {
+      delivered.push(m.offset);
+      if (m.offset === 3) done.resolve();
+    },
+    onRepair: (count) => (repaired += count),
+  });
+  await stream.ready;
+  const stored = await log.append(
+    "r",
+    [1, 2, 3].map((i) => ({ data: i, ts: Date.now(), from: "x" })),
+  );
+  stream.offer(stored[0]!); // 2 and 3 were lost on the bus, nothing follows
+  assert.deepEqual(delivered, [1]);
+  await stream.resync(); // the bus resumed
+  await done.promise;
+  assert.deepEqual(delivered, [1, 2, 3]);
+  assert.equal(repaired, 2);
+  await stream.resync(); // nothing new: nothing delivered twice
+  assert.deepEqual(delivered, [1, 2, 3]);
+  stream.close();
+});
+
+Deno.test("RoomStream.resync follows a sequence the room started while the bus was cut off (the epoch change tells the loss)", async () => {
+  const head = { offset: 2, epoch: "e2" };
+  const stored = [1, 2].map((offset) => ({ ...msg(offset, "e2"), ts: 0 }));
+  const log: RoomLog = {
+    ...amnesicLog({ offset: 0, epoch: "e" }),
+    since: (_room, position): Promise<SinceResult> =>
+      Promise.resolve(
+        position.epoch === "e2"
+          ? { recovered: true, messages: stored, head }
+          : { recovered: false, head },
+      ),
+  };
+  const delivered: string[] = [];
+  const stream = new RoomStream({
+    room: "r",
+    log,
+    repairDelayMs: 60_000,
+    deliver: (m) => delivered.push(`${m.epoch}:${m.offset}`),
+  });
+  await stream.ready;
+  stream.offer(msg(1)); // then the failover: e's tail gone, e2 begun
+  await stream.resync();
+  assert.deepEqual(delivered, ["e:1", "e2:1", "e2:2"]);
+  assert.deepEqual(stream.position, head);
+  stream.close();
+});
+
 Deno.test("RoomStream waits for a hole the log cannot fill, then skips it and says so", async () => {
   const delivered: number[] = [];
   const losses: Array<[number, number]> = [];

@@ -271,6 +271,17 @@ export class Rooms {
     } else this.#presence.onBusEvent(event);
   }
 
+  /**
+   * The bus resumed after an interruption: every room's stream reads what
+   * it may have missed from the room log.
+   */
+  resync(): void {
+    for (const [room, stream] of this.#streams) {
+      // Own appends in flight are delivered by their reply (with `except`).
+      void stream.resync(() => this.#publisher.settled(room));
+    }
+  }
+
   /** Sends what coalescing holds, stops the streams and the presence heartbeat. */
   close(): void {
     this.#registry.close();

@@ -49,6 +49,8 @@ export interface OpenEngineOptions {
   redisCommandTimeoutMs?: number;
   /** Hears the duration of every Redis command that got a reply, in ms. */
   onRedisCommand?: (ms: number) => void;
+  /** Hears how many messages the shared subscriber did not forward here (with `subscriptions`). */
+  onRelayDropped?: (count: number) => void;
   /**
    * Subscribe through the supervisor at this port instead of opening a
    * subscriber connection (`--parallel`: one per process).
@@ -110,7 +112,7 @@ export async function openEngine(
   });
   const redis = options.subscriptions === undefined
     ? own
-    : subscribeThrough(own, options.subscriptions);
+    : subscribeThrough(own, options.subscriptions, options.onRelayDropped);
   const transport = redisTransport(redis, {
     channel: busChannel(prefix),
     roomChannel: (room) => roomChannel(prefix, room),

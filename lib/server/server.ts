@@ -89,6 +89,7 @@ export async function startServer(
     const commands = metrics.cell("redis_commands_total");
     const commandMs = metrics.cell("redis_command_ms_total");
     const slow = metrics.cell("redis_slow_commands_total");
+    const relayDropped = metrics.cell("redis_relay_dropped_total");
     engine = await openEngine(config, log, {
       ...(options.redisSubscriptions === undefined
         ? {}
@@ -97,6 +98,9 @@ export async function startServer(
         commands.value += 1;
         commandMs.value += ms;
         if (ms >= 10) slow.value += 1;
+      },
+      onRelayDropped(count) {
+        relayDropped.value += count;
       },
       onFlush(stats) {
         metrics.set("history_backlog", stats.backlog);

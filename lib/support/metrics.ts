@@ -51,6 +51,8 @@ export const METRIC_HELP = {
   "redis_command_ms_total":
     "Time Redis commands took from send to reply, ms (divide by redis_commands_total for the mean)",
   "redis_slow_commands_total": "Redis commands that took 10 ms or more",
+  "redis_relay_dropped_total":
+    "Redis pub/sub messages the process's shared subscriber did not forward to this Worker because it lagged REDIS_RELAY_MAX_PENDING behind (--parallel; counted as bus gaps, filled from the room log)",
   "bus_gaps_total":
     "Bus posts from other isolates that never arrived (BroadcastChannel drops)",
   "bus_invalid_total": "Bus posts that failed validation and were ignored",

@@ -103,3 +103,68 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    "--parallel on Redis: what the shared subscriber drops for a lagging Worker (REDIS_RELAY_MAX_PENDING) is on that Worker's /metrics",
+  ignore: skipWithoutRedis(),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using redis = await startRedis();
+    const prefix = `drop${crypto.randomUUID().slice(0, 8)}`;
+    const key = `key-${crypto.randomUUID()}`;
+    await using workers = await startTestWorkers({
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: prefix,
+      REDIS_RELAY_MAX_PENDING: "64",
+      API_KEY: key,
+    }, 1);
+    const byNode = await openAcrossIsolates(workers.wsUrl, {
+      perIsolate: 1,
+      isolates: 1,
+    });
+    const member = [...byNode.values()].flat()[0]!;
+    try {
+      await member.join("flood");
+      // 2000 posts in one pipeline: Redis sends them in batches of hundreds,
+      // which the supervisor relays within one turn, before the Worker can
+      // confirm any: past 64 unconfirmed, it drops (they are not valid bus
+      // posts; the Worker would ignore them anyway).
+      const channel = roomChannel(prefix, "flood");
+      const lines = Array.from(
+        { length: 2000 },
+        (_, i) => `PUBLISH ${channel} junk-${i}\r\n`,
+      ).join("");
+      const pipe = new Deno.Command("redis-cli", {
+        args: ["-p", String(redis.port), "--pipe"],
+        stdin: "piped",
+        stdout: "null",
+      }).spawn();
+      const writer = pipe.stdin.getWriter();
+      await writer.write(new TextEncoder().encode(lines));
+      await writer.close();
+      await pipe.status;
+      const dropped = () => workers.group.subscriber?.dropped() ?? 0;
+      const url = workers.wsUrl.replace(/^ws/, "http").replace(/\/ws$/, "");
+      const onMetrics = async () => {
+        const res = await fetch(`${url}/metrics`, {
+          headers: { authorization: `Bearer ${key}` },
+        });
+        const line = (await res.text()).split("\n").find((l) =>
+          l.startsWith("roomcast_redis_relay_dropped_total{")
+        );
+        assert.ok(line !== undefined, "no redis_relay_dropped_total");
+        return Number(line.slice(line.lastIndexOf(" ") + 1));
+      };
+      // The Worker is told its count when it next confirms or gets a message.
+      member.send({ type: "publish", room: "flood", data: "after" });
+      assert.equal((await member.next("message")).data, "after");
+      const seen = await settle(onMetrics, dropped());
+      assert.ok(dropped() > 0, "the flood outran the Worker");
+      assert.equal(seen, dropped(), "every drop is on /metrics");
+    } finally {
+      await member.close().catch(() => {});
+    }
+  },
+});
