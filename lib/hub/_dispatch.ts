@@ -43,6 +43,22 @@ export interface DispatchParts {
   ): void;
 }
 
+/** Sends (and counts) an `error` frame to `connection`. */
+export function sendError(
+  metrics: Metrics,
+  connection: Connection,
+  code: ErrorCode,
+  message: string,
+  ref?: MessageId,
+): void {
+  metrics.inc("protocol_errors_total", 1, code);
+  connection.send(encodeServerMessage(
+    ref === undefined
+      ? { type: "error", code, message }
+      : { type: "error", code, message, ref },
+  ));
+}
+
 /** Acts on the guard's `verdict` on a frame of `connection`. Never throws. */
 export function dispatch(
   parts: DispatchParts,

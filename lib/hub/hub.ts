@@ -8,9 +8,8 @@
  */
 
 import type { Bus } from "../bus/bus.ts";
-import { CLOSE_CODE, type ErrorCode } from "../protocol/mod.ts";
+import { CLOSE_CODE } from "../protocol/mod.ts";
 import {
-  type Access,
   Connection,
   type ConnectionOptions,
   type SocketLike,
@@ -19,94 +18,42 @@ import {
   ConnectionGuard,
   type ConnectionGuardOptions,
 } from "./connection_guard.ts";
-import { dispatch, type DispatchParts } from "./_dispatch.ts";
-import type {
-  HistorySize,
-  RoomLog,
-  StoredMessage,
-} from "../room_log/room_log.ts";
+import { dispatch, type DispatchParts, sendError } from "./_dispatch.ts";
+import type { HistorySize, StoredMessage } from "../room_log/room_log.ts";
 import {
   type HistoryQuery,
   type HistoryRead,
   readHistory,
 } from "./_history_read.ts";
-import type { Logger } from "../support/log.ts";
-import type { Metrics } from "../support/metrics.ts";
 import {
-  encodeServerMessage,
-  type Json,
-  type MessageId,
-  PROTOCOL_VERSION,
-  type WelcomeEncoder,
-  welcomeEncoder,
-} from "../protocol/mod.ts";
+  type ConnectOptions,
+  guardOptionsOf,
+  type HubLimits,
+  type HubOptions,
+  type HubStats,
+  welcomeOf,
+} from "./_hub_options.ts";
+import { type Json, type WelcomeEncoder } from "../protocol/mod.ts";
 import type { PresenceChange } from "../presence/presence_table.ts";
 import {
   type PublishOptions,
   type RoomInfo,
   Rooms,
-  type RoomsLimits,
   type RoomSummary,
 } from "../rooms/rooms.ts";
 
 export type {
+  ConnectOptions,
   HistoryQuery,
   HistoryRead,
+  HubLimits,
+  HubOptions,
+  HubStats,
   PresenceChange,
   PublishOptions,
   RoomInfo,
   RoomSummary,
 };
-
-/** Limits and timings the hub enforces. */
-export interface HubLimits extends RoomsLimits {
-  /** Largest accepted client frame in UTF-8 bytes; larger closes with 1009. */
-  maxMessageBytes: number;
-  /** Outbound bytes queued for one client before it is closed as slow (1013). */
-  maxBufferedBytes: number;
-  /** Interval announced in `welcome` for app-level pings, in ms. */
-  heartbeatMs: number;
-  /** Messages per second a connection may send. */
-  rateLimitPerS: number;
-  /** Burst a connection may send at once. */
-  rateLimitBurst: number;
-  /** Messages refused for rate in a row before the connection is closed (4029). */
-  rateLimitStrikes: number;
-  /** Rooms one connection may be in at once. */
-  maxRoomsPerConnection: number;
-  /** Deepest nesting of `data` and `meta` in client frames. @default {MAX_JSON_DEPTH} */
-  maxJsonDepth?: number;
-}
-
-/** Who a new connection is: from its token, or anonymous. */
-export interface ConnectOptions {
-  /** Presence member id. @default {the connection id} */
-  memberId?: string;
-  /** Room permissions. @default {every room} */
-  access?: Access;
-  /** When its token expires (ms since the Unix epoch): it is closed with 4401 then. */
-  expiresAt?: number;
-  /** It negotiated batch frames (`roomcast.v1.batch`). */
-  batch?: boolean;
-}
-
-/** What the hub is built from. */
-export interface HubOptions {
-  bus: Bus;
-  /** Assigns offsets and keeps history. */
-  history: RoomLog;
-  metrics: Metrics;
-  log: Logger;
-  limits: HubLimits;
-  /** Server time in ms since the Unix epoch. @default {Date.now} */
-  now?: () => number;
-}
-
-/** Counts for health checks. */
-export interface HubStats {
-  connections: number;
-  rooms: number;
-}
 
 /** Routes frames between connections, rooms and the bus. */
 export class Hub {
@@ -135,16 +82,7 @@ export class Hub {
     this.#now = options.now ?? Date.now;
     const { bus, history, metrics, log, limits } = options;
     this.#idPrefix = `${bus.nodeId.slice(0, 8)}-`;
-    this.#guardOptions = {
-      perSecond: limits.rateLimitPerS,
-      burst: limits.rateLimitBurst,
-      strikes: limits.rateLimitStrikes,
-      maxMessageBytes: limits.maxMessageBytes,
-      ...(limits.maxJsonDepth === undefined
-        ? {}
-        : { maxJsonDepth: limits.maxJsonDepth }),
-      now: this.#now,
-    };
+    this.#guardOptions = guardOptionsOf(limits, this.#now);
     this.#rooms = new Rooms({
       bus,
       history,
@@ -153,15 +91,7 @@ export class Hub {
       limits,
       now: this.#now,
     });
-    this.#welcome = welcomeEncoder({
-      heartbeatMs: limits.heartbeatMs,
-      protocol: PROTOCOL_VERSION,
-      maxMessageBytes: limits.maxMessageBytes,
-      rateLimit: {
-        perSecond: limits.rateLimitPerS,
-        burst: limits.rateLimitBurst,
-      },
-    });
+    this.#welcome = welcomeOf(limits);
     this.#dispatchParts = {
       rooms: this.#rooms,
       log,
@@ -169,7 +99,7 @@ export class Hub {
       now: this.#now,
       limits,
       sendError: (connection, code, message, ref) =>
-        this.#sendError(connection, code, message, ref),
+        sendError(metrics, connection, code, message, ref),
     };
     const stopEvents = bus.subscribe((event) => {
       if (event.kind === "terminate") this.#terminateLocal(event.member);
@@ -382,19 +312,5 @@ export class Hub {
     this.#rooms.close();
     this.#unsubscribe();
     for (const fn of this.#onShutdown.splice(0)) fn();
-  }
-
-  #sendError(
-    connection: Connection,
-    code: ErrorCode,
-    message: string,
-    ref?: MessageId,
-  ): void {
-    this.#options.metrics.inc("protocol_errors_total", 1, code);
-    connection.send(encodeServerMessage(
-      ref === undefined
-        ? { type: "error", code, message }
-        : { type: "error", code, message, ref },
-    ));
   }
 }

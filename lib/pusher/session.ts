@@ -24,7 +24,8 @@ import {
   hubToPusherClose,
   PUSHER_CLOSE,
 } from "./limits.ts";
-import { checkSubscribe, isChannelRequest, joinChannel } from "./subscribe.ts";
+import { isChannelRequest } from "./subscribe.ts";
+import { subscribe, type SubscribeParts } from "./_session_subscribe.ts";
 import type { CountSink } from "./channel_counts.ts";
 import { type ChannelState, SessionOutput } from "./session_output.ts";
 import { checkSignin } from "./signin.ts";
@@ -51,6 +52,8 @@ export class PusherSession {
   readonly #sink: CountSink;
   /** The socket of every hub connection of this session (one per session). */
   readonly #hubSocket: HubSocket;
+  /** What a `pusher:subscribe` works on (made once). */
+  readonly #subscribeParts: SubscribeParts;
   /** The signed-in user and its hub connection (member id = user id). */
   #user: { id: string; connection: Connection } | undefined;
   #nextJoin = 0;
@@ -94,6 +97,18 @@ export class PusherSession {
       close: (code, reason) => this.close(hubToPusherClose(code), reason ?? ""),
     });
     this.#shared = deps.hub.connect(this.#hubSocket);
+    this.#subscribeParts = {
+      deps,
+      socketId: this.socketId,
+      channels: this.#channels,
+      out: this.#out,
+      hubSocket: this.#hubSocket,
+      shared: this.#shared,
+      user: () => this.#user,
+      nextJoin: () => ++this.#nextJoin,
+      closed: () => this.#closed,
+      unsubscribe: (channel) => this.#unsubscribe(channel),
+    };
     deps.metrics.inc("pusher_connections_total");
     this.#out.send(encodeFrame("pusher:connection_established", {
       "socket_id": this.socketId,
@@ -164,7 +179,7 @@ export class PusherSession {
       case "pusher:pong":
         return;
       case "pusher:subscribe":
-        this.#subscribe(frame.data);
+        subscribe(this.#subscribeParts, frame.data);
         return;
       case "pusher:unsubscribe": {
         const channel = isChannelRequest(frame.data);
@@ -210,69 +225,6 @@ export class PusherSession {
     this.#out.send(
       encodeFrame("pusher:signin_success", { "user_data": verdict.userData }),
     );
-  }
-
-  #subscribe(data: Json | undefined): void {
-    const { app, hub, limits, metrics } = this.#deps;
-    const verdict = checkSubscribe(app, this.socketId, data, this.#user?.id);
-    if (!verdict.ok) {
-      metrics.inc("pusher_errors_total", 1, verdict.type);
-      if (verdict.channel === undefined) {
-        this.#out.error("bad_frame", null, verdict.error);
-      } else {
-        this.#out.subscriptionError(
-          verdict.channel,
-          verdict.type,
-          verdict.error,
-          verdict.status,
-        );
-      }
-      return;
-    }
-    const { channel } = verdict;
-    if (this.#channels.has(channel)) return; // already subscribed or subscribing
-    if (this.#channels.size >= limits.maxRoomsPerConnection) {
-      metrics.inc("pusher_errors_total", 1, "LimitReached");
-      this.#out.subscriptionError(
-        channel,
-        "LimitReached",
-        `At most ${limits.maxRoomsPerConnection} channels per connection`,
-        403,
-      );
-      return;
-    }
-    const connection = verdict.kind === "presence"
-      ? hub.connect(this.#hubSocket, { memberId: verdict.userId ?? "" })
-      : verdict.kind === "user"
-      ? this.#user!.connection
-      : this.#shared;
-    const joinId = ++this.#nextJoin;
-    const state: ChannelState = {
-      kind: verdict.kind,
-      room: verdict.room,
-      connection,
-      subscribed: false,
-      joinId,
-    };
-    if (verdict.userId !== undefined) state.userId = verdict.userId;
-    this.#channels.set(channel, state);
-    joinChannel(hub, verdict, joinId, connection, {
-      wanted: () => !this.#closed && this.#channels.get(channel) === state,
-      cache: (empty) => state.cache = { empty },
-      failed: (error) => {
-        this.#deps.log.error("Cache channel head failed", {
-          channel,
-          error: String(error),
-        });
-        this.#unsubscribe(channel);
-        this.#out.subscriptionError(
-          channel,
-          "SubscriptionError",
-          "History unavailable",
-          500,
-        );
-      },
-    });
   }
 
   #unsubscribe(channel: string): void {

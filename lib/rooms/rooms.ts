@@ -9,89 +9,35 @@
  * @module
  */
 
-import type { Bus, BusEvent } from "../bus/bus.ts";
+import type { BusEvent } from "../bus/bus.ts";
 import type { Connection } from "./connection.ts";
 import {
   LogOverloadedError,
-  type RoomLog,
   type StoredMessage,
 } from "../room_log/room_log.ts";
-import type { Logger } from "../support/log.ts";
-import type { Metrics } from "../support/metrics.ts";
 import { PresenceRelay } from "../presence/presence_relay.ts";
 import type { PresenceChange } from "../presence/presence_table.ts";
-import type { JoinMessage, Json, PresenceMember } from "../protocol/mod.ts";
+import type { JoinMessage, Json } from "../protocol/mod.ts";
 import { type PendingPublish, Publisher } from "./publisher.ts";
 import { RoomRegistry } from "./room_registry.ts";
 import { Joiner } from "./_joiner.ts";
 import type { RoomStream } from "./room_stream.ts";
 import { openStream } from "./_room_stream_open.ts";
 import { PresenceWatch } from "./_presence_watch.ts";
+import type {
+  PublishOptions,
+  RoomInfo,
+  RoomsOptions,
+  RoomSummary,
+} from "./_rooms_options.ts";
 
-/** Timings the rooms work with. */
-export interface RoomsLimits {
-  /** How long a hole in a room's stream may stay open before history fills it, ms. */
-  repairDelayMs: number;
-  /** Frame coalescing window for batch clients, ms (0: never wait). */
-  coalesceMs: number;
-  /** Most messages in one batch frame. @default {256} */
-  coalesceMaxMessages?: number;
-  /** Presence heartbeat interval, ms. */
-  presenceIntervalMs: number;
-  /** A node silent this long loses its members, ms. */
-  presenceTimeoutMs: number;
-  /** Most rooms without local members watched for a presence read. @default {1000} */
-  presenceWatchMax?: number;
-  /** Outbound bytes one client may queue; also bounds what a joining member holds. @default {1048576} */
-  maxBufferedBytes?: number;
-  /** Live messages a joining member may hold before it is closed with 1013. @default {10000} */
-  maxPendingMessages?: number;
-  /** Most stored messages a `join` with `history` replays (`MAX_HISTORY_READ`). @default {100} */
-  maxHistoryRead?: number;
-}
-
-/** What {@linkcode Rooms} is built from. */
-export interface RoomsOptions {
-  bus: Bus;
-  history: RoomLog;
-  metrics: Metrics;
-  log: Logger;
-  limits: RoomsLimits;
-  now: () => number;
-}
-
-/** Options of {@linkcode Rooms.publish}. */
-export interface PublishOptions {
-  /** Publisher id stamped as `from`. */
-  from: string;
-  /** A local connection id that must not receive it (publish with `echo:false`). */
-  except?: string;
-  /**
-   * Resolve only once the message is committed to the history store (with
-   * the write-behind log, after its flush; elsewhere an append is committed
-   * already). @default {false}
-   */
-  durable?: boolean;
-}
-
-/** A line of {@linkcode Rooms.list}. */
-export interface RoomSummary {
-  room: string;
-  /** Members present across every isolate. */
-  members: number;
-  /** Connections to the room on this isolate. */
-  localConnections: number;
-}
-
-/** The answer of {@linkcode Rooms.info}. */
-export interface RoomInfo {
-  room: string;
-  members: PresenceMember[];
-  localConnections: number;
-  /** Latest offset and its epoch. */
-  offset: number;
-  epoch: string;
-}
+export type {
+  PublishOptions,
+  RoomInfo,
+  RoomsLimits,
+  RoomsOptions,
+  RoomSummary,
+} from "./_rooms_options.ts";
 
 /** Membership, ordered delivery and presence of this isolate's rooms. */
 export class Rooms {
