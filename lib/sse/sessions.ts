@@ -21,8 +21,8 @@ export interface PostResult {
   /** Frames handed to the hub, in order. */
   applied: number;
   /**
-   * When applied: the tokens left in the connection's rate-limit bucket right
-   * after its frames were taken, rounded down to a thousandth (the client's
+   * When applied: the tokens in the connection's rate-limit bucket when the
+   * answer is made, after its frames were taken, rounded down to a thousandth (the client's
    * copy of the bucket takes it; docs/protocol.md "Fallback transport").
    */
   tokens?: number;
