@@ -172,7 +172,8 @@ async function spawn(
         if (text.includes("Ready to accept connections")) resolve();
       };
       onText();
-      process.status.then(() =>
+      // Its last lines (the reason) may still be in the pipe: read them first.
+      process.status.then(() => pump).then(() =>
         reject(new Error(`redis-server exited on port ${port}:\n${text}`))
       );
     });

@@ -73,13 +73,32 @@ export async function startRedisCluster(
       "--appenddirname",
       `aof-${port}`,
     ]);
+  /**
+   * Between choosing a port and the node binding it (and port + 10000),
+   * another suite's port-0 listener can take either: the node then exits at
+   * start. Such a node gets another port, a few times.
+   */
+  const startOnFreePort = async (i: number, port: number): Promise<Child> => {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await start(port);
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        port = clusterPort();
+        while (ports.includes(port)) port = clusterPort();
+        ports[i] = port;
+      }
+    }
+  };
   const children: Array<Child | undefined> = [];
   const stopAll = async () => {
     await Promise.all(children.map((c) => c?.stop()));
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
   try {
-    for (const port of ports) children.push(await start(port));
+    for (const [i, port] of ports.entries()) {
+      children.push(await startOnFreePort(i, port));
+    }
     await cli([
       "--cluster",
       "create",
