@@ -115,9 +115,10 @@ The bullets below say what the profiles show for each.
   event-loop turn (\`setImmediate\`), in order behind the room's previous
   message (docs/architecture.md, "Sliced delivery"). The reproduction below
   (one isolate, 2026-12-02, machine shared): before, 4 and 6 publishes
-  refused, 0 delivered; with slices of 1,000, 4 of 5 runs 0 refused, 0 lost,
+  refused, 0 delivered; with slices of 1,000, 6 of 7 runs 0 refused, 0 lost,
   450,000 delivered at 89,000–109,000 deliveries/s (9–11 µs server CPU per
-  delivery), and one run 2 publishes refused (18,000 lost); slices of 250:
+  delivery; \`history_lag_ms\` sampled every 0.1 s peaked at 16 ms), and
+  one run 2 publishes refused (18,000 lost); slices of 250:
   2 of 2 clean at about 96,000/s; 2,000: 1 of 2; 4,500: 3 refused. So a
   remaining stall (not found yet; possibly a commit slowed by a busy
   machine, or another long synchronous phase) can still pass 250 ms now and
