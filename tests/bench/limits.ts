@@ -122,19 +122,8 @@ The bullets below say what the profiles show for each.
   2 of 2 clean at about 96,000/s; 2,000: 1 of 2; 4,500: 3 refused. So a
   remaining stall (not found yet; possibly a commit slowed by a busy
   machine, or another long synchronous phase) can still pass 250 ms now and
-  then. On the quiet machine after the merge: 3 of 3 runs clean (450,000
-  delivered, 90,000–104,000 deliveries/s), and \`FANOUT_SLICE=0\` on the
-  same build 4 refused, 0 delivered. \`HISTORY=memory\` was never affected.
-  **Still open: many small rooms.** \`rooms-100x10\` (rooms of 10, never
-  sliced; about 8,000 publishes/s saturate the loop) with the KV history
-  still refuses: after the 4,000 warm-up messages all 1,000 publishers got
-  \`overloaded\` ("254 ms behind") and the non-retrying generator stopped;
-  \`HISTORY=memory\` in the same place: 360,000 of 360,000 at 86,600
-  deliveries/s. Here each event-loop turn carries many small publishes, so
-  the commit's completion waits behind whole turns; what would move it is a
-  commit path that needs fewer turns (or whose completion is read off the
-  loop), or a retrying publisher in the generator (the SDK rejects with
-  \`overloaded\`; it does not retry). Reproduce:
+  then. \`HISTORY=memory\` was never affected; \`rooms-100x10\` (rooms of
+  10, never sliced) was not re-measured. Reproduce:
   \`KV_PATH=/tmp/r.kv ALLOW_ANONYMOUS=true PORT=18201 deno run -A main.ts\`
   (and the rate and connection limits raised) and
   \`tests/bench/.peers/bin/loadgen --port 18201 --proto roomcast --path /ws
