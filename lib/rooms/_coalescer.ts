@@ -146,11 +146,6 @@ export class Coalescer {
     return state.queue.length - 1;
   }
 
-  /** Whether `message` is still queued at `index` in `room` (not flushed since). */
-  holds(room: string, index: number, message: StreamMessage): boolean {
-    return this.#batches.get(room)?.queue[index] === message;
-  }
-
   /** Flushes `room` now when its queue is full or its oldest message waited long enough. */
   settle(room: string): void {
     const state = this.#batches.get(room);

@@ -20,8 +20,6 @@ export interface RoomsLimits {
   coalesceMs: number;
   /** Most messages in one batch frame. @default {256} */
   coalesceMaxMessages?: number;
-  /** Rooms with more members deliver this many per event-loop turn (0: never sliced). @default {1000} */
-  fanoutSlice?: number;
   /** Presence heartbeat interval, ms. */
   presenceIntervalMs: number;
   /** A node silent this long loses its members, ms. */

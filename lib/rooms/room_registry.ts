@@ -13,9 +13,8 @@ import { CLOSE_CODE } from "../protocol/mod.ts";
 import type { Connection } from "./connection.ts";
 import type { MetricCell, Metrics } from "../support/metrics.ts";
 import type { StreamMessage } from "./room_stream.ts";
-import { type CoalesceClock, Coalescer, LOOP_CLOCK } from "./_coalescer.ts";
+import { type CoalesceClock, Coalescer } from "./_coalescer.ts";
 import { type Member, sendOnce } from "./_member.ts";
-import { SlicedFanout } from "./_fanout.ts";
 
 export type { Member };
 
@@ -48,23 +47,12 @@ export interface RoomRegistryOptions {
    * 1013 like a slow consumer. @default {1048576}
    */
   maxPendingBytes?: number;
-  /**
-   * Rooms with more members than this deliver each message to this many
-   * members per event-loop turn (in order, behind the room's previous
-   * message), so timers and I/O run in between. 0 disables. @default {1000}
-   */
-  fanoutSlice?: number;
-  /** Messages a sliced room may have waiting; one more is sent at once (counted). @default {1000} */
-  fanoutMaxQueued?: number;
 }
 
 /** The local rooms of one isolate. */
 export class RoomRegistry {
   #rooms = new Map<string, Map<Connection, Member>>();
   readonly #coalescer: Coalescer;
-  readonly #fanout: SlicedFanout;
-  /** Members above which a room's delivery is sliced. */
-  readonly #slice: number;
   readonly #metrics: Metrics | undefined;
   readonly #maxPending: number;
   readonly #maxPendingBytes: number;
@@ -84,18 +72,6 @@ export class RoomRegistry {
     this.#maxPending = options.maxPendingMessages ?? 10_000;
     this.#maxPendingBytes = options.maxPendingBytes ?? 1_048_576;
     this.#held = options.metrics?.cell("pending_messages") ?? { value: 0 };
-    const slice = options.fanoutSlice ?? 1_000;
-    this.#slice = slice > 0 ? slice : Infinity;
-    this.#fanout = new SlicedFanout({
-      slice: this.#slice,
-      maxQueued: options.fanoutMaxQueued ?? 1_000,
-      coalescer: this.#coalescer,
-      members: (room) => this.#rooms.get(room),
-      hold: (connection, member, message) =>
-        this.#deliver(connection, member, message),
-      afterTurn: (options.clock ?? LOOP_CLOCK).afterTurn,
-      metrics: options.metrics,
-    });
   }
 
   /** Number of rooms with at least one local member. */
@@ -214,18 +190,10 @@ export class RoomRegistry {
    * end of the first event-loop turn that brings no more, as one frame
    * `[m1,m2,…]`, built once for every member holding the same run. Under
    * load none waits past the first arrival or turn end `coalesceMs` after it.
-   *
-   * A room with more than `fanoutSlice` members, and any room with a sliced
-   * delivery in progress, delivers through the sliced fan-out instead
-   * (`fanoutSlice` members per event-loop turn, messages in order).
    */
   broadcast(room: string, message: StreamMessage): void {
     const members = this.#rooms.get(room);
     if (members === undefined) return;
-    if (
-      members.size > this.#slice ||
-      (this.#fanout.size !== 0 && this.#fanout.waiting(room) !== 0)
-    ) return this.#fanout.push(room, message);
     const coalesce = this.#coalescer.active(room);
     const { offset, epoch, frame, except } = message;
     let queued = -1;
@@ -253,18 +221,12 @@ export class RoomRegistry {
     if (queued >= 0) this.#coalescer.settle(room);
   }
 
-  /** Sends what is queued (sliced and coalesced) now and stops the timers (shutdown). */
+  /** Sends what is queued now and stops the timers (shutdown). */
   close(): void {
-    this.#fanout.close();
     this.#coalescer.close();
   }
 
-  /**
-   * Sends a frame outside the offset stream (presence) to live members
-   * except one, at once: presence is a stream apart from messages (no
-   * offsets, not ordered with them, as between isolates), so it does not
-   * wait behind a big room's sliced delivery.
-   */
+  /** Sends a frame outside the offset stream (presence) to live members except one. */
   notify(room: string, frame: string, except?: Connection): void {
     const members = this.#rooms.get(room);
     if (members === undefined) return;

@@ -58,7 +58,6 @@ export class Rooms {
       metrics: options.metrics,
       maxPendingMessages: options.limits.maxPendingMessages ?? 10_000,
       maxPendingBytes: options.limits.maxBufferedBytes ?? 1_048_576,
-      fanoutSlice: options.limits.fanoutSlice ?? 1_000,
     });
     this.#presence = new PresenceRelay({
       bus: options.bus,

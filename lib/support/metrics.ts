@@ -98,11 +98,6 @@ export const METRIC_HELP = {
     "Write-behind flushes that failed and were retried (logged)",
   "rejoins_total":
     "Joins of a room the connection was in already (answered without the member list)",
-  "fanout_sliced_messages_total":
-    "Messages delivered in slices of FANOUT_SLICE members (rooms bigger than that, or busy with one)",
-  "fanout_slices_total": "Event-loop turns of sliced delivery",
-  "fanout_overruns_total":
-    "Messages a sliced room delivered to all members at once because 1,000 were waiting behind it",
   "pending_messages":
     "Messages held for members whose join has not completed (bounded by MAX_PENDING_MESSAGES and MAX_BUFFERED_BYTES)",
   "pending_overflows_total":

@@ -204,13 +204,6 @@ export const SETTINGS = {
     [1, 10_000],
     "most messages in one batch frame; a full batch goes out at once",
   ),
-  fanoutSlice: int(
-    "delivery",
-    "FANOUT_SLICE",
-    1_000,
-    [0, 1_000_000],
-    "rooms with more local members deliver each message to this many per event-loop turn, in order, so timers and I/O (the history's flush) run in between; smaller rooms are sent in one loop; 0 disables",
-  ),
   presenceIntervalMs: int(
     "delivery",
     "PRESENCE_INTERVAL_MS",
