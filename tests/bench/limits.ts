@@ -106,23 +106,40 @@ The bullets below say what the profiles show for each.
   log refuses publishes (\`overloaded\`) once its oldest uncommitted message
   is older than \`HISTORY_MAX_LAG_MS\` (250 ms), the crash-loss bound. A
   broadcast is one synchronous loop over the room's members, and while it
-  runs neither the flush timer nor the commit's completion can run: in
-  \`fanout-9000\` (one broadcast ≈ 100 ms, 4 in flight) the first flush
-  started 148 ms after its message and took 1.3 s to be seen committed
-  (1.5 ms with the loop idle); the following flushes started 0.6–1.8 s
-  behind and took 0.3–0.5 s each. So the first publishes after the probes
-  are refused (with 2,000 ms allowed the store still fell 2,018 ms behind),
-  and a generator that does not retry stalls: the full run of 2026-12-02
-  saw roomcast's \`fanout-9000\` deliver nothing and \`rooms-100x10\`
-  (about 7,000 publishes/s) answer 1,000 publishes \`overloaded\`, with the
-  same result on the previous session's code; \`HISTORY=memory\` is not
-  affected. The bound does what it promises (the loss window stays bounded);
-  what would move it is delivery that yields to the event loop between
-  slices of a big room's members (in order per room), so the commit's
-  completion and the next flush are not held behind 9,000 sends. Reproduce:
-  \`KV_PATH=/tmp/r.kv ALLOW_ANONYMOUS=true PORT=18201 deno run -A main.ts\`
-  and \`tests/bench/.peers/bin/loadgen --port 18201 --proto roomcast --path
-  /ws --mode window --subs 9000 --msgs 50 --warmup 5 --window 4\`.
+  runs neither the flush timer nor the commit's completion (which needs
+  several event-loop turns) can run: in \`fanout-9000\` (one broadcast ≈
+  100 ms, 4 in flight) the first flush started 148 ms after its message and
+  took 1.3 s to be seen committed (1.5 ms with the loop idle); later flushes
+  started 0.6–1.8 s behind and took 0.3–0.5 s each. So the first publishes
+  after the probes are refused (with 2,000 ms allowed it still fell 2,018 ms
+  behind) and a generator that does not retry stalls: in the full run of
+  2026-12-02 (stopped after its first repetition) roomcast's \`fanout-9000\`
+  delivered nothing, and \`rooms-100x10\` (rooms of 10, about 8,000
+  publishes/s saturating the loop, so each turn carries many small
+  publishes) had all 1,000 publishers answered \`overloaded\` ("254 ms
+  behind") after the warm-up; the previous session's code does the same,
+  and \`HISTORY=memory\` is unaffected (\`rooms-100x10\`: 360,000 of 360,000
+  at 86,600 deliveries/s). The bound does what it promises; the store keeps
+  up, the loop does not let it show. **Tried and reverted:** delivering a
+  big room's message to \`FANOUT_SLICE\` (1,000) members per turn
+  (\`setImmediate\`), queued per room (branch \`h36-sliced-fanout\`): the
+  9,000-member case ran clean (3 of 3 quiet runs, 90,000–104,000
+  deliveries/s, \`history_lag_ms\` peak 16 ms; unsliced on the same build: 4
+  refused, 0 delivered), but it broke frame coalescing: with batch clients,
+  \`fanout-1000\` (1,001 members with the publisher, so sliced) fell from
+  about 252,000 to 105,000–110,000 deliveries/s and \`fanout-9000\` to
+  79,000–82,000, below the one-frame path, because every slice ends a turn
+  and so a coalesced flush. What would move it: slicing only the one-frame
+  sends and the coalescer's flush loop (queued batch members are cheap), or
+  a commit path whose completion does not wait behind whole turns, and for
+  many small rooms a publisher that retries \`overloaded\` (the SDK rejects
+  with it; it does not retry). Reproduce:
+  \`KV_PATH=/tmp/r.kv ALLOW_ANONYMOUS=true RATE_LIMIT_PER_S=1000000
+  RATE_LIMIT_BURST=1000000 MAX_CONNECTIONS_PER_IP=1000000
+  MAX_UPGRADES_PER_S_PER_IP=1000000 PORT=18201 deno run -A main.ts\` and
+  \`tests/bench/.peers/bin/loadgen --port 18201 --proto roomcast --path /ws
+  --mode window --subs 9000 --msgs 50 --warmup 5 --window 4\` (or \`--mode
+  rooms --rooms 100 --members 10 --msgs 40000 --warmup 4000 --window 1\`).
 - **Memory per connection** holds: RSS per connection at 10,000
   connections is 1.02 [0.98–1.09]× bare Deno, whose WebSocket costs about
   22 KB; roomcast's objects per connection are small next to it.
