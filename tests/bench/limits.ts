@@ -122,7 +122,7 @@ The bullets below say what the profiles show for each.
   at 86,600 deliveries/s). The bound does what it promises; the store keeps
   up, the loop does not let it show. **Tried and reverted:** delivering a
   big room's message to \`FANOUT_SLICE\` (1,000) members per turn
-  (\`setImmediate\`), queued per room (branch \`h36-sliced-fanout\`): the
+  (\`setImmediate\`), queued per room (merge d3776d4, reverted by 9f173ab): the
   9,000-member case ran clean (3 of 3 quiet runs, 90,000–104,000
   deliveries/s, \`history_lag_ms\` peak 16 ms; unsliced on the same build: 4
   refused, 0 delivered), but it broke frame coalescing: with batch clients,
