@@ -21,6 +21,7 @@ import { identify, TOKEN_PROTOCOL_PREFIX } from "./_identity.ts";
 import type { OpenSockets } from "./_open_sockets.ts";
 import { remoteIp } from "./_remote_ip.ts";
 import { originAllowed } from "./ws.ts";
+import { readAtMost } from "../lib/support/read_at_most.ts";
 
 /** What the edge checks need. */
 export interface SseEdgeDeps {
@@ -165,25 +166,6 @@ export async function readBounded(
 ): Promise<string | undefined> {
   const length = Number(request.headers.get("content-length") ?? "0");
   if (length > maxBytes) return undefined;
-  if (request.body === null) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
+  const bytes = await readAtMost(request.body, maxBytes);
+  return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
 }

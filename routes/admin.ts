@@ -24,7 +24,7 @@ import {
 import { type AdminDeps, mountAdminApi } from "./admin_api.ts";
 
 export type { AdminDeps };
-import { readAtMost } from "./api.ts";
+import { readAtMost } from "../lib/support/read_at_most.ts";
 import { remoteIp } from "./_remote_ip.ts";
 
 /** Largest login body, bytes. */

@@ -29,7 +29,7 @@ import {
   refuseAdmin,
   sessionOf,
 } from "./_admin_guard.ts";
-import { readAtMost } from "./api.ts";
+import { readAtMost } from "../lib/support/read_at_most.ts";
 import { roomRows } from "./_admin_rooms.ts";
 import { openTail } from "./_admin_tail.ts";
 

@@ -35,6 +35,7 @@ import {
 } from "../lib/protocol/mod.ts";
 import { bearerGuard } from "./_bearer.ts";
 import { mountHistoryRead } from "./api_history.ts";
+import { readAtMost } from "../lib/support/read_at_most.ts";
 
 /** What the API routes need. */
 export interface ApiDeps {
@@ -203,42 +204,6 @@ function readFlag(raw: string | undefined): boolean | undefined {
 function isJsonMediaType(contentType: string | undefined): boolean {
   const type = contentType?.split(";", 1)[0]?.trim().toLowerCase();
   return type === "application/json";
-}
-
-/**
- * Reads a body, keeping at most `limit` bytes: returns undefined (and
- * cancels the stream) as soon as more than `limit` bytes arrived, whatever
- * `Content-Length` said, so a chunked or lying body is never buffered whole.
- */
-export async function readAtMost(
-  body: ReadableStream<Uint8Array> | null,
-  limit: number,
-): Promise<Uint8Array | undefined> {
-  if (body === null) return new Uint8Array();
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > limit) {
-        await reader.cancel().catch(() => {});
-        return undefined;
-      }
-      chunks.push(value);
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }
 
 /**

@@ -43,7 +43,7 @@ import {
 } from "../lib/pusher/channel_info.ts";
 import { isJson, type Json } from "../lib/protocol/mod.ts";
 import { LogOverloadedError } from "../lib/room_log/room_log.ts";
-import { readAtMost } from "./api.ts";
+import { readAtMost } from "../lib/support/read_at_most.ts";
 
 /** What the Pusher HTTP API needs. */
 export interface PusherApiDeps {

@@ -7,6 +7,7 @@
  */
 
 import type { RateLimit } from "../protocol/mod.ts";
+import { readAtMost } from "../support/read_at_most.ts";
 
 function parse(data: unknown): Record<string, unknown> | undefined {
   if (typeof data !== "string") return undefined;
@@ -74,26 +75,8 @@ const MAX_ANSWER_BYTES = 1024;
 export async function answerTokens(
   response: Response,
 ): Promise<number | undefined> {
-  const reader = response.body?.getReader();
-  if (reader === undefined) return undefined;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_ANSWER_BYTES) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, at);
-    at += chunk.byteLength;
-  }
+  const bytes = await readAtMost(response.body, MAX_ANSWER_BYTES);
+  if (bytes === undefined) return undefined;
   const tokens = parse(new TextDecoder().decode(bytes))?.tokens;
   return typeof tokens === "number" && Number.isFinite(tokens) && tokens >= 0
     ? tokens
