@@ -200,6 +200,7 @@ export class Hub {
       maxBufferedBytes: limits.maxBufferedBytes,
       metrics,
       onClose: this.#onConnectionClose,
+      budget: this.#rooms.frameBudget,
     };
     if (options.memberId !== undefined) own.memberId = options.memberId;
     if (options.access !== undefined) own.access = options.access;
@@ -249,6 +250,8 @@ export class Hub {
     if (guard === undefined) return;
     metrics.inc("messages_in_total");
     if (typeof data === "string") metrics.inc("bytes_in_total", data.length);
+    // Reading a frame costs the turn like writing one (the fan-out paces by both).
+    this.#rooms.frameBudget.spend(1);
     dispatch(this.#dispatchParts, connection, guard.inspect(data));
   }
 

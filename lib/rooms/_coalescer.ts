@@ -22,7 +22,9 @@ import { setImmediate } from "node:timers";
 import type { Connection } from "./connection.ts";
 import type { Metrics } from "../support/metrics.ts";
 import type { StreamMessage } from "./room_stream.ts";
-import { type Member, sendOnce } from "./_member.ts";
+import type { Member } from "./_member.ts";
+import type { SendBudget } from "./_send_budget.ts";
+import { type BatchState, type FlushParts, walkFlush } from "./_batch_flush.ts";
 
 /** Time and turn ends, injectable for tests. */
 export interface CoalesceClock {
@@ -40,24 +42,6 @@ export const LOOP_CLOCK: CoalesceClock = {
   },
 };
 
-/** Per-room coalescing state. */
-interface BatchState {
-  /** Members that accept batch frames. */
-  batchers: number;
-  /** Messages held for batch members until the flush. */
-  queue: StreamMessage[];
-  /** When the oldest message in `queue` was queued (clock ms). */
-  since: number;
-  /** Idle; held until this turn ends (it found the room idle); or corked. */
-  phase: "idle" | "first" | "turn";
-  /** Messages were queued during the current turn (more may be on the way). */
-  arrived: boolean;
-  /** A batch went out during the current turn (the room is busy). */
-  flushed: boolean;
-  /** When something was last sent (clock ms); -Infinity before. */
-  sentAt: number;
-}
-
 /** Options of {@linkcode Coalescer}. */
 export interface CoalescerOptions {
   /** Longest a held message waits for its flush under load, ms (0: never hold). */
@@ -67,6 +51,8 @@ export interface CoalescerOptions {
   metrics: Metrics | undefined;
   /** A room's local members. */
   members: (room: string) => Map<Connection, Member> | undefined;
+  /** The frames each event-loop turn may write; a flush it stops resumes next turn. */
+  budget: SendBudget;
   clock?: CoalesceClock;
 }
 
@@ -78,6 +64,8 @@ export class Coalescer {
   readonly #metrics: Metrics | undefined;
   readonly #members: (room: string) => Map<Connection, Member> | undefined;
   readonly #clock: CoalesceClock;
+  readonly #budget: SendBudget;
+  readonly #flushParts: FlushParts;
 
   /** Coalesces with `options` (see {@linkcode CoalescerOptions}). */
   constructor(options: CoalescerOptions) {
@@ -86,6 +74,13 @@ export class Coalescer {
     this.#metrics = options.metrics;
     this.#members = options.members;
     this.#clock = options.clock ?? LOOP_CLOCK;
+    this.#budget = options.budget;
+    this.#flushParts = {
+      budget: this.#budget,
+      metrics: this.#metrics,
+      maxMessages: this.#maxMessages,
+      now: () => this.#clock.now(),
+    };
   }
 
   /** A member that accepts batch frames joined `room`. */
@@ -95,7 +90,9 @@ export class Coalescer {
       state = {
         batchers: 0,
         queue: [],
+        base: 0,
         since: 0,
+        pass: undefined,
         phase: "idle",
         arrived: false,
         flushed: false,
@@ -123,8 +120,21 @@ export class Coalescer {
   }
 
   /**
+   * Whether `room`'s queue still holds `message` at `position` (returned by
+   * {@linkcode queue}) for members to be marked with: not once a flush took
+   * it (members marked now would miss it).
+   */
+  holds(room: string, position: number, message: StreamMessage): boolean {
+    const state = this.#batches.get(room);
+    if (state === undefined) return false;
+    if (state.pass !== undefined && position < state.pass.end) return false;
+    return state.queue[position - state.base] === message;
+  }
+
+  /**
    * Queues `message` of an active room for its flush (at the end of this
-   * turn when the room was idle); returns its index in the room's queue.
+   * turn when the room was idle); returns its absolute position in the
+   * room's queue, the `hold` of members that get it.
    * Call {@linkcode settle} once every member is marked.
    */
   queue(room: string, message: StreamMessage): number {
@@ -141,9 +151,10 @@ export class Coalescer {
       }
     }
     if (state.queue.length === 0) state.since = this.#clock.now();
+    if (state.pass !== undefined) state.pass.laterSince ??= this.#clock.now();
     if (state.phase === "turn") state.arrived = true;
     state.queue.push(message);
-    return state.queue.length - 1;
+    return state.base + state.queue.length - 1;
   }
 
   /** Flushes `room` now when its queue is full or its oldest message waited long enough. */
@@ -156,10 +167,11 @@ export class Coalescer {
     ) this.#flush(room, state);
   }
 
-  /** Sends what is queued now (shutdown); later turn ends do nothing. */
+  /** Sends what is queued now, whatever the budget (shutdown); later turn ends do nothing. */
   close(): void {
     for (const [room, state] of this.#batches) {
-      this.#flush(room, state);
+      // A flush under way first, then what arrived during it.
+      for (let i = 0; i < 2; i++) this.#flush(room, state, true);
       state.phase = "idle";
     }
   }
@@ -173,6 +185,11 @@ export class Coalescer {
 
   #turnEnd(room: string, state: BatchState): void {
     if (this.#batches.get(room) !== state || state.phase !== "turn") return;
+    if (state.pass !== undefined) {
+      // A flush is under way (the budget resumes it): stay corked.
+      this.#clock.afterTurn(() => this.#turnEnd(room, state));
+      return;
+    }
     const busy = state.flushed;
     state.flushed = false;
     if (state.queue.length === 0) {
@@ -191,82 +208,42 @@ export class Coalescer {
     this.#clock.afterTurn(() => this.#turnEnd(room, state));
   }
 
-  #flush(room: string, state: BatchState): void {
-    const members = this.#members(room);
-    const queue = state.queue;
-    state.queue = [];
-    if (members === undefined || queue.length === 0) return;
-    state.flushed = true;
-    // Members hold suffixes of the queue: each distinct one is described
-    // (and its frame built) once, whatever the number of members holding it.
-    const runs = new Map<number, Run>();
-    const lastIndex = queue.length - 1;
-    let frames = 0, batched = 0;
-    for (const [connection, member] of members) {
-      const start = member.hold;
-      if (start < 0) continue;
-      member.hold = -1;
-      if (start === lastIndex) {
-        sendOnce(connection, member, queue[start]!);
-        continue;
+  /**
+   * Starts a flush of what is queued (unless one is under way) and takes it
+   * as far as the turn's budget goes (`unbounded`: all the way); the rest
+   * resumes in the next turn.
+   */
+  #flush(room: string, state: BatchState, unbounded = false): void {
+    if (state.pass === undefined) {
+      if (state.queue.length === 0) return;
+      const members = this.#members(room);
+      if (members === undefined) {
+        state.base += state.queue.length;
+        state.queue = [];
+        return;
       }
-      let run = runs.get(start);
-      if (run === undefined) {
-        run = describeRun(queue, start);
-        runs.set(start, run);
-      }
-      if (
-        run.epoch !== member.epoch || member.last >= run.first ||
-        run.except?.has(connection.id) === true
-      ) {
-        for (let i = start; i <= lastIndex; i++) {
-          sendOnce(connection, member, queue[i]!);
-        }
-        continue;
-      }
-      run.frame ??= `[${queue.slice(start).map((m) => m.frame).join(",")}]`;
-      member.last = run.last;
-      if (connection.send(run.frame)) {
-        frames += 1;
-        batched += run.count;
-      }
+      state.flushed = true;
+      state.pass = {
+        members,
+        cursor: members.entries(),
+        stuck: undefined,
+        end: state.base + state.queue.length,
+        runs: new Map(),
+        laterSince: undefined,
+      };
+      if (walkFlush(state, state.pass, unbounded, this.#flushParts)) return;
+      this.#budget.defer({
+        resume: () => this.#resume(room, state),
+      });
+      return;
     }
-    // From the end of the sends: a flush to many members takes a while.
-    state.sentAt = this.#clock.now();
-    if (frames > 0) {
-      this.#metrics?.inc("batch_frames_total", frames);
-      this.#metrics?.inc("batched_messages_total", batched);
-    }
+    if (unbounded) walkFlush(state, state.pass, true, this.#flushParts);
   }
-}
 
-/** A suffix of a flushed queue, as every member holding it sees it. */
-interface Run {
-  /** Offsets of its first and last message. */
-  first: number;
-  last: number;
-  count: number;
-  /** The epoch of all its messages, or undefined when they differ. */
-  epoch: string | undefined;
-  /** Connections one of its messages excludes. */
-  except: Set<string> | undefined;
-  /** `[m1,m2,…]`, built when a member first needs it. */
-  frame?: string;
-}
-
-function describeRun(queue: readonly StreamMessage[], start: number): Run {
-  const head = queue[start]!;
-  const run: Run = {
-    first: head.offset,
-    last: queue[queue.length - 1]!.offset,
-    count: queue.length - start,
-    epoch: head.epoch,
-    except: undefined,
-  };
-  for (let i = start; i < queue.length; i++) {
-    const m = queue[i]!;
-    if (m.epoch !== run.epoch) run.epoch = undefined;
-    if (m.except !== undefined) (run.except ??= new Set()).add(m.except);
+  /** Continues the flush under way in a new turn; true once it is done. */
+  #resume(room: string, state: BatchState): boolean {
+    const pass = state.pass;
+    if (pass === undefined || this.#batches.get(room) !== state) return true;
+    return walkFlush(state, pass, false, this.#flushParts);
   }
-  return run;
 }

@@ -4,30 +4,8 @@ import { FakeSocket } from "../../tests/_support/fake_socket.ts";
 import { Connection } from "./connection.ts";
 import { Metrics } from "../support/metrics.ts";
 import { RoomRegistry } from "./room_registry.ts";
-import type { CoalesceClock } from "./_coalescer.ts";
+import { FakeLoop } from "../../tests/_support/fake_loop.ts";
 import type { StreamMessage } from "./room_stream.ts";
-
-/** A clock whose time and turn ends the test drives. */
-class FakeLoop implements CoalesceClock {
-  time = 0;
-  #turns: Array<() => void> = [];
-  now(): number {
-    return this.time;
-  }
-  afterTurn(fn: () => void): void {
-    this.#turns.push(fn);
-  }
-  /** Ends turns until nothing is left to run. */
-  drain(): void {
-    for (let i = 0; i < 10; i++) this.endTurn();
-  }
-  /** Ends the current event-loop turn. */
-  endTurn(): void {
-    const turns = this.#turns;
-    this.#turns = [];
-    for (const fn of turns) fn();
-  }
-}
 
 function setup(coalesceMs = 1, maxMessages = 256) {
   const loop = new FakeLoop();

@@ -20,6 +20,10 @@ export interface RoomsLimits {
   coalesceMs: number;
   /** Most messages in one batch frame. @default {256} */
   coalesceMaxMessages?: number;
+  /** Frames (received and sent) per event-loop turn before the fan-out waits for the next. @default {1000} */
+  framesPerTurn?: number;
+  /** Messages a room may have waiting for later turns. @default {10000} */
+  fanoutMaxWaiting?: number;
   /** Presence heartbeat interval, ms. */
   presenceIntervalMs: number;
   /** A node silent this long loses its members, ms. */

@@ -34,6 +34,14 @@ export interface ConnectionOptions {
   access?: Access;
   /** The client accepts batch frames (a JSON array of messages). @default {false} */
   batch?: boolean;
+  /** Counts every frame sent against the turn's budget (what the fan-out paces itself by). */
+  budget?: FrameBudget;
+}
+
+/** What a connection spends per frame it sends. */
+export interface FrameBudget {
+  /** Takes `frames` from the current event-loop turn's budget. */
+  spend(frames: number): void;
 }
 
 /** Room permissions of a connection (from its token, or open for anonymous clients). */
@@ -119,6 +127,7 @@ export class Connection {
       return false;
     }
     this.#bufferedBound += cost;
+    this.#options.budget?.spend(1);
     this.#messagesOut.value += 1;
     this.#bytesOut.value += frame.length;
     return true;

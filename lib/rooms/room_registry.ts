@@ -13,8 +13,10 @@ import { CLOSE_CODE } from "../protocol/mod.ts";
 import type { Connection } from "./connection.ts";
 import type { MetricCell, Metrics } from "../support/metrics.ts";
 import type { StreamMessage } from "./room_stream.ts";
-import { type CoalesceClock, Coalescer } from "./_coalescer.ts";
+import { type CoalesceClock, Coalescer, LOOP_CLOCK } from "./_coalescer.ts";
+import { Fanout } from "./_fanout.ts";
 import { type Member, sendOnce } from "./_member.ts";
+import { SendBudget } from "./_send_budget.ts";
 
 export type { Member };
 
@@ -33,7 +35,20 @@ export interface RoomRegistryOptions {
   coalesceMs?: number;
   /** Most messages in one batch frame; a full queue flushes at once. @default {256} */
   coalesceMaxMessages?: number;
-  /** Time and turn ends for coalescing (tests). @default {performance.now and setImmediate} */
+  /**
+   * Frames (received and sent, counted by the connections) one event-loop
+   * turn handles before the fan-out leaves the rest to the next turns, in
+   * order, so timers and I/O (the history's flush, other rooms) are not
+   * kept waiting behind a big room. @default {1000}
+   */
+  framesPerTurn?: number;
+  /**
+   * Messages a room may have waiting for later turns; one more is delivered
+   * to every member at once, whatever the budget (counted as
+   * `fanout_overruns_total`). @default {10000}
+   */
+  maxWaitingMessages?: number;
+  /** Time and turn ends for coalescing and the send budget (tests). @default {performance.now and setImmediate} */
   clock?: CoalesceClock;
   /** Counts batch frames and the messages they carried. */
   metrics?: Metrics;
@@ -53,6 +68,8 @@ export interface RoomRegistryOptions {
 export class RoomRegistry {
   #rooms = new Map<string, Map<Connection, Member>>();
   readonly #coalescer: Coalescer;
+  readonly #budget: SendBudget;
+  readonly #fanout: Fanout;
   readonly #metrics: Metrics | undefined;
   readonly #maxPending: number;
   readonly #maxPendingBytes: number;
@@ -61,17 +78,37 @@ export class RoomRegistry {
 
   /** Creates an empty registry. */
   constructor(options: RoomRegistryOptions = {}) {
+    const clock = options.clock ?? LOOP_CLOCK;
+    this.#budget = new SendBudget(
+      options.framesPerTurn ?? 1000,
+      (fn) => clock.afterTurn(fn),
+    );
     this.#coalescer = new Coalescer({
       coalesceMs: options.coalesceMs ?? 1,
       maxMessages: options.coalesceMaxMessages ?? 256,
       metrics: options.metrics,
       members: (room) => this.#rooms.get(room),
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      budget: this.#budget,
+      clock,
+    });
+    this.#fanout = new Fanout({
+      coalescer: this.#coalescer,
+      budget: this.#budget,
+      members: (room) => this.#rooms.get(room),
+      hold: (connection, member, message) =>
+        this.#deliver(connection, member, message),
+      maxWaiting: options.maxWaitingMessages ?? 10_000,
+      metrics: options.metrics,
     });
     this.#metrics = options.metrics;
     this.#maxPending = options.maxPendingMessages ?? 10_000;
     this.#maxPendingBytes = options.maxPendingBytes ?? 1_048_576;
     this.#held = options.metrics?.cell("pending_messages") ?? { value: 0 };
+  }
+
+  /** The frames per event-loop turn the fan-out paces itself by; connections (and reads) spend it. */
+  get budget(): SendBudget {
+    return this.#budget;
   }
 
   /** Number of rooms with at least one local member. */
@@ -193,37 +230,19 @@ export class RoomRegistry {
    */
   broadcast(room: string, message: StreamMessage): void {
     const members = this.#rooms.get(room);
-    if (members === undefined) return;
-    const coalesce = this.#coalescer.active(room);
-    const { offset, epoch, frame, except } = message;
-    let queued = -1;
-    // A send may close a slow member, which leaves the room mid-loop: a Map
-    // iterator tolerates that (deleted members are simply not visited).
-    for (const [connection, member] of members) {
-      if (member.pending !== null) {
-        this.#deliver(connection, member, message);
-        continue;
-      }
-      if (coalesce && connection.batch) {
-        if (queued < 0) queued = this.#coalescer.queue(room, message);
-        if (member.hold < 0) member.hold = queued;
-        continue;
-      }
-      // sendOnce, inlined: this loop runs once per recipient.
-      if (member.epoch !== epoch) {
-        member.epoch = epoch;
-        member.last = 0;
-      }
-      if (offset <= member.last || connection.id === except) continue;
-      member.last = offset;
-      connection.send(frame);
-    }
-    if (queued >= 0) this.#coalescer.settle(room);
+    if (members !== undefined) this.#fanout.broadcast(room, members, message);
   }
 
-  /** Sends what is queued now and stops the timers (shutdown). */
+  /** Messages of `room` whose delivery continues in a later turn (the send budget). */
+  waiting(room: string): number {
+    return this.#fanout.waiting(room);
+  }
+
+  /** Sends everything waiting or queued now, whatever the budget, and stops the timers (shutdown). */
   close(): void {
+    this.#fanout.close();
     this.#coalescer.close();
+    this.#budget.drain();
   }
 
   /** Sends a frame outside the offset stream (presence) to live members except one. */

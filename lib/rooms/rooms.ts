@@ -10,7 +10,7 @@
  */
 
 import type { BusEvent } from "../bus/bus.ts";
-import type { Connection } from "./connection.ts";
+import type { Connection, FrameBudget } from "./connection.ts";
 import {
   LogOverloadedError,
   type StoredMessage,
@@ -55,6 +55,8 @@ export class Rooms {
     this.#registry = new RoomRegistry({
       coalesceMs: options.limits.coalesceMs,
       coalesceMaxMessages: options.limits.coalesceMaxMessages ?? 256,
+      framesPerTurn: options.limits.framesPerTurn ?? 1000,
+      maxWaitingMessages: options.limits.fanoutMaxWaiting ?? 10_000,
       metrics: options.metrics,
       maxPendingMessages: options.limits.maxPendingMessages ?? 10_000,
       maxPendingBytes: options.limits.maxBufferedBytes ?? 1_048_576,
@@ -94,6 +96,15 @@ export class Rooms {
       metrics.inc("history_appended_messages_total", count);
       metrics.inc("history_append_ms_total", Math.round(ms * 1000) / 1000);
     });
+  }
+
+  /**
+   * The frames (received and sent) one event-loop turn of this isolate
+   * handles before the fan-out leaves the rest to the next turn: each
+   * {@linkcode Connection} spends it (`budget`), and so does each frame read.
+   */
+  get frameBudget(): FrameBudget {
+    return this.#registry.budget;
   }
 
   /** Number of rooms with local members. */

@@ -77,6 +77,10 @@ export const METRIC_HELP = {
   "refusal_logs_suppressed_total":
     "Refusal log lines held back by REFUSAL_LOG_INTERVAL_MS (summarised per cause, never lost)",
   "batch_frames_total": "Coalesced frames sent (roomcast.v1.batch clients)",
+  "fanout_deferred_total":
+    "Room messages whose delivery went on in a later event-loop turn (FRAMES_PER_TURN was spent), in order",
+  "fanout_overruns_total":
+    "Room messages delivered at once past FRAMES_PER_TURN because their room had FANOUT_MAX_WAITING waiting",
   "history_appends_total": "Appends to the room log (each carries a batch)",
   "history_appended_messages_total": "Messages appended to the room log",
   "history_append_ms_total":

@@ -204,6 +204,20 @@ export const SETTINGS = {
     [1, 10_000],
     "most messages in one batch frame; a full batch goes out at once",
   ),
+  framesPerTurn: int(
+    "delivery",
+    "FRAMES_PER_TURN",
+    1000,
+    [1, 10_000_000],
+    "frames (received and sent) one event-loop turn handles before room fan-out waits for the next turn, in order, so timers and I/O (the history flush and its commit, other rooms) are not held up behind a big room: Deno writes each frame after the turn that sent it",
+  ),
+  fanoutMaxWaiting: int(
+    "delivery",
+    "FANOUT_MAX_WAITING",
+    10_000,
+    [1, 1_000_000],
+    "messages a room may have waiting for later turns (`FRAMES_PER_TURN`); one more is sent to every member at once, whatever the budget (counted as `fanout_overruns_total`)",
+  ),
   presenceIntervalMs: int(
     "delivery",
     "PRESENCE_INTERVAL_MS",

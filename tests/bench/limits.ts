@@ -102,44 +102,45 @@ The bullets below say what the profiles show for each.
   and is about 0.5 µs (native \`/ws\`: 0.2 µs); per publish the signature
   check (MD5 + HMAC, ~20 µs), the body read, the history append and the bus
   post are about 0.1–0.3 µs per delivery at N = 1000.
-- **Big fan-out on the default Deno KV history (open).** The write-behind
-  log refuses publishes (\`overloaded\`) once its oldest uncommitted message
-  is older than \`HISTORY_MAX_LAG_MS\` (250 ms), the crash-loss bound. A
-  broadcast is one synchronous loop over the room's members, and while it
-  runs neither the flush timer nor the commit's completion (which needs
-  several event-loop turns) can run: in \`fanout-9000\` (one broadcast ≈
-  100 ms, 4 in flight) the first flush started 148 ms after its message and
-  took 1.3 s to be seen committed (1.5 ms with the loop idle); later flushes
-  started 0.6–1.8 s behind and took 0.3–0.5 s each. So the first publishes
-  after the probes are refused (with 2,000 ms allowed it still fell 2,018 ms
-  behind) and a generator that does not retry stalls: in the full run of
-  2026-12-02 (stopped after its first repetition) roomcast's \`fanout-9000\`
-  delivered nothing, and \`rooms-100x10\` (rooms of 10, about 8,000
-  publishes/s saturating the loop, so each turn carries many small
-  publishes) had all 1,000 publishers answered \`overloaded\` ("254 ms
-  behind") after the warm-up; the previous session's code does the same,
-  and \`HISTORY=memory\` is unaffected (\`rooms-100x10\`: 360,000 of 360,000
-  at 86,600 deliveries/s). The bound does what it promises; the store keeps
-  up, the loop does not let it show. **Tried and reverted:** delivering a
-  big room's message to \`FANOUT_SLICE\` (1,000) members per turn
-  (\`setImmediate\`), queued per room (merge d3776d4, reverted by 9f173ab): the
-  9,000-member case ran clean (3 of 3 quiet runs, 90,000–104,000
-  deliveries/s, \`history_lag_ms\` peak 16 ms; unsliced on the same build: 4
-  refused, 0 delivered), but it broke frame coalescing: with batch clients,
-  \`fanout-1000\` (1,001 members with the publisher, so sliced) fell from
-  about 252,000 to 105,000–110,000 deliveries/s and \`fanout-9000\` to
-  79,000–82,000, below the one-frame path, because every slice ends a turn
-  and so a coalesced flush. What would move it: slicing only the one-frame
-  sends and the coalescer's flush loop (queued batch members are cheap), or
-  a commit path whose completion does not wait behind whole turns, and for
-  many small rooms a publisher that retries \`overloaded\` (the SDK rejects
-  with it; it does not retry). Reproduce:
+- **Big fan-out on the default Deno KV history: fixed by pacing
+  (\`FRAMES_PER_TURN\`, 2026-12-02).** The write-behind log refuses
+  publishes (\`overloaded\`) once its oldest uncommitted message is older
+  than \`HISTORY_MAX_LAG_MS\` (250 ms), its crash-loss bound. Deno writes a
+  WebSocket frame after the JavaScript turn that sent it: a turn that sends
+  to 9,000 members four messages deep queues 36,000 writes, and timers and
+  I/O completions wait behind all of them (measured: a 10 ms flush timer
+  fired 933 ms late; the CPU profile of that stretch is 88 %
+  \`op_ws_send_text\` in JavaScript, the rest kernel \`sendto\` outside it).
+  So \`fanout-9000\` delivered nothing and \`rooms-100x10\` (about 8,000
+  publishes/s) had all 1,000 publishers refused. Now every frame read or
+  sent spends a per-turn budget (default 1,000) and room fan-out, one-frame
+  sends and the coalescer's flush alike, stops when it is spent and goes on
+  in the next turn, in order (\`lib/rooms/_send_budget.ts\`,
+  \`_fanout.ts\`; queued batch members cost nothing, so a coalesced flush
+  is still built once per run). Single runs on the quiet machine, default
+  KV history: \`fanout-9000\` one frame per message 1,800,000 of 1,800,000
+  at 78,600–98,400 deliveries/s in 5 runs, none refused; with batch frames
+  1,800,000 of 1,800,000 at 271,000–311,000/s; \`rooms-100x10\` 360,000 of
+  360,000 at 73,000–92,000/s in 3 of 4 runs (p50 ≈ 90–110 ms is the closed
+  loop: 1,000 messages in flight), the fourth still refused all 1,000
+  publishers during the warm-up, so this case stays open; \`fanout-1000\`
+  unchanged (batch 288,000–322,000
+  against 309,000–321,000 unpaced, one frame 90,000 against 88,000–91,000).
+  How the default was chosen: counting only the fan-out's sends, 2,000 a
+  turn still refused in \`rooms-100x10\` (1,000 acks and 1,000 reads a turn
+  were not counted); 500 cut coalesced \`fanout-1000\` to 200,000–215,000
+  (a flush to 1,000 spread over two turns); 1,000 counting reads and writes
+  ran the 9,000-member cases clean. The earlier attempt (slicing every room over 1,000
+  members, merge d3776d4, reverted by 9f173ab) broke coalescing because it
+  sliced the queueing of batch members too. Reproduce:
   \`KV_PATH=/tmp/r.kv ALLOW_ANONYMOUS=true RATE_LIMIT_PER_S=1000000
   RATE_LIMIT_BURST=1000000 MAX_CONNECTIONS_PER_IP=1000000
   MAX_UPGRADES_PER_S_PER_IP=1000000 PORT=18201 deno run -A main.ts\` and
   \`tests/bench/.peers/bin/loadgen --port 18201 --proto roomcast --path /ws
-  --mode window --subs 9000 --msgs 50 --warmup 5 --window 4\` (or \`--mode
-  rooms --rooms 100 --members 10 --msgs 40000 --warmup 4000 --window 1\`).
+  --mode window --subs 9000 --msgs 200 --warmup 5 --window 4\` (\`--proto
+  roomcast-batch\` for batch frames, or \`--mode rooms --rooms 100 --members
+  10 --msgs 40000 --warmup 4000 --window 1\`); \`FRAMES_PER_TURN=10000000\`
+  turns pacing off.
 - **Memory per connection** holds: RSS per connection at 10,000
   connections is 1.02 [0.98–1.09]× bare Deno, whose WebSocket costs about
   22 KB; roomcast's objects per connection are small next to it.
