@@ -56,7 +56,7 @@ export interface KvBehindLogOptions extends HistoryLimits, MemoryBudgetOptions {
   maxBacklog?: number;
   /** Most frame bytes (characters) waiting for a flush; appends beyond are refused. @default {8_388_608} */
   maxBacklogBytes?: number;
-  /** Appends are refused while the oldest uncommitted message is older than this, ms. @default {250} */
+  /** Appends are refused while the oldest uncommitted message is older than this, ms. @default {1000} */
   maxLagMs?: number;
   /** How long a room's head outlives its last message, in ms. @default {86_400_000} */
   metaTtlMs?: number;
@@ -107,7 +107,7 @@ export class KvBehindLog implements RoomLog {
     this.#backlog = new Backlog({
       maxMessages: options.maxBacklog ?? 100_000,
       maxBytes: options.maxBacklogBytes ?? 8 * 1024 * 1024,
-      maxLagMs: options.maxLagMs ?? 250,
+      maxLagMs: options.maxLagMs ?? 1000,
       now: this.#now,
     });
     const headTtlMs = Math.max(options.metaTtlMs ?? 86_400_000, options.ttlMs);

@@ -271,7 +271,7 @@ Deno.test("parseConfig() names the variable of a bad value", () => {
 });
 
 Deno.test("parseConfig() derives the default HISTORY_MAX_LAG_MS from a long HISTORY_FLUSH_MS", () => {
-  assert.equal(parseConfig(new Map()).historyMaxLagMs, 250);
+  assert.equal(parseConfig(new Map()).historyMaxLagMs, 1000);
   const slow = parseConfig(new Map([["HISTORY_FLUSH_MS", "1000"]]));
   assert.equal(slow.historyMaxLagMs, 2000);
 });

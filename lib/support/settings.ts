@@ -142,10 +142,10 @@ export const SETTINGS = {
   historyMaxLagMs: int(
     "history",
     "HISTORY_MAX_LAG_MS",
-    250,
+    1000,
     [1, 600_000],
-    "write-behind: publishes are refused (`overloaded`, HTTP 503 + `Retry-After`) while the oldest uncommitted message is older than this; the crash-loss window (more than `HISTORY_FLUSH_MS`)",
-    "`250` (or 2 × `HISTORY_FLUSH_MS` if more)",
+    "write-behind: publishes are refused (`overloaded`, HTTP 503 + `Retry-After`) while the oldest uncommitted message is older than this; the crash-loss window, like Redis' `appendfsync everysec` (more than `HISTORY_FLUSH_MS`; SQLite's WAL checkpoints stall a commit 100–300 ms on a loaded 2-core machine)",
+    "`1000` (or 2 × `HISTORY_FLUSH_MS` if more)",
   ),
   historyBacklogBytes: int(
     "history",
