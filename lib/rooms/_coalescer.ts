@@ -157,10 +157,22 @@ export class Coalescer {
     return state.base + state.queue.length - 1;
   }
 
-  /** Flushes `room` now when its queue is full or its oldest message waited long enough. */
+  /**
+   * Flushes `room` now when its queue is full or its oldest message waited
+   * long enough. A flush under way that has `maxMessages` arrivals behind it
+   * is finished at once, whatever the budget (counted as
+   * `fanout_overruns_total`): what waits for a paced flush stays bounded.
+   */
   settle(room: string): void {
     const state = this.#batches.get(room);
     if (state === undefined || state.queue.length === 0) return;
+    const pass = state.pass;
+    if (pass !== undefined) {
+      const behind = state.base + state.queue.length - pass.end;
+      if (behind < this.#maxMessages) return; // the budget resumes it
+      this.#metrics?.inc("fanout_overruns_total");
+      this.#flush(room, state, true);
+    }
     if (
       state.queue.length >= this.#maxMessages ||
       this.#clock.now() - state.since >= this.#coalesceMs

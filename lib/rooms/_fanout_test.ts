@@ -114,3 +114,37 @@ Deno.test("Fan-out: a mixed room under a spent budget keeps each member's order;
   for (const m of plain) assert.deepEqual(m.socket.sent, ALL);
   for (const m of batch) assert.deepEqual(unpacked(m.socket.sent), ALL);
 });
+
+Deno.test("Fan-out: a paced batch flush with COALESCE_MAX_MESSAGES arrivals behind it is finished at once (counted): the queue stays bounded", () => {
+  const loop = new FakeLoop();
+  const metrics = new Metrics();
+  const rooms = new RoomRegistry({
+    coalesceMs: 1,
+    coalesceMaxMessages: 2,
+    framesPerTurn: 1,
+    clock: loop,
+    metrics,
+  });
+  const members = Array.from({ length: 4 }, (_, i) => {
+    const socket = new FakeSocket();
+    const c = new Connection(`b${i}`, socket, {
+      maxBufferedBytes: 1 << 20,
+      metrics,
+      batch: true,
+      budget: rooms.budget,
+    });
+    const state = rooms.join("x", c)!;
+    rooms.release(c, state, { offset: 0, epoch: "e" });
+    return socket;
+  });
+  rooms.broadcast("x", msg(1));
+  loop.endTurn(); // the flush starts and the budget stops it after one member
+  assert.equal(members.filter((s) => s.sent.length > 0).length, 1);
+  rooms.broadcast("x", msg(2));
+  assert.equal(metrics.get("fanout_overruns_total"), 0);
+  rooms.broadcast("x", msg(3)); // the second arrival behind it: finish it now
+  assert.equal(metrics.get("fanout_overruns_total"), 1);
+  assert.ok(members.every((s) => unpacked(s.sent)[0] === "F1"));
+  loop.drain();
+  for (const s of members) assert.deepEqual(unpacked(s.sent), ALL);
+});

@@ -80,7 +80,7 @@ export const METRIC_HELP = {
   "fanout_deferred_total":
     "Room messages whose delivery went on in a later event-loop turn (FRAMES_PER_TURN was spent), in order",
   "fanout_overruns_total":
-    "Room messages delivered at once past FRAMES_PER_TURN because their room had FANOUT_MAX_WAITING waiting",
+    "Room messages delivered at once past FRAMES_PER_TURN because their room had FANOUT_MAX_WAITING waiting (or a paced batch flush had COALESCE_MAX_MESSAGES arrivals behind it)",
   "history_appends_total": "Appends to the room log (each carries a batch)",
   "history_appended_messages_total": "Messages appended to the room log",
   "history_append_ms_total":
