@@ -84,7 +84,7 @@ export function mountSse(app: Hono, deps: SseDeps): SseTransport {
     }
     deps.sockets.add(socket, who.ip);
     const { ip: _ip, ...options } = who;
-    const connection = hub.connect(socket, { ...options, batch });
+    const connection = hub.connect(socket, { ...options, batch, paced: false });
     socket.addEventListener("close", () => {
       hub.disconnect(connection, socket.code);
       if (session !== undefined) sessions.detach(session, connection);

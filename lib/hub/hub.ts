@@ -200,8 +200,8 @@ export class Hub {
       maxBufferedBytes: limits.maxBufferedBytes,
       metrics,
       onClose: this.#onConnectionClose,
-      budget: this.#rooms.frameBudget,
     };
+    if (options.paced !== false) own.budget = this.#rooms.frameBudget;
     if (options.memberId !== undefined) own.memberId = options.memberId;
     if (options.access !== undefined) own.access = options.access;
     if (options.batch !== undefined) own.batch = options.batch;

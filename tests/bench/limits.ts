@@ -31,6 +31,21 @@ running; \`deno task bench --reps 5 --only roomcast,roomcast-batch,deno-bare,bun
 | connections/s ≥ 0.9× bare Deno | 0.86 [0.77–0.97] | not met |
 | RSS per connection ≤ 1.1× bare Deno | 1.00 [0.97–1.03] | met |
 
+The full run of 2026-12-02 (\`deno task bench\`, every case, 5 repetitions,
+360 runs, after fan-out pacing; its tables are below) says the same or a
+little less, with the machine less quiet: batch 1→1000 ÷ Bun 0.71 [0.62–0.97]
+(Bun 451,000 deliveries/s, CV 18 %), batch 1→100 ÷ bare 1.64 [1.58–2.00],
+one frame 1→1000 ÷ bare 0.94 [0.68–1.21], connections/s 0.84 [0.63–0.87],
+RSS per connection 1.05 [0.99–1.12]; \`fixed-1000\` there runs at half of
+bare Deno's capacity, not 50 msg/s, and its p99 ratios (1.49, batch 1.21)
+have a CV near 20 % (an A/B with pacing off gave 1.41 against 1.67 on, 3
+repetitions each, CV 56–65 %: not told apart). Its SSE rows were measured
+with SSE streams paced too, which cut SSE fan-out to 0.66× WebSocket; SSE
+streams no longer spend the budget (Deno's HTTP body pulls their chunks), and
+\`deno task bench --reps 3 --case sse-fanout-1000,sse-fixed-1000 --only
+roomcast,roomcast-sse --no-report\` gives 1.17 [1.07–1.18] deliveries/s, p99
+1.08 [0.97–1.26], fixed-rate p99 1.47 [1.45–1.57].
+
 The bullets below say what the profiles show for each.
 
 - **One frame per message, 1→1000** (plain clients). A delivery costs the
