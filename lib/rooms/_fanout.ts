@@ -139,6 +139,13 @@ export class Fanout {
         if (backlog.head === backlog.messages.length) break;
         const message = backlog.messages[backlog.head]!;
         backlog.head += 1;
+        if (
+          backlog.head >= 1024 && 2 * backlog.head >= backlog.messages.length
+        ) {
+          // A room that stays behind never empties: drop what was delivered.
+          backlog.messages.splice(0, backlog.head);
+          backlog.head = 0;
+        }
         const members = this.#parts.members(room);
         if (members === undefined) continue; // the room emptied meanwhile
         walk = backlog.walk = walkOf(message, members);

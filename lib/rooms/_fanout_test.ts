@@ -148,3 +148,18 @@ Deno.test("Fan-out: a paced batch flush with COALESCE_MAX_MESSAGES arrivals behi
   loop.drain();
   for (const s of members) assert.deepEqual(unpacked(s.sent), ALL);
 });
+
+Deno.test("Fan-out: a room that stays behind for thousands of messages keeps each member's order (its backlog is compacted as it goes)", () => {
+  const { loop, rooms, member } = setup(1);
+  const a = member(), b = member();
+  const offsets = Array.from({ length: 3000 }, (_, i) => i + 1);
+  for (const offset of offsets) {
+    rooms.broadcast("x", msg(offset));
+    if (offset % 2 === 0) loop.endTurn(); // one turn per two arrivals: it falls behind
+  }
+  assert.ok(rooms.waiting("x") > 1024);
+  for (let i = 0; i < 10_000 && loop.waiting > 0; i++) loop.endTurn();
+  const want = offsets.map((o) => `F${o}`);
+  assert.deepEqual(a.socket.sent, want);
+  assert.deepEqual(b.socket.sent, want);
+});
