@@ -46,6 +46,20 @@ streams no longer spend the budget (Deno's HTTP body pulls their chunks), and
 roomcast,roomcast-sse --no-report\` gives 1.17 [1.07–1.18] deliveries/s, p99
 1.08 [0.97–1.26], fixed-rate p99 1.47 [1.45–1.57].
 
+What pacing costs at light load, \`deno task bench --reps 7 --only
+roomcast,roomcast-batch,deno-bare --case fixed-1000 --fixed-rate 50
+--no-report\` with and without \`--roomcast-env FRAMES_PER_TURN=10000000\`
+(paced against unpaced, p99 ÷ bare Deno): one frame 1.66 [0.99–3.75] against
+1.31 [0.98–3.35] (CV 53–63 %), batch 1.21 [1.08–1.92] against 1.19
+[0.92–1.43]; so the batch p99 target (≤ 1.1) is not met either way, and a
+1,000-member message (1,000 sends, plus the publish read and its ack) is
+just over one turn's budget, so its last members wait for the next turn.
+\`FRAMES_PER_TURN=2000\` would fit it (and ran \`fanout-9000\` at 118,000/s)
+but \`rooms-100x10\` was refused in 3 of 3 runs even with the 1 s bound. What
+would move it: a budget that adapts, large while timers run on time and
+small once the loop falls behind (the lateness of the history's flush timer
+is the signal).
+
 The bullets below say what the profiles show for each.
 
 - **One frame per message, 1→1000** (plain clients). A delivery costs the
