@@ -227,6 +227,10 @@ export class RoomRegistry {
    * end of the first event-loop turn that brings no more, as one frame
    * `[m1,m2,…]`, built once for every member holding the same run. Under
    * load none waits past the first arrival or turn end `coalesceMs` after it.
+   *
+   * Paced by the turn's frame budget (`framesPerTurn`): the members it does
+   * not reach get the message in the next turns, where it stopped, and the
+   * room's later messages wait behind it (`lib/rooms/_fanout.ts`).
    */
   broadcast(room: string, message: StreamMessage): void {
     const members = this.#rooms.get(room);
