@@ -38,11 +38,12 @@ import {
   type CreateBusOptions,
   isRoomPresence,
   NODE_TOPIC,
-  parseBusPost,
   topicOf,
 } from "./bus_events.ts";
+import { parseBusPost } from "./bus_parse.ts";
 
 export * from "./bus_events.ts";
+export * from "./bus_parse.ts";
 
 /** Most topics a sender keeps post numbers for; past it, every run restarts at 1. */
 const MAX_SENDER_TOPICS = 10_000;

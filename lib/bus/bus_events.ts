@@ -2,7 +2,7 @@
  * What travels on the bus: the events isolates tell each other, the post
  * that carries one tick's events on one topic, the interfaces of the bus and
  * its transports. A post from another isolate is untrusted until
- * `parseBusPost` (`bus_parse.ts`, re-exported here) accepts it.
+ * `parseBusPost` (`bus_parse.ts`; both re-exported by `bus.ts`) accepts it.
  *
  * @module
  */
@@ -273,5 +273,3 @@ export interface CreateBusOptions {
   /** Cells the counters live in (metrics), by {@linkcode BusStats} field. */
   cells?: Partial<Record<keyof BusStats, MetricCell>>;
 }
-
-export { parseBusEvent, parseBusPost } from "./bus_parse.ts";
