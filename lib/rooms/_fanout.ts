@@ -14,7 +14,7 @@
 
 import type { Connection } from "./connection.ts";
 import type { Coalescer } from "./_coalescer.ts";
-import type { Member } from "./_member.ts";
+import { type Member, sendOnce } from "./_member.ts";
 import type { StreamMessage } from "./room_stream.ts";
 import type { Deferred, SendBudget } from "./_send_budget.ts";
 import type { Metrics } from "../support/metrics.ts";
@@ -83,11 +83,6 @@ export class Fanout {
   /** Walks through `parts`. */
   constructor(parts: FanoutParts) {
     this.#parts = parts;
-  }
-
-  /** The budget walks spend. */
-  get budget(): SendBudget {
-    return this.#parts.budget;
   }
 
   /** Messages waiting (or under way) for later turns in `room`. */
@@ -184,7 +179,7 @@ export class Fanout {
         this.#visit(room, walk, connection, member, coalesce);
       }
     }
-    // This loop runs once per recipient: keep it lean (#visit, inlined).
+    // This loop runs once per recipient: keep it lean (#visit and sendOnce, inlined).
     for (let next = cursor.next(); next.done !== true; next = cursor.next()) {
       const [connection, member] = next.value;
       if (member.pending !== null) {
@@ -234,15 +229,7 @@ export class Fanout {
       if (member.hold < 0) member.hold = walk.queued;
       return;
     }
-    if (member.epoch !== message.epoch) {
-      member.epoch = message.epoch;
-      member.last = 0;
-    }
-    if (message.offset <= member.last || connection.id === message.except) {
-      return;
-    }
-    member.last = message.offset;
-    connection.send(message.frame);
+    sendOnce(connection, member, message);
   }
 
   /** Delivers everything waiting, now (shutdown). */
