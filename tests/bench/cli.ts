@@ -19,6 +19,8 @@ export interface BenchOptions {
   cases: string[] | undefined;
   /** Fixed load: publish this many msg/s instead of half of bare Deno's capacity. */
   fixedRate: number | undefined;
+  /** Fixed load: measure this many messages instead of 4 seconds' worth. */
+  fixedMsgs: number | undefined;
   pin: boolean;
   maxMinutes: number;
   roomcastEnv: Record<string, string>;
@@ -39,6 +41,7 @@ export const USAGE = `deno task bench [options]
   --scenario a,b          scenarios: ${SCENARIOS.join(", ")}
   --case a,b              only these cases, e.g. fanout-100,fanout-1000,fixed-1000
   --fixed-rate R          fixed load: R msg/s (default: half of bare Deno's capacity)
+  --fixed-msgs N          fixed load: measure N messages (default: 4 s worth)
   --max-minutes M         time budget; later runs are skipped (default 75)
   --roomcast-env K=V      extra env for roomcast servers (repeatable)
   --no-pin                do not pin server and generator with taskset
@@ -66,6 +69,7 @@ export function parseCli(args: string[]): BenchOptions {
       "scenario": { type: "string" },
       "case": { type: "string" },
       "fixed-rate": { type: "string" },
+      "fixed-msgs": { type: "string" },
       "max-minutes": { type: "string" },
       "roomcast-env": { type: "string", multiple: true },
       "no-pin": { type: "boolean", default: false },
@@ -104,6 +108,18 @@ export function parseCli(args: string[]): BenchOptions {
   ) {
     throw new RangeError(`--fixed-rate must be 1..100000, got ${fixedRateArg}`);
   }
+  const fixedMsgsArg = values["fixed-msgs"];
+  const fixedMsgs = fixedMsgsArg === undefined
+    ? undefined
+    : Number(fixedMsgsArg);
+  if (
+    fixedMsgs !== undefined &&
+    !(Number.isInteger(fixedMsgs) && fixedMsgs >= 10 && fixedMsgs <= 1_000_000)
+  ) {
+    throw new RangeError(
+      `--fixed-msgs must be 10..1000000, got ${fixedMsgsArg}`,
+    );
+  }
   const roomcastEnv: Record<string, string> = {};
   for (const pair of values["roomcast-env"] ?? []) {
     const eq = pair.indexOf("=");
@@ -117,6 +133,7 @@ export function parseCli(args: string[]): BenchOptions {
     scenarios,
     cases: list(values.case),
     fixedRate,
+    fixedMsgs,
     pin: !(values["no-pin"] ?? false),
     maxMinutes,
     roomcastEnv,

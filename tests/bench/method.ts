@@ -73,7 +73,9 @@ export const METHOD_MARKDOWN = `
     console summary with the CV and paired ratios).
   - *Fixed load*: 1→1000 at half of bare Deno's fan-out capacity (measured
     in the first repetition), 4 s; p50/p99/p999 and server CPU per delivery.
-    The fairest efficiency comparison: nobody is saturated.
+    The fairest efficiency comparison: nobody is saturated. A p99 from 4 s
+    (~200 messages) swings by tens of percent between runs;
+    \`--fixed-msgs 2000\` measures 2,000 messages instead (issue #16's method).
   - *Rooms*: 100 rooms × 10 members, everyone publishing, each member keeping
     one message in flight; deliveries/s and latency.
   - *Connection storm*: 10,000 connections, 256 handshakes in flight;

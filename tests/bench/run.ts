@@ -222,6 +222,7 @@ async function main(): Promise<number> {
           capacity ?? DEFAULT_CAPACITY,
           opts.quick,
           opts.fixedRate,
+          opts.fixedMsgs,
         );
       }
       const who = contestant(id);

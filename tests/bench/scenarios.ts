@@ -228,24 +228,30 @@ export function buildCases(quick: boolean, limits: Limits): BenchCase[] {
 
 /**
  * Rate-mode parameters for a fixed-load case given the measured capacity
- * (or an explicit `fixedRate` in msg/s).
+ * (or an explicit `fixedRate` in msg/s): 4 seconds' worth of messages (2 with
+ * `quick`) unless `fixedMsgs` says how many, with a time limit that fits them.
  */
 export function fixedLoad(
   c: BenchCase,
   capacity: number,
   quick: boolean,
   fixedRate?: number,
+  fixedMsgs?: number,
 ): GenParams {
   const subs = c.params.subs ?? 1000;
   const fraction = c.offered?.fraction ?? 0.5;
   const rate = fixedRate ??
     Math.max(1, Math.round(capacity * fraction / subs));
   const seconds = quick ? 2 : 4;
-  const msgs = Math.max(100, Math.round(rate * seconds));
+  const msgs = fixedMsgs ?? Math.max(100, Math.round(rate * seconds));
+  const warmup = Math.max(10, Math.round(msgs / 10));
+  // Twice the planned duration, so a server that falls behind still finishes.
+  const planned = Math.ceil(2 * (msgs + warmup) / rate) + 5;
   return {
     ...c.params,
     rate,
     msgs,
-    warmup: Math.max(10, Math.round(msgs / 10)),
+    warmup,
+    timeLimit: Math.max(c.params.timeLimit, planned),
   };
 }
