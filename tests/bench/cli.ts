@@ -54,6 +54,21 @@ function list(value: string | undefined): string[] | undefined {
   return value.split(",").map((s) => s.trim()).filter((s) => s !== "");
 }
 
+/** An optional integer option within `min..max`; throws a `RangeError` otherwise. */
+function intOption(
+  value: string | undefined,
+  flag: string,
+  min: number,
+  max: number,
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!(Number.isInteger(n) && n >= min && n <= max)) {
+    throw new RangeError(`${flag} must be ${min}..${max}, got ${value}`);
+  }
+  return n;
+}
+
 function isScenario(name: string): name is ScenarioName {
   return (SCENARIOS as readonly string[]).includes(name);
 }
@@ -98,28 +113,13 @@ export function parseCli(args: string[]): BenchOptions {
   }
   const maxMinutes = Number(values["max-minutes"] ?? 75);
   if (!(maxMinutes > 0)) throw new RangeError("--max-minutes must be > 0");
-  const fixedRateArg = values["fixed-rate"];
-  const fixedRate = fixedRateArg === undefined
-    ? undefined
-    : Number(fixedRateArg);
-  if (
-    fixedRate !== undefined &&
-    !(Number.isInteger(fixedRate) && fixedRate >= 1 && fixedRate <= 100_000)
-  ) {
-    throw new RangeError(`--fixed-rate must be 1..100000, got ${fixedRateArg}`);
-  }
-  const fixedMsgsArg = values["fixed-msgs"];
-  const fixedMsgs = fixedMsgsArg === undefined
-    ? undefined
-    : Number(fixedMsgsArg);
-  if (
-    fixedMsgs !== undefined &&
-    !(Number.isInteger(fixedMsgs) && fixedMsgs >= 10 && fixedMsgs <= 1_000_000)
-  ) {
-    throw new RangeError(
-      `--fixed-msgs must be 10..1000000, got ${fixedMsgsArg}`,
-    );
-  }
+  const fixedRate = intOption(values["fixed-rate"], "--fixed-rate", 1, 100_000);
+  const fixedMsgs = intOption(
+    values["fixed-msgs"],
+    "--fixed-msgs",
+    10,
+    1_000_000,
+  );
   const roomcastEnv: Record<string, string> = {};
   for (const pair of values["roomcast-env"] ?? []) {
     const eq = pair.indexOf("=");
