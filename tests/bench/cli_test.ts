@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { parseCli } from "./cli.ts";
-import { type BenchCase, fixedLoad } from "./scenarios.ts";
+import { type BenchCase, FIXED_MAX_S, fixedLoad } from "./scenarios.ts";
 
 const FIXED: BenchCase = {
   id: "fixed-1000",
@@ -48,4 +48,10 @@ Deno.test("fixed load: --fixed-msgs sets the count and stretches the time limit"
 Deno.test("fixed load: a --fixed-msgs out of range is refused", () => {
   assert.throws(() => parseCli(["--fixed-msgs", "5"]), RangeError);
   assert.throws(() => parseCli(["--fixed-msgs", "1.5"]), RangeError);
+});
+
+Deno.test("fixed load: the stretched time limit is capped at an hour", () => {
+  const params = fixedLoad(FIXED, 100_000, false, 1, 1_000_000);
+  assert.equal(params.msgs, 1_000_000);
+  assert.equal(params.timeLimit, FIXED_MAX_S);
 });

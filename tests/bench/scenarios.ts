@@ -226,6 +226,9 @@ export function buildCases(quick: boolean, limits: Limits): BenchCase[] {
   return cases;
 }
 
+/** Longest time limit a fixed-load run is given, s: a load test stops by itself. */
+export const FIXED_MAX_S = 3600;
+
 /**
  * Rate-mode parameters for a fixed-load case given the measured capacity
  * (or an explicit `fixedRate` in msg/s): 4 seconds' worth of messages (2 with
@@ -245,8 +248,12 @@ export function fixedLoad(
   const seconds = quick ? 2 : 4;
   const msgs = fixedMsgs ?? Math.max(100, Math.round(rate * seconds));
   const warmup = Math.max(10, Math.round(msgs / 10));
-  // Twice the planned duration, so a server that falls behind still finishes.
-  const planned = Math.ceil(2 * (msgs + warmup) / rate) + 5;
+  // Twice the planned duration, so a server that falls behind still finishes;
+  // never more than FIXED_MAX_S (the run then ends as timed out).
+  const planned = Math.min(
+    FIXED_MAX_S,
+    Math.ceil(2 * (msgs + warmup) / rate) + 5,
+  );
   return {
     ...c.params,
     rate,
